@@ -1,0 +1,392 @@
+"""Load the declarative schemas in `schemas/` into frozen dataclasses and check them.
+
+Everything a team may want to change (headers, aliases, the status chain, the reason
+catalogue, offsets and caps) is data; this module only reads and validates it. A broken
+file stops the run with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import SchemaError
+from .text import fold
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# Installed wheels carry the schemas inside the package.
+if not SCHEMA_DIR.is_dir():  # pragma: no cover - depends on install layout
+    SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+COLUMN_TYPES = {"text", "email", "phone", "date", "status", "reason", "id", "flag"}
+WRITERS = {"person", "sync", "both"}
+STATUS_KINDS = {"active", "won", "exit"}
+CADENCES = {"monthly": 1, "quarterly": 3}
+TAB_FILES = {
+    "leads": "leads.toml",
+    "rejections": "rejections.toml",
+    "nurture": "nurture.toml",
+    "history": "history.toml",
+    "sync_log": "sync_log.toml",
+}
+_OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    aliases: tuple[str, ...]
+    type: str
+    writer: str
+    required: bool = False
+    optional: bool = False  # never added by sync/init (e.g. a do-not-contact flag)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.header, *self.aliases)
+
+
+@dataclass(frozen=True)
+class TabSchema:
+    key: str
+    title: str
+    aliases: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    def column(self, key: str) -> Column:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.columns)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    label: str
+    en: str
+    aliases: tuple[str, ...]
+    kind: str
+    order: int | None = None
+    terminal: bool = False
+    requires_reason: bool = False
+    logs_rejection: bool = False
+    schedulable: bool = True
+    excluded: bool = False
+
+    def display(self, language: str = "vi") -> str:
+        return self.en if language == "en" else self.label
+
+
+@dataclass(frozen=True)
+class StatusChain:
+    statuses: tuple[Status, ...]
+    initial: str
+    nurture: str
+    unreachable: str
+
+    def get(self, key: str) -> Status:
+        for s in self.statuses:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    @property
+    def active(self) -> tuple[Status, ...]:
+        """The forward chain, won included, in order."""
+        chain = [s for s in self.statuses if s.order is not None]
+        return tuple(sorted(chain, key=lambda s: s.order))
+
+    def lookup(self) -> dict[str, str]:
+        """Folded label/alias/key → status key."""
+        table: dict[str, str] = {}
+        for s in self.statuses:
+            for name in (s.key, s.label, s.en, *s.aliases):
+                table.setdefault(fold(name), s.key)
+        return table
+
+
+@dataclass(frozen=True)
+class Offset:
+    amount: int
+    unit: str  # "d" days, "bd" working days, "m" calendar months
+
+    @classmethod
+    def parse(cls, text: str) -> "Offset":
+        m = _OFFSET.match(str(text).strip())
+        if not m:
+            raise ValueError(f"'{text}' is not an offset like 30d, 3m or 3bd")
+        return cls(int(m.group(1)), m.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    key: str
+    label: str
+    en: str
+    aliases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    recontact: Offset
+    action: str
+    action_en: str
+    nurture: bool = False
+    cadence: str | None = None
+    max_attempts: int | None = None
+    requires_detail: bool = False
+
+    def display(self, language: str = "vi") -> str:
+        return self.en if language == "en" else self.label
+
+
+@dataclass(frozen=True)
+class ReasonCatalogue:
+    reasons: tuple[Reason, ...]
+    other: str
+    daily_cap: int
+    overdue: str
+    extra_days_off: tuple[str, ...]
+
+    def get(self, key: str) -> Reason:
+        for r in self.reasons:
+            if r.key == key:
+                return r
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class Schemas:
+    tabs: dict[str, TabSchema]
+    chain: StatusChain
+    reasons: ReasonCatalogue
+    dedupe: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def tab(self, key: str) -> TabSchema:
+        return self.tabs[key]
+
+    def with_titles(self, titles: dict[str, str], headers: dict[str, dict[str, str]]) -> "Schemas":
+        """Apply configured tab titles and header names (the old names stay as aliases)."""
+        tabs = {}
+        for key, tab in self.tabs.items():
+            cols = []
+            for c in tab.columns:
+                new = headers.get(key, {}).get(c.key)
+                cols.append(replace(c, header=new, aliases=(c.header, *c.aliases)) if new else c)
+            title = titles.get(key)
+            tabs[key] = replace(
+                tab,
+                title=title or tab.title,
+                aliases=((tab.title, *tab.aliases) if title else tab.aliases),
+                columns=tuple(cols),
+            )
+        return replace(self, tabs=tabs)
+
+
+# ---------------------------------------------------------------- loading and checks
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SchemaError(str(path), "(file)", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemaError(str(path), "(syntax)", str(exc)) from None
+
+
+def _need(d: dict, key: str, kind: type | tuple, file: str, where: str) -> Any:
+    if key not in d:
+        raise SchemaError(file, f"{where}.{key}", "is missing")
+    value = d[key]
+    if not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise SchemaError(file, f"{where}.{key}", f"must be {name}, got {value!r}")
+    return value
+
+
+def _opt(d: dict, key: str, kind: type | tuple, default: Any, file: str, where: str) -> Any:
+    return _need(d, key, kind, file, where) if key in d else default
+
+
+def _strings(d: dict, key: str, file: str, where: str) -> tuple[str, ...]:
+    values = _opt(d, key, list, [], file, where)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise SchemaError(file, f"{where}.{key}[{i}]", f"must be text, got {v!r}")
+    return tuple(values)
+
+
+def load_tab(path: Path) -> TabSchema:
+    file = str(path)
+    data = _read(path)
+    tab = _need(data, "tab", dict, file, "")
+    where = "tab"
+    columns = _need(data, "columns", list, file, "")
+    cols: list[Column] = []
+    seen_keys: set[str] = set()
+    seen_names: dict[str, str] = {}
+    for i, raw in enumerate(columns):
+        w = f"columns[{i}]"
+        if not isinstance(raw, dict):
+            raise SchemaError(file, w, "must be a table")
+        col = Column(
+            key=_need(raw, "key", str, file, w),
+            header=_need(raw, "header", str, file, w),
+            aliases=_strings(raw, "aliases", file, w),
+            type=_need(raw, "type", str, file, w),
+            writer=_need(raw, "writer", str, file, w),
+            required=_opt(raw, "required", bool, False, file, w),
+            optional=_opt(raw, "optional", bool, False, file, w),
+        )
+        if col.type not in COLUMN_TYPES:
+            raise SchemaError(file, f"{w}.type", f"'{col.type}' is not one of {sorted(COLUMN_TYPES)}")
+        if col.writer not in WRITERS:
+            raise SchemaError(file, f"{w}.writer", f"'{col.writer}' is not one of {sorted(WRITERS)}")
+        if col.key in seen_keys:
+            raise SchemaError(file, f"{w}.key", f"'{col.key}' is used twice")
+        seen_keys.add(col.key)
+        for name in (col.header, *col.aliases):
+            other = seen_names.setdefault(fold(name), col.key)
+            if other != col.key:
+                raise SchemaError(file, f"{w}.aliases", f"'{name}' also names column '{other}'")
+        cols.append(col)
+    if not cols:
+        raise SchemaError(file, "columns", "no columns")
+    return TabSchema(
+        key=_need(tab, "key", str, file, where),
+        title=_need(tab, "title", str, file, where),
+        aliases=_strings(tab, "aliases", file, where),
+        columns=tuple(cols),
+    )
+
+
+def load_chain(path: Path) -> StatusChain:
+    file = str(path)
+    data = _read(path)
+    rules = _need(data, "rules", dict, file, "")
+    statuses = []
+    for i, raw in enumerate(_need(data, "status", list, file, "")):
+        w = f"status[{i}]"
+        s = Status(
+            key=_need(raw, "key", str, file, w),
+            label=_need(raw, "label", str, file, w),
+            en=_need(raw, "en", str, file, w),
+            aliases=_strings(raw, "aliases", file, w),
+            kind=_need(raw, "kind", str, file, w),
+            order=_opt(raw, "order", int, None, file, w),
+            terminal=_opt(raw, "terminal", bool, False, file, w),
+            requires_reason=_opt(raw, "requires_reason", bool, False, file, w),
+            logs_rejection=_opt(raw, "logs_rejection", bool, False, file, w),
+            schedulable=_opt(raw, "schedulable", bool, True, file, w),
+            excluded=_opt(raw, "excluded", bool, False, file, w),
+        )
+        if s.kind not in STATUS_KINDS:
+            raise SchemaError(file, f"{w}.kind", f"'{s.kind}' is not one of {sorted(STATUS_KINDS)}")
+        if s.kind in ("active", "won") and s.order is None:
+            raise SchemaError(file, f"{w}.order", "the chain's statuses need an order")
+        statuses.append(s)
+    keys = [s.key for s in statuses]
+    if len(set(keys)) != len(keys):
+        raise SchemaError(file, "status.key", "a key is used twice")
+    orders = [s.order for s in statuses if s.order is not None]
+    if len(set(orders)) != len(orders):
+        raise SchemaError(file, "status.order", "an order is used twice")
+    chain = StatusChain(
+        tuple(statuses),
+        initial=_need(rules, "initial", str, file, "rules"),
+        nurture=_need(rules, "nurture", str, file, "rules"),
+        unreachable=_need(rules, "unreachable", str, file, "rules"),
+    )
+    for name in ("initial", "nurture", "unreachable"):
+        if getattr(chain, name) not in keys:
+            raise SchemaError(file, f"rules.{name}", f"'{getattr(chain, name)}' is not a status key")
+    lookup: dict[str, str] = {}
+    for s in statuses:
+        for name in (s.key, s.label, s.en, *s.aliases):
+            other = lookup.setdefault(fold(name), s.key)
+            if other != s.key:
+                raise SchemaError(file, f"status '{s.key}'.aliases", f"'{name}' also names status '{other}'")
+    return chain
+
+
+def load_reasons(path: Path) -> ReasonCatalogue:
+    file = str(path)
+    data = _read(path)
+    rules = _need(data, "rules", dict, file, "")
+    reasons = []
+    for i, raw in enumerate(_need(data, "reason", list, file, "")):
+        w = f"reason[{i}]"
+        try:
+            offset = Offset.parse(_need(raw, "recontact", str, file, w))
+        except ValueError as exc:
+            raise SchemaError(file, f"{w}.recontact", str(exc)) from None
+        r = Reason(
+            key=_need(raw, "key", str, file, w),
+            label=_need(raw, "label", str, file, w),
+            en=_need(raw, "en", str, file, w),
+            aliases=_strings(raw, "aliases", file, w),
+            keywords=_strings(raw, "keywords", file, w),
+            recontact=offset,
+            action=_need(raw, "action", str, file, w),
+            action_en=_opt(raw, "action_en", str, "", file, w),
+            nurture=_opt(raw, "nurture", bool, False, file, w),
+            cadence=_opt(raw, "cadence", str, None, file, w),
+            max_attempts=_opt(raw, "max_attempts", int, None, file, w),
+            requires_detail=_opt(raw, "requires_detail", bool, False, file, w),
+        )
+        if r.nurture and r.cadence not in CADENCES:
+            raise SchemaError(file, f"{w}.cadence", f"a nurture reason needs cadence in {sorted(CADENCES)}")
+        reasons.append(r)
+    keys = [r.key for r in reasons]
+    if len(set(keys)) != len(keys):
+        raise SchemaError(file, "reason.key", "a key is used twice")
+    cat = ReasonCatalogue(
+        tuple(reasons),
+        other=_need(rules, "other", str, file, "rules"),
+        daily_cap=_need(rules, "daily_cap", int, file, "rules"),
+        overdue=_opt(rules, "overdue", str, "keep", file, "rules"),
+        extra_days_off=_strings(rules, "extra_days_off", file, "rules"),
+    )
+    if cat.other not in keys:
+        raise SchemaError(file, "rules.other", f"'{cat.other}' is not a reason key")
+    if cat.daily_cap < 1:
+        raise SchemaError(file, "rules.daily_cap", "must be at least 1")
+    if cat.overdue not in ("keep", "spread"):
+        raise SchemaError(file, "rules.overdue", "must be 'keep' or 'spread'")
+    return cat
+
+
+def load_schemas(directory: Path | str | None = None) -> Schemas:
+    """Load and check every schema file in `directory` (default: the shipped `schemas/`)."""
+    d = Path(directory) if directory else SCHEMA_DIR
+    tabs = {}
+    for key, name in TAB_FILES.items():
+        tab = load_tab(d / name)
+        if tab.key != key:
+            raise SchemaError(str(d / name), "tab.key", f"must be '{key}'")
+        tabs[key] = tab
+    dedupe = _read(d / "dedupe.toml") if (d / "dedupe.toml").exists() else {}
+    messages = _read(d / "messages.toml") if (d / "messages.toml").exists() else {}
+    return Schemas(
+        tabs=tabs,
+        chain=load_chain(d / "status_chain.toml"),
+        reasons=load_reasons(d / "reasons.toml"),
+        dedupe=dedupe,
+        messages=messages,
+    )

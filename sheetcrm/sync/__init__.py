@@ -1,0 +1,1 @@
+"""The pure sync pipeline steps (no I/O)."""

@@ -1,0 +1,209 @@
+"""Key normalisers for validation and deduplication (pure, vectorised).
+
+Every function takes a Series of raw cell values as a sheet gives them (str, int/float,
+None/NaN) and normalises each *distinct* value once, so a 600k-row column costs as many
+Python calls as it has distinct values.
+
+Phones:
+- `normalize_phone(s)` -> E.164 str, or None when empty *or* not a valid number.
+- `phone_status(s)` -> "empty" / "valid" / "invalid", for validation messages, since
+  `normalize_phone` alone cannot tell a blank cell from a broken number.
+- `phone_is_valid(s)` -> bool (True only for "valid").
+Emails: `normalize_email(s)` -> trimmed lower-case address or None; `email_status(s)`
+likewise. Names/companies: `normalize_name(s)`, `normalize_company(s, legal_forms)` -> str
+('' when empty).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+from sheetcrm.text import fold
+
+# Quyết định 798/QĐ-BTTTT (2018): 11-digit mobile prefixes moved to 10 digits.
+OLD_MOBILE_PREFIXES: dict[str, str] = {
+    **{f"016{d}": f"03{d}" for d in "23456789"},  # Viettel 0162-0169 -> 032-039
+    "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",  # MobiFone
+    "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",  # VinaPhone
+    "0186": "056", "0188": "058",  # Vietnamobile
+    "0199": "059",  # Gmobile
+}
+
+_PHONE_PUNCT = re.compile(r"[\s.\-()/\u00a0\u2010-\u2015]")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
+)
+
+
+def _is_missing(v: object) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _map_unique(values: pd.Series, fn: Callable[[object], object], empty: object) -> pd.Series:
+    """Apply `fn` once per distinct non-missing value; missing cells get `empty`."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = [fn(u) for u in uniques]
+    out[-1] = empty  # code -1 (missing) indexes the last slot
+    return pd.Series(out[codes], index=s.index, dtype=object)
+
+
+# --- phones -----------------------------------------------------------------------
+
+
+def _cell_text(v: object) -> str | None:
+    """A cell as text; a number typed into a cell lost its leading 0, keep its digits."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if float(v).is_integer() else None
+    # NFKC folds full-width digits (typed with some Asian IMEs) to ASCII.
+    return unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").strip()
+
+
+def _convert_old_prefix(national: str) -> str:
+    if len(national) == 11 and national[:4] in OLD_MOBILE_PREFIXES:
+        return OLD_MOBILE_PREFIXES[national[:4]] + national[4:]
+    return national
+
+
+def _parse_phone(v: object, region: str) -> tuple[str | None, str]:
+    """(E.164 or None, status) for one raw cell value."""
+    if _is_missing(v):
+        return None, "empty"
+    text = _cell_text(v)
+    if text is None:
+        return None, "invalid"
+    if not text:
+        return None, "empty"
+    core = _PHONE_PUNCT.sub("", text)
+    plus = core.startswith("+")
+    digits = core.lstrip("+")
+    if not digits.isdigit():
+        # Letters, extensions, several numbers in one cell: let phonenumbers judge.
+        try:
+            num = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None, "invalid"
+    else:
+        if not plus and digits.startswith("00"):  # 0084..., 001...
+            digits, plus = digits[2:], True
+        if region == "VN" and not plus and digits.startswith("84") and len(digits) in (11, 12):
+            plus = True  # 84912345678 / 841689123456: country code without '+'
+        if plus and digits.startswith("84"):
+            national = digits[2:]
+            national = "0" + (national[1:] if national.startswith("0") else national)  # "+84 0..."
+            text, parse_region = _convert_old_prefix(national), "VN"
+        elif plus:
+            text, parse_region = "+" + digits, region
+        else:
+            national = digits
+            if region == "VN":
+                if not national.startswith("0") and len(national) in (9, 10):
+                    national = "0" + national  # typed as a number: leading 0 lost
+                national = _convert_old_prefix(national)
+            text, parse_region = national, region
+        try:
+            num = phonenumbers.parse(text, parse_region)
+        except phonenumbers.NumberParseException:
+            return None, "invalid"
+    if num.country_code == 84 and region != "VN":
+        # The conversion is about Vietnamese numbers, whatever the sheet's region.
+        nat = "0" + str(num.national_number)
+        conv = _convert_old_prefix(nat)
+        if conv != nat:
+            num = phonenumbers.parse(conv, "VN")
+    if not phonenumbers.is_valid_number(num):
+        return None, "invalid"
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), "valid"
+
+
+def normalize_phone(s: pd.Series, region: str = "VN") -> pd.Series:
+    """E.164 string per cell, or None when the cell is empty or not a valid number."""
+    return _map_unique(s, lambda v: _parse_phone(v, region)[0], None)
+
+
+def phone_status(s: pd.Series, region: str = "VN") -> pd.Series:
+    """'empty', 'valid' or 'invalid' per cell (validation's view of `normalize_phone`)."""
+    return _map_unique(s, lambda v: _parse_phone(v, region)[1], "empty")
+
+
+def phone_is_valid(s: pd.Series, region: str = "VN") -> pd.Series:
+    return phone_status(s, region).eq("valid")
+
+
+# --- emails -----------------------------------------------------------------------
+
+
+def _parse_email(v: object) -> tuple[str | None, str]:
+    if _is_missing(v):
+        return None, "empty"
+    text = unicodedata.normalize("NFKC", str(v)).strip().lower()
+    if text.startswith("mailto:"):
+        text = text[7:].strip()
+    text = text.strip("<>").strip()
+    if not text:
+        return None, "empty"
+    if len(text) > 254 or not _EMAIL.match(text):
+        return None, "invalid"
+    return text, "valid"
+
+
+def normalize_email(s: pd.Series) -> pd.Series:
+    """Trimmed, lower-cased address, or None when empty or obviously broken."""
+    return _map_unique(s, lambda v: _parse_email(v)[0], None)
+
+
+def email_status(s: pd.Series) -> pd.Series:
+    """'empty', 'valid' or 'invalid' per cell."""
+    return _map_unique(s, lambda v: _parse_email(v)[1], "empty")
+
+
+# --- names and companies ----------------------------------------------------------
+
+
+def _name_one(v: object) -> str:
+    if _is_missing(v):
+        return ""
+    # fold(): NFKD + accents stripped + casefold + đ->d; punctuation is noise in names.
+    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", fold(v))).strip()
+
+
+def normalize_name(s: pd.Series) -> pd.Series:
+    """Accent-, case-, punctuation- and spacing-insensitive form of a person's name."""
+    return _map_unique(s, _name_one, "")
+
+
+def _legal_form_pattern(legal_forms: Iterable[str]) -> re.Pattern[str] | None:
+    forms = sorted({_name_one(f) for f in legal_forms} - {""}, key=len, reverse=True)
+    if not forms:
+        return None
+    return re.compile(r"(?<![0-9a-z])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9a-z])")
+
+
+def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Series:
+    """Like `normalize_name`, with legal forms ('Công ty TNHH', 'JSC', 'Co., Ltd') removed."""
+    pattern = _legal_form_pattern(legal_forms)
+
+    def one(v: object) -> str:
+        text = _name_one(v)
+        if pattern is not None:
+            text = _SPACES.sub(" ", pattern.sub(" ", text)).strip()
+        return text
+
+    return _map_unique(s, one, "")

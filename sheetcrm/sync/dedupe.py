@@ -1,0 +1,310 @@
+"""Lead deduplication (SPEC §5): a thin lead-specific layer over `dedupe_engine`.
+
+The leads map onto the generic engine as: exact keys `phone` (E.164) and `email`
+(both veto keys: two different phones are two people), fuzzy fields and blocking
+passes from `schemas/dedupe.toml`. Nothing here is needed by the engine itself.
+
+Switchboard detection: after normalisation, a phone or email value carried by more than
+`common_key_limit` leads is dropped as evidence (it neither joins nor contradicts), and
+emails whose local part is a team address (`info@`, `lienhe@`…) are never keys.
+
+"Not a duplicate": a person clears `Trùng với` and writes a marker such as `không trùng`
+(optionally followed by the lead id it is not a duplicate of). That row is then kept out
+of every cluster, so it is never flagged again, and its marker is returned unchanged in
+`duplicate_of` so that the pipeline never overwrites it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from sheetcrm.sync import dedupe_engine as eng
+from sheetcrm.sync.normalize import (
+    normalize_company,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
+from sheetcrm.text import fold
+
+MESSAGE_KEYS = ("duplicate", "reason_phone", "reason_email", "reason_fuzzy", "collision",
+                "rejected", "nurture", "row")
+
+
+def _req(d: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in d:
+        raise ValueError(f"dedupe rules: missing field {path}{key}")
+    return d[key]
+
+
+def _str_list(v: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f"dedupe rules: {name} must be a list of strings")
+    return tuple(v)
+
+
+def _number(v: Any, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"dedupe rules: {name} must be a number")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class DedupeRules:
+    legal_forms: tuple[str, ...]
+    not_duplicate_markers: tuple[str, ...]
+    role_email_local_parts: tuple[str, ...]
+    engine: eng.EngineRules
+    messages: Mapping[str, Mapping[str, str]]
+    phone_region: str = "VN"
+    _folded_markers: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "DedupeRules":
+        """Build from the parsed `schemas/dedupe.toml`; ValueError names a bad field."""
+        if not isinstance(d, Mapping):
+            raise ValueError("dedupe rules: expected a table")
+        keys = _req(d, "keys", "")
+        match = _req(d, "match", "")
+        markers = _req(d, "markers", "")
+        limit = _req(keys, "common_key_limit", "keys.")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+            raise ValueError("dedupe rules: keys.common_key_limit must be an integer >= 2")
+        region = keys.get("phone_region", "VN")
+        if not isinstance(region, str) or len(region) != 2:
+            raise ValueError("dedupe rules: keys.phone_region must be a 2-letter region code")
+        fields = []
+        for k, f in enumerate(_req(match, "fields", "match.")):
+            name = f"match.fields[{k}]"
+            col = _req(f, "column", name + ".")
+            if col not in ("name", "company"):
+                raise ValueError(f"dedupe rules: {name}.column must be 'name' or 'company'")
+            try:
+                fields.append(eng.FuzzyField(
+                    column=col, scorer=f.get("scorer", "ratio"),
+                    agree=_number(f.get("agree", 1.0), name + ".agree"),
+                    disagree=_number(f.get("disagree", 1.0), name + ".disagree"),
+                    mid=_number(f.get("mid", 0.8), name + ".mid"),
+                ))
+            except ValueError as e:
+                raise ValueError(f"dedupe rules: {name}: {e}") from None
+        blocks = []
+        for k, b in enumerate(_req(match, "blocks", "match.")):
+            cols = _str_list(b, f"match.blocks[{k}]")
+            for c in cols:
+                if c.split(":")[0] not in ("name", "company", "phone", "email"):
+                    raise ValueError(f"dedupe rules: match.blocks[{k}]: unknown column {c!r}")
+            blocks.append(eng.BlockKey(cols))
+        try:
+            engine = eng.EngineRules(
+                exact_keys=(eng.ExactKey("phone"), eng.ExactKey("email")),
+                fuzzy_fields=tuple(fields), blocks=tuple(blocks),
+                threshold=_number(_req(match, "threshold", "match."), "match.threshold"),
+                common_key_limit=limit,
+                max_block_size=int(match.get("max_block_size", 5000)),
+            )
+        except ValueError as e:
+            raise ValueError(f"dedupe rules: match: {e}") from None
+        messages = {}
+        for lang, table in _req(d, "messages", "").items():
+            for m in MESSAGE_KEYS:
+                if not isinstance(table.get(m), str):
+                    raise ValueError(f"dedupe rules: missing field messages.{lang}.{m}")
+            messages[lang] = MappingProxyType(dict(table))
+        if "vi" not in messages:
+            raise ValueError("dedupe rules: missing field messages.vi")
+        marker_list = _str_list(_req(markers, "not_duplicate", "markers."), "markers.not_duplicate")
+        return DedupeRules(
+            legal_forms=_str_list(_req(d, "legal_forms", ""), "legal_forms"),
+            not_duplicate_markers=marker_list,
+            role_email_local_parts=_str_list(keys.get("role_email_local_parts", []),
+                                             "keys.role_email_local_parts"),
+            engine=engine,
+            messages=MappingProxyType(messages),
+            phone_region=region,
+            _folded_markers=tuple(sorted({fold(m) for m in marker_list} - {""}, key=len,
+                                         reverse=True)),
+        )
+
+    def msg(self, language: str) -> Mapping[str, str]:
+        return self.messages.get(language, self.messages["vi"])
+
+
+@dataclass
+class DedupeResult:
+    """`frame` is aligned to the input index: cluster (-1 = none), survivor (True for
+    every row that is not someone's duplicate), duplicate_of, issue, collision,
+    collision_issue. Counts: clusters (of 2+ rows), duplicates (non-survivors),
+    collisions (clusters with 2+ owners), common_keys (phones/emails ignored as shared)."""
+
+    frame: pd.DataFrame
+    clusters: int
+    duplicates: int
+    collisions: int
+    common_keys: int = 0
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str)
+
+
+def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
+    """Normalised phone/email/name/company of leads (or log rows) for matching."""
+    n = len(records)
+    col = lambda c: records[c] if c in records else pd.Series([None] * n, index=records.index)  # noqa: E731
+    email = normalize_email(col("email"))
+    local = email.str.split("@").str[0]
+    email = email.where(~local.isin(rules.role_email_local_parts), None)
+    return pd.DataFrame({
+        "phone": normalize_phone(col("phone"), rules.phone_region),
+        "email": email,
+        "name": normalize_name(col("name")),
+        "company": normalize_company(col("company"), rules.legal_forms),
+    }, index=records.index)
+
+
+def _markers(raw: pd.Series, rules: DedupeRules) -> np.ndarray:
+    """True where a person wrote a not-a-duplicate marker into `Trùng với`."""
+    folded = pd.Series(pd.unique(_text(raw).to_numpy()))
+    pattern = re.compile(
+        r"^(?:" + "|".join(re.escape(m) for m in rules._folded_markers) + r")(?![0-9a-z])"
+    ) if rules._folded_markers else None
+    marked = {v for v in folded if pattern is not None and pattern.match(fold(v))}
+    return _text(raw).isin(marked).to_numpy()
+
+
+def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "vi") -> DedupeResult:
+    msg = rules.msg(language)
+    n = len(records)
+    keys = key_columns(records, rules).reset_index(drop=True)
+    marked = _markers(records["duplicate_of"], rules) if "duplicate_of" in records else np.zeros(n, bool)
+    linked = eng.link(keys, rules.engine, exclude=marked)
+    cluster = linked.cluster
+
+    lead_id = _text(records["lead_id"]).to_numpy() if "lead_id" in records else np.full(n, "", object)
+    if "row" in records:
+        rows = records["row"].to_numpy()
+    else:
+        rows = np.arange(n) + 2  # header on row 1
+    ref = np.array([lid if lid else msg["row"].format(row=r) for lid, r in zip(lead_id, rows)],
+                   dtype=object)
+
+    # Survivor: oldest `Ngày tạo` (blank last), then sheet order.
+    created = pd.to_datetime(records["created_at"], errors="coerce") if "created_at" in records \
+        else pd.Series(pd.NaT, index=records.index)
+    c = created.to_numpy(dtype="datetime64[ns]")
+    nat = np.isnat(c)
+    order = np.lexsort((np.arange(n), np.where(nat, 0, c.astype(np.int64)), nat, cluster))
+    in_cluster = cluster[order] >= 0
+    first = np.r_[True, cluster[order][1:] != cluster[order][:-1]] & in_cluster
+    survivor_row = np.full(int(cluster.max(initial=-1)) + 1, -1, dtype=np.int64)
+    survivor_row[cluster[order][first]] = order[first]
+    survivor = np.ones(n, dtype=bool)
+    members = cluster >= 0
+    survivor[members] = survivor_row[cluster[members]] == np.flatnonzero(members)
+
+    dup = members & ~survivor
+    sref = np.full(n, "", dtype=object)
+    sref[members] = ref[survivor_row[cluster[members]]]
+    duplicate_of = np.full(n, "", dtype=object)
+    duplicate_of[dup] = np.where(lead_id[survivor_row[cluster[dup]]] != "",
+                                 lead_id[survivor_row[cluster[dup]]], "")
+    if marked.any():
+        duplicate_of[marked] = _text(records["duplicate_of"]).to_numpy()[marked]
+    reason_text = {k: msg.get(f"reason_{k}", k) for k in ("phone", "email", "fuzzy")}
+    issue = np.full(n, "", dtype=object)
+    for r in np.flatnonzero(dup):
+        issue[r] = msg["duplicate"].format(reason=reason_text.get(linked.reason[r], linked.reason[r]),
+                                           survivor=sref[r])
+
+    # Collisions: a cluster whose members have two or more different owners.
+    collision = np.zeros(n, dtype=bool)
+    collision_issue = np.full(n, "", dtype=object)
+    n_coll = 0
+    if "owner" in records and members.any():
+        owner = _text(records["owner"]).str.strip().to_numpy()
+        m = pd.DataFrame({"c": cluster[members], "o": owner[members],
+                          "f": [fold(o) for o in owner[members]]})
+        m = m[m.f != ""]
+        distinct = m.drop_duplicates(["c", "f"])
+        counts = distinct.c.value_counts()
+        hot = counts[counts > 1].index
+        n_coll = len(hot)
+        if n_coll:
+            names = distinct[distinct.c.isin(hot)].groupby("c").o.agg(", ".join)
+            collision = members & np.isin(cluster, hot.to_numpy())
+            for r in np.flatnonzero(collision):
+                collision_issue[r] = msg["collision"].format(survivor=sref[r],
+                                                            owners=names[cluster[r]])
+    frame = pd.DataFrame({
+        "cluster": cluster, "survivor": survivor, "duplicate_of": duplicate_of,
+        "issue": issue, "collision": collision, "collision_issue": collision_issue,
+    }, index=records.index)
+    return DedupeResult(frame=frame, clusters=int(cluster.max(initial=-1)) + 1,
+                        duplicates=int(dup.sum()), collisions=n_coll,
+                        common_keys=sum(len(v) for v in linked.common_keys.values()))
+
+
+def _fmt_date(v: Any) -> str:
+    t = pd.to_datetime(v, errors="coerce")
+    return "" if pd.isna(t) else t.strftime("%d/%m/%Y")
+
+
+def match_previous_contacts(leads: pd.DataFrame, rejections: pd.DataFrame, nurture: pd.DataFrame,
+                            rules: DedupeRules, language: str = "vi",
+                            reason_labels: Mapping[str, str] | None = None) -> pd.Series:
+    """Issue text per lead whose person is in the rejection log or the nurture list
+    under a *different* lead id (matched on phone, email, or name+company); '' otherwise.
+    The most recent event wins. `reason_labels` maps reason keys to display labels."""
+    msg = rules.msg(language)
+    labels = dict(reason_labels or {})
+    logs = []
+    for kind, df, date_col in (("rejected", rejections, "logged_at"), ("nurture", nurture, "nurture_start")):
+        if df is None or len(df) == 0:
+            continue
+        k = key_columns(df, rules)
+        k["lead_id"] = _text(df["lead_id"]) if "lead_id" in df else ""
+        k["date"] = pd.to_datetime(df[date_col], errors="coerce") if date_col in df else pd.NaT
+        k["reason"] = _text(df["reason_category"]) if "reason_category" in df else ""
+        k["kind"] = kind
+        logs.append(k)
+    out = pd.Series("", index=leads.index, dtype=object)
+    if not logs or len(leads) == 0:
+        return out
+    log = pd.concat(logs, ignore_index=True)
+    lk = key_columns(leads, rules).reset_index(drop=True)
+    lk["lead_id"] = _text(leads["lead_id"]).to_numpy() if "lead_id" in leads else ""
+    lk["pos"] = np.arange(len(lk))
+    # A switchboard or shared inbox says nothing about who the person is.
+    limit = rules.engine.common_key_limit
+    for c in ("phone", "email"):
+        both = pd.concat([lk[c], log[c]]).dropna()
+        vc = both.value_counts()
+        common = vc[vc > limit].index
+        lk[c] = lk[c].where(~lk[c].isin(common), None)
+        log[c] = log[c].where(~log[c].isin(common), None)
+    lk["nc"] = np.where((lk.name != "") & (lk.company != ""), lk.name + "\x1f" + lk.company, None)
+    log["nc"] = np.where((log.name != "") & (log.company != ""), log.name + "\x1f" + log.company, None)
+    hits = []
+    for c in ("phone", "email", "nc"):
+        hits.append(lk.loc[lk[c].notna(), ["pos", "lead_id", c]].merge(
+            log.loc[log[c].notna(), [c, "lead_id", "date", "reason", "kind"]],
+            on=c, suffixes=("", "_log")).drop(columns=c))
+    h = pd.concat(hits, ignore_index=True)
+    h = h[(h.lead_id_log != h.lead_id) | (h.lead_id == "")]
+    if h.empty:
+        return out
+    h = h.sort_values(["pos", "date", "lead_id_log"], na_position="first").drop_duplicates("pos", keep="last")
+    text = []
+    for row in h.itertuples(index=False):
+        reason = labels.get(row.reason, row.reason)
+        template = msg["rejected"] if row.kind == "rejected" else msg["nurture"]
+        text.append(template.format(date=_fmt_date(row.date), reason=reason, lead_id=row.lead_id_log))
+    out.iloc[h.pos.to_numpy()] = text
+    return out

@@ -1,0 +1,1 @@
+"""Test helpers shipped with sheetcrm (the fake Google Sheets API server)."""

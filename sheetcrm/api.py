@@ -1,0 +1,228 @@
+"""The Python API: everything the command line does, callable from code.
+
+    import sheetcrm
+    result = sheetcrm.sync(workbook="leads.xlsx", today="2026-03-12")
+    print(result.report.rows_with_issues, result.cells_written)
+
+    problems = sheetcrm.check(workbook="leads.xlsx").report.problems  # cell, kind, message
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .backends.base import ApplyResult, Backend
+from .changes import AppendRows, ChangeSet, EnsureTab, TrimRows
+from .config import Config, load_config
+from .errors import ConfigError
+from .logs import log
+from .schema import Schemas, load_schemas
+from .sync.pipeline import Report, Settings, SyncPlan, bind_all, plan_sync
+
+
+@dataclass
+class SyncResult:
+    report: Report
+    changes: ChangeSet
+    applied: ApplyResult | None
+    backend: str
+    location: str
+    today: dt.date
+    duration: float = 0.0
+    dry_run: bool = False
+    tabs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cells_written(self) -> int:
+        return self.applied.cells_written if self.applied else 0
+
+
+def _config(config: Config | str | Path | None, **overrides: Any) -> Config:
+    if isinstance(config, Config):
+        from dataclasses import replace
+
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return load_config(config, **overrides)
+
+
+def load_team_schemas(cfg: Config) -> Schemas:
+    schemas = load_schemas(cfg.schemas_dir)
+    if cfg.tabs or cfg.headers:
+        schemas = schemas.with_titles(cfg.tabs, cfg.headers)
+    if cfg.rules:
+        from dataclasses import replace
+
+        allowed = {"daily_cap", "overdue", "extra_days_off", "other"}
+        unknown = set(cfg.rules) - allowed
+        if unknown:
+            raise ConfigError(f"[rules]: unknown setting(s) {', '.join(sorted(unknown))}")
+        rules = dict(cfg.rules)
+        if "extra_days_off" in rules:
+            rules["extra_days_off"] = tuple(rules["extra_days_off"])
+        schemas = replace(schemas, reasons=replace(schemas.reasons, **rules))
+    return schemas
+
+
+def open_backend(cfg: Config, create: bool = False) -> Backend:
+    kind = cfg.resolved_backend()
+    if kind == "xlsx":
+        from .backends.xlsx import XlsxBackend
+
+        if not cfg.workbook:
+            raise ConfigError("backend 'xlsx' needs --workbook PATH.xlsx or workbook = in the config")
+        return XlsxBackend(cfg.workbook, create=create)
+    from .backends.gsheets import GSheetsBackend
+
+    if not cfg.sheet:
+        raise ConfigError("backend 'gsheets' needs --sheet ID_OR_URL or sheet = in the config")
+    return GSheetsBackend.from_config(cfg)
+
+
+def _settings(cfg: Config) -> Settings:
+    return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
+                    region=cfg.default_region, sync_log_keep=cfg.sync_log_keep)
+
+
+def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:
+    sheets = {t: s.values for t, s in backend.read().items()}
+    return plan_sync(sheets, schemas, _settings(cfg), today, cfg.now()), sheets
+
+
+def _sync_log(plan: SyncPlan, sheets: dict, schemas: Schemas, cfg: Config, backend: Backend,
+              started: dt.datetime, t0: float, today: dt.date, outcome: str) -> None:
+    """Queue this run's row in `Nhật ký đồng bộ`, trimming the tab to the configured size."""
+    from .sync.pipeline import _append
+    from .sync.tables import bind, find_tab
+
+    schema = schemas.tab("sync_log")
+    title = find_tab(list(sheets), schema)
+    table = bind(sheets[title] if title else None, title, schema, required=False)
+    changes = plan.changes
+    report = plan.report
+    row = {
+        "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
+        "duration_s": f"{time.perf_counter() - t0:.2f}",
+        "backend": backend.name,
+        "today": today,
+        "rows_read": str(report.rows_read),
+        "issues": str(report.rows_with_issues),
+        "duplicates": str(report.duplicates),
+        "transitions": str(report.transitions),
+        "rows_appended": str(report.appended),
+        "cells_written": str(changes.cells + len(schema.columns)),
+        "api_calls": str(backend.api_calls),
+        "outcome": outcome,
+        "version": __version__,
+    }
+    _append(table, pd.DataFrame([row]), changes, schemas, cfg.language)
+    if len(table.frame) + 1 > cfg.sync_log_keep:
+        changes.trims.append(TrimRows(table.title, cfg.sync_log_keep))
+
+
+def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
+         config: Config | str | Path | None = None, today: str | dt.date | None = None,
+         dry_run: bool = False, **options: Any) -> SyncResult:
+    """Run one sync: read every tab, plan the changes, write them (unless `dry_run`)."""
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    day = cfg.today(today)
+    backend = open_backend(cfg)
+    t0 = time.perf_counter()
+    started = cfg.now()
+    with backend.lock():
+        plan, sheets = _plan(backend, cfg, schemas, day)
+        if not dry_run:
+            _sync_log(plan, sheets, schemas, cfg, backend, started, t0, day, "ok")
+        applied = None if dry_run else backend.apply(plan.changes)
+    result = SyncResult(plan.report, plan.changes, applied, backend.name, backend.location, day,
+                        time.perf_counter() - t0, dry_run, plan.report.tabs)
+    log.info("sync done", extra={"data": {
+        "rows_read": plan.report.rows_read, "rows_with_issues": plan.report.rows_with_issues,
+        "duplicates": plan.report.duplicates, "transitions": plan.report.transitions,
+        "cells_written": result.cells_written, "dry_run": dry_run}})
+    return result
+
+
+def check(workbook: str | Path | None = None, sheet: str | None = None, *,
+          config: Config | str | Path | None = None, today: str | dt.date | None = None,
+          **options: Any) -> SyncResult:
+    """Validate without writing: the problems a sync would flag, with their cells."""
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    day = cfg.today(today)
+    backend = open_backend(cfg)
+    t0 = time.perf_counter()
+    plan, _ = _plan(backend, cfg, schemas, day)
+    return SyncResult(plan.report, plan.changes, None, backend.name, backend.location, day,
+                      time.perf_counter() - t0, True, plan.report.tabs)
+
+
+def init_changes(sheets: dict[str, list[list[Any]]], schemas: Schemas, language: str = "vi") -> ChangeSet:
+    """Tabs, headers and dropdowns a workbook lacks. Never touches existing data."""
+    from .changes import AddColumns
+
+    changes = ChangeSet()
+    tables = bind_all(sheets, schemas) if any(True for _ in sheets) and _has_leads(sheets, schemas) else None
+    statuses = tuple(s.display(language) for s in schemas.chain.statuses)
+    reasons = tuple(r.display(language) for r in schemas.reasons.reasons)
+    for key, schema in schemas.tabs.items():
+        dropdowns = []
+        for c in schema.columns:
+            if c.type == "status" and c.writer != "sync":
+                dropdowns.append((c.header, statuses))
+            elif c.type == "reason" and c.writer != "sync":
+                dropdowns.append((c.header, reasons))
+        table = tables[key] if tables else None
+        if table is None or not table.exists:
+            cols = tuple(c.header for c in schema.columns if not c.optional)
+            changes.ensure_tabs.append(EnsureTab(schema.title, cols, 1, tuple(dropdowns)))
+        else:
+            missing = [c for c in table.missing if not c.optional]
+            if missing:
+                changes.add_columns.append(AddColumns(table.title, table.width + 1,
+                                                      tuple(c.header for c in missing)))
+    return changes
+
+
+def _has_leads(sheets: dict, schemas: Schemas) -> bool:
+    from .sync.tables import find_tab
+
+    return find_tab(list(sheets), schemas.tab("leads")) is not None
+
+
+def init(workbook: str | Path | None = None, sheet: str | None = None, *,
+         config: Config | str | Path | None = None, **options: Any) -> ChangeSet:
+    """Create the tabs sheetcrm uses, with headers, frozen header row and dropdowns."""
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    backend = open_backend(cfg, create=True)
+    with backend.lock():
+        sheets = {t: s.values for t, s in backend.read().items()}
+        changes = init_changes(sheets, schemas, cfg.language)
+        backend.apply(changes)
+    return changes
+
+
+def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
+         today: str | dt.date | None = None, language: str | None = None) -> tuple[Path, SyncResult]:
+    """Write a realistic Vietnamese demo workbook into `directory` and sync it."""
+    from .demo import write_demo_workbook
+
+    cfg = load_config(None, language=language)
+    day = cfg.today(today)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sheetcrm-demo.xlsx"
+    if path.exists():
+        path.unlink()
+    write_demo_workbook(path, rows, seed, day)
+    init(workbook=path, config=cfg)
+    result = sync(workbook=path, config=cfg, today=day)
+    return path, result

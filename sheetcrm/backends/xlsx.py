@@ -1,0 +1,265 @@
+"""The .xlsx backend: calamine for fast reads, openpyxl for writes, atomic replace.
+
+A sync that finds nothing to change costs one fast read and writes nothing. A sync that
+changes cells loads the workbook with openpyxl (keeping other tabs, formatting, widths and
+extra columns), applies the change set and saves to a temporary file in the same folder,
+then renames it over the original, so a crash never leaves a half-written workbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from filelock import FileLock, Timeout
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..changes import ChangeSet, EnsureTab
+from ..errors import LockHeldError, WorkbookError
+from .base import ApplyResult, RawSheet
+
+DATE_FORMAT = "dd/mm/yyyy"
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _office_lock(path: Path) -> Path | None:
+    """The lock file Excel (~$name) or LibreOffice (.~lock.name#) keeps while a person has
+    the workbook open: saving under them would lose their edits or ours."""
+    for name in (f"~${path.name}", f".~lock.{path.name}#"):
+        p = path.with_name(name)
+        if p.exists():
+            return p
+    return None
+
+
+class XlsxBackend:
+    name = "xlsx"
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = Path(path)
+        self.location = str(self.path)
+        self.create = create
+        self.api_calls = 0
+
+    # ------------------------------------------------------------------ checks
+    def _check_file(self) -> None:
+        p = self.path
+        if p.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise WorkbookError(f"{p}: not an .xlsx workbook (expected a .xlsx file)")
+        if not p.exists():
+            if self.create:
+                return
+            raise WorkbookError(f"{p}: file not found")
+        if p.is_dir():
+            raise WorkbookError(f"{p}: is a folder, not a workbook")
+        if not zipfile.is_zipfile(p):
+            raise WorkbookError(f"{p}: not an .xlsx workbook (the file is not a zip package)")
+        if not os.access(p, os.R_OK):
+            raise WorkbookError(f"{p}: cannot be read (permission denied)")
+
+    def _check_writable(self) -> None:
+        lock = _office_lock(self.path)
+        if lock is not None:
+            raise WorkbookError(
+                f"{self.path}: is open in Excel or LibreOffice (lock file {lock.name}); "
+                "close it and run again"
+            )
+        folder = self.path.parent if self.path.parent != Path("") else Path(".")
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise WorkbookError(f"{self.path}: cannot be written (read-only file)")
+        if not os.access(folder, os.W_OK):
+            raise WorkbookError(f"{self.path}: its folder cannot be written")
+
+    # ------------------------------------------------------------------ lock
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        lock_path = self.path.with_name(f".{self.path.name}.sheetcrm.lock")
+        fl = FileLock(str(lock_path), timeout=0)
+        try:
+            fl.acquire()
+        except Timeout:
+            raise LockHeldError(f"{self.path}: another sync is running (lock {lock_path.name})") from None
+        try:
+            yield
+        finally:
+            fl.release()
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
+
+    # ------------------------------------------------------------------ read
+    def read(self) -> dict[str, RawSheet]:
+        self._check_file()
+        if not self.path.exists():
+            return {}
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_path(str(self.path))
+            out = {}
+            for name in wb.sheet_names:
+                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                out[name] = RawSheet(name, [_clean_row(r) for r in rows])
+            return out
+        except (CalamineError, ValueError, OSError) as exc:
+            raise WorkbookError(f"{self.path}: cannot be read as a workbook ({exc})") from None
+
+    # ------------------------------------------------------------------ write
+    def apply(self, changes: ChangeSet) -> ApplyResult:
+        result = ApplyResult()
+        if changes.is_empty():
+            return result
+        self._check_file()
+        self._check_writable()
+        if self.path.exists():
+            try:
+                wb = load_workbook(self.path)
+            except Exception as exc:  # openpyxl raises many kinds for broken files
+                raise WorkbookError(f"{self.path}: cannot be opened for writing ({exc})") from None
+        else:
+            wb = Workbook()
+            wb.remove(wb.active)
+        result.cells_written, result.rows_appended = apply_to_workbook(wb, changes)
+        self._save(wb)
+        result.wrote = True
+        return result
+
+    def _save(self, wb: Workbook) -> None:
+        folder = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=folder)
+        os.close(fd)
+        try:
+            wb.save(tmp)
+            if self.path.exists():
+                os.chmod(tmp, self.path.stat().st_mode & 0o777)
+            os.replace(tmp, self.path)  # atomic on one filesystem
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def _clean_row(row: list[Any]) -> list[Any]:
+    # calamine gives '' for empty cells and floats for every number.
+    out = []
+    for v in row:
+        if v == "" and isinstance(v, str):
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            out.append(int(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _set(cell: Any, value: Any) -> None:
+    """Write a value the way it came from a person: text stays text (a leading '=' never
+    becomes a formula), dates get a date format."""
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+    elif isinstance(value, dt.datetime):
+        cell.value = value
+        cell.number_format = "dd/mm/yyyy hh:mm"
+    elif isinstance(value, dt.date):
+        cell.value = value
+        cell.number_format = DATE_FORMAT
+    else:
+        cell.value = value
+
+
+def _last_row(ws: Any) -> int:
+    """The last row holding a value (openpyxl's max_row also counts formatted empty rows)."""
+    for r in range(ws.max_row, 0, -1):
+        for c in ws[r]:
+            if c.value not in (None, ""):
+                return r
+    return 0
+
+
+def _style_header(ws: Any, first_col: int, headers: tuple[str, ...]) -> None:
+    for i, h in enumerate(headers):
+        cell = ws.cell(row=1, column=first_col + i)
+        _set(cell, h)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(vertical="center", wrap_text=False)
+        width = max(12, min(40, len(h) + 4))
+        ws.column_dimensions[get_column_letter(first_col + i)].width = width
+
+
+def _ensure_tab(wb: Workbook, t: EnsureTab) -> Any:
+    ws = wb.create_sheet(t.tab)
+    _style_header(ws, 1, t.headers)
+    if t.freeze_rows:
+        ws.freeze_panes = ws.cell(row=t.freeze_rows + 1, column=1)
+    add_dropdowns(ws, t.headers, t.dropdowns)
+    return ws
+
+
+def add_dropdowns(ws: Any, headers: tuple[str, ...], dropdowns: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    for header, options in dropdowns:
+        if header not in headers:
+            continue
+        col = get_column_letter(headers.index(header) + 1)
+        # showErrorMessage off: the list helps, but free text (a reason as typed) stays allowed.
+        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True,
+                            showErrorMessage=False)
+        dv.add(f"{col}2:{col}100000")
+        ws.add_data_validation(dv)
+
+
+def apply_to_workbook(wb: Workbook, changes: ChangeSet) -> tuple[int, int]:
+    """Apply a change set to an open workbook; returns (cells written, rows appended)."""
+    cells = 0
+    appended = 0
+    for t in changes.ensure_tabs:
+        if t.tab not in wb.sheetnames:
+            _ensure_tab(wb, t)
+            cells += len(t.headers)
+    for a in changes.add_columns:
+        _style_header(wb[a.tab], a.first_col, a.headers)
+        cells += len(a.headers)
+    for u in changes.updates:
+        _set(wb[u.tab].cell(row=u.row, column=u.col), u.value)
+        cells += 1
+    for a in changes.appends:
+        if not a.rows:
+            continue
+        ws = wb[a.tab]
+        last = _last_row(ws)
+        rows = a.rows
+        if a.key_col is not None:
+            # Exactly once: rows whose event key is already logged are skipped.
+            have = {ws.cell(row=r, column=a.key_col + 1).value for r in range(2, last + 1)}
+            rows = tuple(r for r in rows if r[a.key_col] not in have)
+        for i, values in enumerate(rows, start=last + 1):
+            for j, v in enumerate(values, start=1):
+                if v is not None:
+                    _set(ws.cell(row=i, column=j), v)
+                    cells += 1
+        appended += len(rows)
+    for t in changes.trims:
+        ws = wb[t.tab]
+        excess = _last_row(ws) - 1 - t.keep
+        if excess > 0:
+            ws.delete_rows(2, excess)
+    for layout in changes.replacements:
+        from .xlsx_layout import render_layout
+
+        index = None
+        if layout.tab in wb.sheetnames:
+            index = wb.sheetnames.index(layout.tab)
+            wb.remove(wb[layout.tab])
+        ws = wb.create_sheet(layout.tab, index)
+        render_layout(ws, layout)
+        cells += sum(sum(v is not None for v in r) for r in layout.cells)
+    return cells, appended

@@ -1,0 +1,180 @@
+"""`sheetcrm` command line: a thin layer over `sheetcrm.api`.
+
+Exit codes: 0 done (data problems are flagged in the sheet, not failures); 1 `check`
+found problems; 2 usage or configuration error; 3 backend/API failure after retries;
+4 another sync holds the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__, api
+from .errors import SheetcrmError
+from .logs import log, redact, setup
+
+
+def target_options(fn: Callable) -> Callable:
+    """Options every command that opens a workbook or spreadsheet shares."""
+    options = [
+        click.option("--workbook", "-w", type=click.Path(dir_okay=False), help="The .xlsx workbook."),
+        click.option("--sheet", "-s", help="Google Sheets id, or the URL copied from the browser."),
+        click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
+                     help="Config file (default: ./sheetcrm.toml when present)."),
+        click.option("--credentials", type=click.Path(dir_okay=False),
+                     help="Google service-account or OAuth user JSON (default: GOOGLE_APPLICATION_CREDENTIALS)."),
+        click.option("--api-endpoint", help="Another Sheets API base URL (default: SHEETCRM_API_ENDPOINT)."),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="json: one JSON object per line, for cron."),
+        click.option("-v", "--verbose", count=True, help="More detail."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _handle_errors(fn: Callable) -> Callable:
+    """Turn a SheetcrmError into one clear line on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        setup(kwargs.get("log_format", "text"), -1 if kwargs.get("quiet") else kwargs.get("verbose", 0))
+        try:
+            return fn(*args, **kwargs)
+        except SheetcrmError as exc:
+            click.echo(f"Error: {redact(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _common(kw: dict) -> dict:
+    return dict(workbook=kw["workbook"], sheet=kw["sheet"], config=kw["config_path"],
+                credentials=kw["credentials"], api_endpoint=kw["api_endpoint"])
+
+
+def _say(quiet: bool, text: str = "") -> None:
+    if not quiet:
+        click.echo(text)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sheetcrm")
+def main() -> None:
+    """Turn a Google Sheet or an .xlsx workbook into a working sales CRM."""
+
+
+@main.command()
+@target_options
+@_handle_errors
+def init(**kw: Any) -> None:
+    """Create missing tabs with headers, frozen header row and dropdowns.
+
+    Never touches existing data. Example: sheetcrm init --workbook leads.xlsx
+    """
+    changes = api.init(**_common(kw))
+    if changes.is_empty():
+        _say(kw["quiet"], "Nothing to create: every tab and column is there.")
+    for line in changes.describe():
+        _say(kw["quiet"], line)
+
+
+@main.command()
+@target_options
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD), for reproducible runs.")
+@_handle_errors
+def sync(dry_run: bool, today: str | None, **kw: Any) -> None:
+    """Validate, deduplicate, apply the status chain and write the summary tabs.
+
+    Example: sheetcrm sync --workbook leads.xlsx
+    """
+    result = api.sync(**_common(kw), today=today, dry_run=dry_run)
+    _print_result(result, kw["quiet"])
+    if dry_run:
+        lines = result.changes.describe()
+        _say(kw["quiet"], "Dry run: nothing was written. Would change:" if lines else "Dry run: nothing to change.")
+        for line in lines:
+            _say(kw["quiet"], "  " + redact(line))
+
+
+@main.command()
+@target_options
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@click.option("--limit", default=200, show_default=True, help="Show at most this many problems.")
+@_handle_errors
+def check(today: str | None, limit: int, **kw: Any) -> None:
+    """List data problems with their cells; exit 1 when there are any.
+
+    Example: sheetcrm check --workbook leads.xlsx
+    """
+    result = api.check(**_common(kw), today=today)
+    problems = result.report.problems
+    if not len(problems):
+        _say(kw["quiet"], f"No problems in {result.report.rows_read} rows.")
+        return
+    for rec in problems.head(limit).itertuples():
+        click.echo(f"{rec.cell}: {rec.message}")
+    if len(problems) > limit:
+        click.echo(f"... and {len(problems) - limit} more")
+    click.echo(f"{len(problems)} problem(s) on {result.report.rows_with_issues} of "
+               f"{result.report.rows_read} rows.")
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--dir", "directory", default="sheetcrm-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where to write the demo workbook.")
+@click.option("--rows", default=600, show_default=True, help="Number of leads.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same workbook).")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@click.option("--language", type=click.Choice(["vi", "en"]), default=None, help="Language of issues and summaries.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("-v", "--verbose", count=True)
+@click.option("-q", "--quiet", is_flag=True)
+@_handle_errors
+def demo(directory: str, rows: int, seed: int, today: str | None, language: str | None, **kw: Any) -> None:
+    """Write a realistic Vietnamese demo workbook and sync it. No account needed.
+
+    Example: sheetcrm demo --dir /tmp/demo --rows 1000
+    """
+    path, result = api.demo(directory, rows, seed, today, language)
+    q = kw["quiet"]
+    _say(q, f"Demo workbook: {Path(path).resolve()}")
+    _print_result(result, q)
+    tabs = result.tabs
+    _say(q, "")
+    _say(q, "Open it in Excel or LibreOffice and look at:")
+    for key, text in (("leads", "the leads; 'Lỗi dữ liệu' says what is wrong on a row, 'Trùng với' names duplicates"),
+                      ("history", "every status change"),
+                      ("rejections", "one row per rejection, with its reason category"),
+                      ("nurture", "leads kept warm, with their next touch")):
+        if key in tabs:
+            _say(q, f"  {tabs[key]:<18} {text}")
+    _say(q, "  Tổng quan          the overview for managers (status, funnel, reasons, charts)")
+    _say(q, "  Lịch liên hệ lại   who to call, per rep: overdue, today, this week, next 30 days")
+    _say(q, "  Nhật ký đồng bộ    one row per sync run")
+
+
+def _print_result(result: api.SyncResult, quiet: bool) -> None:
+    r = result.report
+    _say(quiet, f"Synced {result.backend} {result.location} (today = {result.today:%d/%m/%Y})")
+    _say(quiet, f"  rows read: {r.rows_read}; rows with issues: {r.rows_with_issues}; "
+                f"new ids: {r.ids_assigned}; duplicates: {r.duplicates} in {r.clusters} clusters; "
+                f"owner collisions: {r.collisions}")
+    _say(quiet, f"  status changes: {r.transitions}; log rows appended: {r.appended}; "
+                f"cells written: {result.cells_written}; {result.duration:.1f} s")
+    if result.applied and result.applied.skipped:
+        _say(quiet, f"  skipped {len(result.applied.skipped)} cell(s) a person changed during the sync:")
+        for s in result.applied.skipped[:20]:
+            _say(quiet, "    " + s)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

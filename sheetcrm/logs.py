@@ -1,0 +1,63 @@
+"""Logging for people (text) and for cron (one JSON object per line).
+
+Every record passes a redaction filter: email addresses and phone numbers are masked,
+bearer tokens and private keys removed, whatever the code that logged them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+
+log = logging.getLogger("sheetcrm")
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"(?<![\w-])(\+?\d[\d .-]{6,}\d)(\d{0})")
+_BEARER = re.compile(r"(?i)(bearer\s+|access_token[\"'=:\s]+|ya29\.)[A-Za-z0-9._~+/=-]+")
+_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+
+
+def redact(text: str) -> str:
+    text = _KEY.sub("[private key removed]", text)
+    text = _BEARER.sub(lambda m: m.group(1) + "[token removed]", text)
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return _PHONE.sub(lambda m: _mask_phone(m.group(1)), text)
+
+
+def _mask_phone(s: str) -> str:
+    digits = re.sub(r"\D", "", s)
+    if len(digits) < 8:
+        return s
+    return "*" * (len(digits) - 3) + digits[-3:]
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
+        extra = getattr(record, "data", None)
+        if isinstance(extra, dict):
+            data.update(extra)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup(fmt: str = "text", verbosity: int = 0) -> None:
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False

@@ -1,0 +1,438 @@
+"""The sync pipeline: raw grids in → change set and report out. Pure: no I/O.
+
+Steps, each callable alone: bind (find tabs and headers) → validate → ids → dedupe →
+status chain (history, rejection log, nurture, scheduling) → issues column → summaries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..changes import (AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab,
+                       SheetLayout)
+from ..schema import Schemas, TabSchema
+from .dates import parse_dates
+from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
+from .tables import Table, bind, find_tab
+from .validate import _text, assign_ids, validate_leads
+
+LOG_TABS = ("history", "rejections", "nurture")
+
+
+@dataclass(frozen=True)
+class Settings:
+    language: str = "vi"
+    id_prefix: str = "KH-"
+    id_digits: int = 6
+    region: str = "VN"
+    sync_log_keep: int = 1000
+    summaries: bool = True
+
+
+@dataclass
+class Report:
+    """What a sync found and plans; printed by the CLI and logged to `Nhật ký đồng bộ`."""
+
+    rows_read: int = 0
+    rows_with_issues: int = 0
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # cell, kind, message
+    ids_assigned: int = 0
+    duplicates: int = 0
+    clusters: int = 0
+    collisions: int = 0
+    transitions: int = 0
+    rows_appended: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    tabs: dict[str, str] = field(default_factory=dict)  # tab key → title used
+
+    @property
+    def appended(self) -> int:
+        return sum(self.rows_appended.values())
+
+
+@dataclass
+class SyncPlan:
+    changes: ChangeSet
+    report: Report
+    tables: dict[str, Table]
+    leads: pd.DataFrame
+
+
+class _Writer:
+    """Collects changes for one tab, adding missing sync-owned columns at its end."""
+
+    def __init__(self, table: Table, changes: ChangeSet):
+        self.table, self.changes = table, changes
+        self.col_of = dict(table.col_of)
+        self.width = table.width
+        self.added: list[str] = []
+
+    def column(self, key: str) -> int:
+        if key not in self.col_of:
+            col = self.table.schema.column(key)
+            self.width += 1
+            self.col_of[key] = self.width
+            self.added.append(col.header)
+        return self.col_of[key]
+
+    def flush(self) -> None:
+        if self.added and self.table.exists:
+            self.changes.add_columns.append(
+                AddColumns(self.table.title, self.width - len(self.added) + 1, tuple(self.added)))
+
+
+def _same(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
+    """Vectorised equality of what a cell holds and what the sync wants there."""
+    if kind == "date":
+        o, _ = parse_dates(old)
+        n = pd.to_datetime(new, errors="coerce")
+        return ((o == n) | (o.isna() & n.isna())).to_numpy()
+    return (_text(old) == new.fillna("").astype(str)).to_numpy()
+
+
+def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
+             frame: pd.DataFrame, lead_ids: pd.Series, kind: str = "text") -> list[CellUpdate]:
+    """Cell updates where `new` differs from the sheet (limited to `mask` rows)."""
+    old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
+    rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
+    differ = rows & ~_same(old, new, kind)
+    if not differ.any():
+        return []
+    col = writer.column(key)
+    idx = np.flatnonzero(differ)
+    tab = writer.table.title
+    out = []
+    sheet_rows = frame["row"].to_numpy()
+    old_v = old.to_numpy(dtype=object)
+    new_v = new.to_numpy(dtype=object)
+    ids = lead_ids.to_numpy(dtype=object)
+    for i in idx:
+        v = new_v[i]
+        if kind == "date":
+            v = None if pd.isna(v) else pd.Timestamp(v).date()
+        elif v is None or (isinstance(v, float) and v != v):
+            v = ""
+        out.append(CellUpdate(tab, int(sheet_rows[i]), col, v, old_v[i], ids[i] or None))
+    return out
+
+
+def _grid_for(sheets: Mapping[str, list[list[Any]]], schema: TabSchema) -> tuple[list[list[Any]] | None, str | None]:
+    title = find_tab(list(sheets), schema)
+    return (sheets[title], title) if title is not None else (None, None)
+
+
+def bind_all(sheets: Mapping[str, list[list[Any]]], schemas: Schemas) -> dict[str, Table]:
+    tables = {}
+    for key, schema in schemas.tabs.items():
+        grid, title = _grid_for(sheets, schema)
+        if key == "leads" and grid is None:
+            from ..errors import HeaderError
+
+            raise HeaderError(
+                f"No tab '{schema.title}' (or {', '.join(schema.aliases[:3])}) in the workbook; "
+                f"tabs present: {', '.join(sheets) or 'none'}."
+            )
+        tables[key] = bind(grid, title, schema, required=(key == "leads"))
+    return tables
+
+
+def parse_log_tab(table: Table, schemas: Schemas) -> pd.DataFrame:
+    """Raw log-tab frame → parsed frame (docs/frames.md): dates parsed, status and reason
+    labels turned back into keys."""
+    f = table.frame
+    out = pd.DataFrame(index=f.index)
+    out["row"] = f["row"].astype(int) if len(f) else pd.Series(dtype=int)
+    status_lookup = schemas.chain.lookup()
+    reason_lookup = _reason_lookup(schemas)
+    from ..text import fold_series
+
+    for c in table.schema.columns:
+        s = f[c.key]
+        if c.type == "date":
+            out[c.key] = parse_dates(s)[0]
+        elif c.type == "status":
+            out[c.key] = fold_series(_text(s)).map(status_lookup).astype(object)
+            out[c.key] = out[c.key].where(out[c.key].notna(), None)
+        elif c.type == "reason":
+            out[c.key] = fold_series(_text(s)).map(reason_lookup).astype(object)
+            out[c.key] = out[c.key].where(out[c.key].notna(), None)
+        else:
+            out[c.key] = _text(s)
+    return out
+
+
+def _reason_lookup(schemas: Schemas) -> dict[str, str]:
+    from ..text import fold
+
+    table: dict[str, str] = {}
+    for r in schemas.reasons.reasons:
+        for name in (r.key, r.label, r.en, *r.aliases):
+            table.setdefault(fold(name), r.key)
+    return table
+
+
+def _render(value: Any, col_type: str, schemas: Schemas, language: str) -> Any:
+    """A step's value → what goes into the cell (labels for keys, dates as dates)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if col_type == "status" and isinstance(value, str):
+        try:
+            return schemas.chain.get(value).display(language)
+        except KeyError:
+            return value
+    if col_type == "reason" and isinstance(value, str):
+        try:
+            return schemas.reasons.get(value).display(language)
+        except KeyError:
+            return value
+    return value
+
+
+def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schemas,
+            language: str, key: str | None = None) -> int:
+    """Queue `rows` (schema keys) for appending to `table`, in the tab's column order."""
+    if rows is None or len(rows) == 0:
+        return 0
+    schema = table.schema
+    if not table.exists:
+        changes.ensure_tabs.append(EnsureTab(table.title, schema.headers))
+        col_of = {c.key: i for i, c in enumerate(schema.columns, start=1)}
+        width = len(schema.columns)
+    else:
+        col_of = dict(table.col_of)
+        width = table.width
+        missing = [c for c in schema.columns if c.key not in col_of and not c.optional]
+        if missing:
+            changes.add_columns.append(AddColumns(table.title, width + 1, tuple(c.header for c in missing)))
+            for c in missing:
+                width += 1
+                col_of[c.key] = width
+    types = {c.key: c.type for c in schema.columns}
+    out = []
+    records = rows.to_dict("records")
+    for rec in records:
+        row: list[Any] = [None] * width
+        for k, v in rec.items():
+            if k in col_of:
+                row[col_of[k] - 1] = _render(v, types.get(k, "text"), schemas, language)
+        out.append(tuple(row))
+    key_col = col_of[key] - 1 if key and key in col_of else None
+    changes.appends.append(AppendRows(table.title, tuple(out), key_col))
+    return len(out)
+
+
+def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings,
+              today: dt.date, now: dt.datetime | None = None) -> SyncPlan:
+    """Everything one sync would write, given every tab's raw grid."""
+    now = now or dt.datetime.combine(today, dt.time(0, 0))
+    lang = settings.language
+    changes = ChangeSet()
+    report = Report()
+
+    # 1. bind
+    tables = bind_all(sheets, schemas)
+    leads_t = tables["leads"]
+    report.tabs = {k: t.title for k, t in tables.items()}
+    report.rows_read = len(leads_t.frame)
+
+    # 2. validate
+    v = validate_leads(leads_t, schemas, today, lang, settings.region)
+    leads = v.leads
+    issues: dict[str, pd.Series] = {}  # step → Series of issue text per lead row
+
+    problems = v.problems.frame()
+    if len(problems):
+        issues["validate"] = problems.groupby("index")["message"].agg("; ".join).reindex(leads.index).fillna("")
+
+    w = _Writer(leads_t, changes)
+    raw = leads_t.frame
+
+    # 3. ids and creation dates
+    new_ids = assign_ids(leads["lead_id"], settings.id_prefix, settings.id_digits)
+    blank_id = leads["lead_id"].eq("")
+    report.ids_assigned = int(blank_id.sum())
+    changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
+    leads["lead_id"] = new_ids
+    today_ts = pd.Timestamp(today)
+    created = leads["created_at"].where(~v.created_filled, today_ts)
+    changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
+    leads["created_at"] = created
+
+    # 4. dedupe
+    rules = DedupeRules.from_dict(schemas.dedupe) if schemas.dedupe else None
+    parsed = {k: parse_log_tab(tables[k], schemas) for k in LOG_TABS}
+    if rules is not None and len(leads):
+        records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at", "duplicate_of"]]
+        dd = find_duplicates(records.reset_index(drop=True), rules, lang)
+        res = dd.frame.set_index(leads.index)
+        report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
+        changes.updates += _updates(w, "duplicate_of", res["duplicate_of"].astype(str), None, raw, new_ids)
+        leads["duplicate_of"] = res["duplicate_of"].astype(str)
+        issues["dedupe"] = _join(res["issue"], res["collision_issue"])
+        leads["cluster"] = res["cluster"]
+        leads["collision"] = res["collision"]
+        prev = match_previous_contacts(leads, parsed["rejections"], parsed["nurture"], rules, lang)
+        issues["previous"] = prev.reindex(leads.index).fillna("")
+
+    # 5. status chain, logs, nurture, scheduling
+    from .status import apply_status_chain
+
+    st = apply_status_chain(leads, parsed["history"], parsed["rejections"], parsed["nurture"],
+                            schemas, today, lang)
+    moved = st.status.ne(leads["status"]) & st.status.notna()
+    if moved.any():
+        labels = st.status.map(lambda k: schemas.chain.get(k).display(lang) if k else "")
+        changes.updates += _updates(w, "status", labels, moved, raw, new_ids)
+        leads.loc[moved, "status"] = st.status[moved]
+    rec = pd.to_datetime(st.recontact_on, errors="coerce")
+    has_rec = rec.notna()
+    changes.updates += _updates(w, "recontact_on", rec, has_rec, raw, new_ids, "date")
+    leads["recontact_on"] = leads["recontact_on"].where(~has_rec, rec)
+    st_issues = st.issues
+    if len(st_issues) and not isinstance(st_issues.iloc[0], str):
+        st_issues = st_issues.map(lambda x: "; ".join(x) if isinstance(x, (list, tuple)) else (x or ""))
+    issues["status"] = st_issues.reindex(leads.index).fillna("")
+    report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
+    report.counts.update(getattr(st, "counts", {}) or {})
+
+    appended = {
+        "history": _append(tables["history"], st.history_rows, changes, schemas, lang),
+        "rejections": _append(tables["rejections"], st.rejection_rows, changes, schemas, lang, key="event_key"),
+        "nurture": _append(tables["nurture"], st.nurture_rows, changes, schemas, lang),
+    }
+    report.rows_appended = {k: n for k, n in appended.items() if n}
+    nu = st.nurture_updates
+    if nu is not None and len(nu):
+        nt = tables["nurture"]
+        nw = _Writer(nt, changes)
+        nraw = nt.frame
+        nids = parsed["nurture"]["lead_id"]
+        for key in nu.columns:
+            col_type = nt.schema.column(key).type
+            full = nraw[key].copy() if key in nraw else pd.Series(None, index=nraw.index, dtype=object)
+            mask = pd.Series(False, index=nraw.index)
+            mask[nu.index] = nu[key].notna()
+            new = pd.Series(None, index=nraw.index, dtype=object)
+            vals = nu[key].map(lambda x, t=col_type: _render(x, t, schemas, lang))
+            new[nu.index] = vals
+            kind = "date" if col_type == "date" else "text"
+            if kind == "date":
+                new = pd.to_datetime(new, errors="coerce")
+            else:
+                new = new.where(mask, full).map(lambda x: "" if x is None else str(x))
+            changes.updates += _updates(nw, key, new, mask, nraw, nids, kind)
+        nw.flush()
+
+    # 6. issues column
+    joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
+    joined = joined.reindex(leads.index).fillna("")
+    changes.updates += _updates(w, "issues", joined, None, raw, new_ids)
+    leads["issues"] = joined
+    report.rows_with_issues = int(joined.ne("").sum())
+    report.problems = _problem_table(problems, leads, joined, leads_t)
+    w.flush()
+
+    # 7. summaries
+    if settings.summaries:
+        _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes)
+
+    return SyncPlan(changes, report, tables, leads)
+
+
+def _join(*parts: pd.Series) -> pd.Series:
+    """Join issue texts column-wise with '; ', skipping blanks (vectorised)."""
+    if not parts:
+        return pd.Series(dtype=object)
+    out = parts[0].fillna("").astype(str).to_numpy(dtype=object)
+    for p in parts[1:]:
+        q = p.reindex(parts[0].index).fillna("").astype(str).to_numpy(dtype=object)
+        both = (out != "") & (q != "")
+        out = np.where(both, out + "; " + q, np.where(out == "", q, out))
+    return pd.Series(out, index=parts[0].index, dtype=object)
+
+
+def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Series, table: Table) -> pd.DataFrame:
+    """One line per problem for `check`: the validation problems with their exact cells,
+    then every other issue text with its row's `Lỗi dữ liệu` cell."""
+    rows = []
+    if len(validation):
+        v = validation.copy()
+        v["row"] = leads.loc[v["index"], "row"].to_numpy()
+        rows.append(v[["row", "cell", "kind", "message"]])
+    from ..a1 import cell_name
+
+    covered = set(validation["index"]) if len(validation) else set()
+    other = joined[joined.ne("") & ~joined.index.isin(list(covered))]
+    if len(other):
+        col = table.col_of.get("issues", table.width + 1)
+        rows.append(pd.DataFrame({
+            "row": leads.loc[other.index, "row"].to_numpy(),
+            "cell": [cell_name(table.title, r, col) for r in leads.loc[other.index, "row"]],
+            "kind": "issue",
+            "message": other.to_numpy(),
+        }))
+    if not rows:
+        return pd.DataFrame(columns=["row", "cell", "kind", "message"])
+    return pd.concat(rows, ignore_index=True).sort_values(["row", "cell"], kind="stable").reset_index(drop=True)
+
+
+def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
+    try:
+        from .summary import build_overview, layout_matches
+        from .agenda import build_agenda
+    except ImportError:  # summaries not available in this build
+        return
+    lang = settings.language
+    history = _with_new(parsed["history"], st.history_rows)
+    rejections = _with_new(parsed["rejections"], st.rejection_rows)
+    nurture = _with_new(parsed["nurture"], st.nurture_rows)
+    quality = _quality(report, leads)
+    layouts: list[SheetLayout] = [
+        build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang),
+        build_agenda(leads, schemas, today, lang),
+    ]
+    for layout in layouts:
+        existing = None
+        for title, grid in sheets.items():
+            if _fold_eq(title, layout.tab):
+                existing = grid
+        if existing is None or not layout_matches(existing, layout):
+            changes.replacements.append(layout)
+
+
+def _fold_eq(a: str, b: str) -> bool:
+    from ..text import fold
+
+    return fold(a) == fold(b)
+
+
+def _with_new(frame: pd.DataFrame, new: pd.DataFrame | None) -> pd.DataFrame:
+    if new is None or not len(new):
+        return frame
+    add = new.copy()
+    for c in add.columns:
+        if c in frame and pd.api.types.is_datetime64_any_dtype(frame[c]):
+            add[c] = pd.to_datetime(add[c], errors="coerce")
+    return pd.concat([frame, add], ignore_index=True)
+
+
+def _quality(report: Report, leads: pd.DataFrame) -> dict[str, Any]:
+    kinds: dict[str, int] = {}
+    if len(report.problems):
+        kinds = report.problems.groupby("kind")["row"].nunique().to_dict()
+    return {
+        "issues_by_kind": kinds,
+        "rows_with_issues": report.rows_with_issues,
+        "duplicates": report.duplicates,
+        "clusters": report.clusters,
+        "collisions": report.collisions,
+    }

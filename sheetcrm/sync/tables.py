@@ -1,0 +1,133 @@
+"""Bind raw grids to tab schemas: find tabs and headers by folded name.
+
+Headers match case-, accent-, spacing- and Unicode-form-insensitively, with aliases, so
+columns may be reordered, renamed to English, or typed on macOS (NFD). Columns the schema
+does not know are extra: they are never read into the frame and never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from ..errors import HeaderError
+from ..schema import Column, TabSchema
+from ..text import fold
+
+
+@dataclass
+class Table:
+    """One tab bound to its schema. `frame` holds raw cell values under schema keys
+    (columns the sheet lacks are all None) plus `row`, the 1-based sheet row."""
+
+    schema: TabSchema
+    title: str  # the tab's title in the workbook (the schema's title when missing)
+    exists: bool
+    header: list[Any]
+    col_of: dict[str, int]  # key → 1-based sheet column
+    frame: pd.DataFrame
+    missing: list[Column] = field(default_factory=list)
+    duplicate_headers: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.header)
+
+    @property
+    def last_row(self) -> int:
+        """The last sheet row holding data (1 when only the header exists)."""
+        return int(self.frame["row"].max()) if len(self.frame) else 1
+
+
+def find_tab(titles: list[str], schema: TabSchema) -> str | None:
+    wanted = {fold(n) for n in (schema.title, *schema.aliases)}
+    for t in titles:
+        if fold(t) == fold(schema.title):
+            return t
+    for t in titles:
+        if fold(t) in wanted:
+            return t
+    return None
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    s = values.to_numpy(dtype=object)
+    out = pd.isna(values).to_numpy()
+    strs = np.fromiter((isinstance(v, str) for v in s), bool, len(s))
+    if strs.any():
+        out[strs] = pd.Series(s[strs]).str.strip().eq("").to_numpy()
+    return out
+
+
+def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, required: bool = True) -> Table:
+    """Bind `grid` (row 1 = headers) to `schema`. Raise HeaderError for a missing required
+    header, naming the tab, the header and the closest header present."""
+    if grid is None:
+        empty = pd.DataFrame({c.key: pd.Series(dtype=object) for c in schema.columns})
+        empty["row"] = pd.Series(dtype=int)
+        return Table(schema, schema.title, False, [], {}, empty, list(schema.columns))
+
+    header = list(grid[0]) if grid else []
+    lookup: dict[str, str] = {}
+    for c in schema.columns:
+        for name in c.names:
+            lookup.setdefault(fold(name), c.key)
+    col_of: dict[str, int] = {}
+    duplicates: list[str] = []
+    for i, h in enumerate(header, start=1):
+        key = lookup.get(fold(h)) if h is not None else None
+        if key is None:
+            continue
+        if key in col_of:
+            duplicates.append(str(h))
+            continue
+        col_of[key] = i
+    missing = [c for c in schema.columns if c.key not in col_of]
+    if required:
+        lost = [c for c in missing if c.required]
+        if lost:
+            raise HeaderError(_missing_message(title or schema.title, lost, header, col_of))
+
+    width = max(len(header), max(col_of.values(), default=0))
+    body = grid[1:]
+    if body:
+        raw = pd.DataFrame.from_records(body, coerce_float=False)
+        raw = raw.reindex(columns=range(max(width, raw.shape[1])))
+    else:
+        raw = pd.DataFrame(columns=range(width))
+    frame = pd.DataFrame(index=raw.index)
+    for c in schema.columns:
+        frame[c.key] = raw[col_of[c.key] - 1].astype(object) if c.key in col_of else None
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["row"] = np.arange(2, len(frame) + 2)
+    keys = [c.key for c in schema.columns if c.key in col_of]
+    if keys and len(frame):
+        blank = np.column_stack([_blank(frame[k]) for k in keys]).all(axis=1)
+        frame = frame.loc[~blank].reset_index(drop=True)
+    else:
+        frame = frame.iloc[0:0].reset_index(drop=True)
+    return Table(schema, title or schema.title, True, header, col_of, frame, missing, duplicates)
+
+
+def _missing_message(tab: str, lost: list[Column], header: list[Any], col_of: Mapping[str, int]) -> str:
+    taken = set(col_of.values())
+    present = [str(h) for i, h in enumerate(header, start=1) if h not in (None, "") and i not in taken]
+    parts = []
+    for c in lost:
+        names = " / ".join(c.names[:3])
+        msg = f"Tab '{tab}' has no column '{c.header}' (also accepted: {names})"
+        if present:
+            folded = {fold(p): p for p in present}
+            best = None
+            for name in c.names:
+                hit = process.extractOne(fold(name), list(folded), scorer=fuzz.ratio)
+                if hit and (best is None or hit[1] > best[1]):
+                    best = hit
+            if best and best[1] >= 60:
+                msg += f"; did you mean '{folded[best[0]]}'?"
+        parts.append(msg)
+    return ". ".join(parts) + "."

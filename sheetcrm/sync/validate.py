@@ -1,0 +1,188 @@
+"""Row validation (SPEC §5), vectorised over columns.
+
+Each check yields a boolean mask and a message; `Problems` collects them lazily (every
+failure, not the first) with the sheet cell, so `check` can list `Khách hàng!E12` and the
+sync can write the texts into `Lỗi dữ liệu`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..a1 import cell_name
+from ..schema import Schemas
+from ..text import fold_series
+from .dates import parse_dates
+from .normalize import email_status, normalize_email, normalize_phone, phone_status
+from .tables import Table
+
+SHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!", "#CALC!")
+_TRUE = {"x", "v", "yes", "y", "true", "1", "co", "dnc", "khong lien he", "✓", "✔"}
+
+
+@dataclass
+class Problems:
+    """Problems found on rows: one record per (row, kind) with its message and cell."""
+
+    records: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, mask: pd.Series, kind: str, messages: pd.Series | str, cells: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        idx = mask[mask].index
+        msg = messages[idx] if isinstance(messages, pd.Series) else pd.Series(messages, index=idx)
+        cell = cells[idx] if isinstance(cells, pd.Series) else pd.Series(cells, index=idx)
+        self.records.append(pd.DataFrame({"index": idx, "kind": kind, "message": msg.values, "cell": cell.values}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.records:
+            return pd.DataFrame({"index": pd.Series(dtype=int), "kind": [], "message": [], "cell": []})
+        return pd.concat(self.records, ignore_index=True)
+
+
+@dataclass
+class Validated:
+    leads: pd.DataFrame  # parsed frame (docs/frames.md)
+    problems: Problems
+    created_filled: pd.Series  # bool: Ngày tạo was blank and gets today
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Raw cells → str ('' for blank). Numbers typed into text columns keep a clean form."""
+    def one(v: object) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, (dt.datetime, dt.date)):
+            return v.strftime("%d/%m/%Y")
+        return str(v).strip()
+
+    uniques = pd.unique(s.to_numpy(dtype=object))
+    table = {u: one(u) for u in uniques if u is not None}
+    return s.map(table).fillna("").astype(object)
+
+
+def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str = "vi",
+                   region: str = "VN") -> Validated:
+    msgs = schemas.messages.get(language) or schemas.messages.get("vi", {})
+    f = table.frame
+    tab = table.title
+    col_of = table.col_of
+    problems = Problems()
+    cols = {c.key: c for c in table.schema.columns}
+
+    def cells(key: str) -> pd.Series | str:
+        if key in col_of:
+            return f["row"].map(lambda r, c=col_of[key]: cell_name(tab, r, c))
+        return f["row"].map(lambda r: f"{tab}!{r}:{r}")
+
+    out = pd.DataFrame(index=f.index)
+    out["row"] = f["row"].astype(int)
+    text = {k: _text(f[k]) for k in ("lead_id", "name", "company", "owner", "product", "source",
+                                     "reason", "notes", "duplicate_of", "issues", "status")}
+
+    # Spreadsheet error values in any person-typed column.
+    for c in table.schema.columns:
+        if c.key not in col_of or c.writer == "sync":
+            continue
+        s = f[c.key]
+        is_err = s.map(lambda v: isinstance(v, str) and v.strip().upper() in SHEET_ERRORS)
+        if is_err.any():
+            problems.add(is_err, "sheet_error",
+                         s.map(lambda v, h=c.header: msgs["sheet_error"].format(header=h, value=str(v).strip())),
+                         cells(c.key))
+
+    # Name and contact.
+    problems.add(text["name"].eq(""), "missing_name", msgs["missing_name"], cells("name"))
+    e_status = email_status(f["email"])
+    p_status = phone_status(f["phone"], region)
+    problems.add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
+    problems.add(e_status.eq("invalid") & ~_is_sheet_error(f["email"]), "bad_email", msgs["bad_email"], cells("email"))
+    problems.add(p_status.eq("invalid") & ~_is_sheet_error(f["phone"]), "bad_phone", msgs["bad_phone"], cells("phone"))
+    out["email_norm"] = normalize_email(f["email"])
+    out["phone_e164"] = normalize_phone(f["phone"], region)
+
+    # Dates.
+    for key in ("created_at", "last_contact", "recontact_on"):
+        parsed, bad = parse_dates(f[key])
+        bad &= ~_is_sheet_error(f[key])
+        header = cols[key].header
+        problems.add(bad, "bad_date",
+                     f[key].map(lambda v, h=header: msgs["bad_date"].format(header=h, value=str(v).strip())),
+                     cells(key))
+        if key != "recontact_on":
+            future = parsed > pd.Timestamp(today)
+            problems.add(future, "future_date",
+                         parsed.map(lambda d, h=header: msgs["future_date"].format(
+                             header=h, value=d.strftime("%d/%m/%Y") if not pd.isna(d) else "")),
+                         cells(key))
+        out[key] = parsed
+
+    # Status.
+    lookup = schemas.chain.lookup()
+    folded = fold_series(text["status"])
+    status = folded.map(lookup)
+    unknown = status.isna() & text["status"].ne("") & ~_is_sheet_error(f["status"])
+    problems.add(unknown, "unknown_status",
+                 text["status"].map(lambda v: msgs["unknown_status"].format(value=v)), cells("status"))
+    out["status"] = status.where(status.notna(), None)
+    out["status_raw"] = text["status"]
+
+    # Lead ids: duplicated ids are problems (the later rows), never changed.
+    ids = text["lead_id"]
+    has_id = ids.ne("")
+    first_row = out["row"].groupby(ids.where(has_id)).transform("min")
+    dup = has_id & ids.duplicated(keep="first")
+    problems.add(dup, "duplicate_id",
+                 pd.Series([msgs["duplicate_id"].format(value=i, row=r) for i, r in zip(ids, first_row)],
+                           index=f.index),
+                 cells("lead_id"))
+
+    for k in ("lead_id", "name", "company", "owner", "product", "source", "notes", "duplicate_of"):
+        out[k] = text[k]
+    out["email"] = _text(f["email"])
+    out["phone"] = _text(f["phone"])
+    out["reason_raw"] = text["reason"]
+    out["issues_raw"] = text["issues"]
+    out["do_not_contact"] = fold_series(_text(f["do_not_contact"])).isin(_TRUE)
+
+    pf = problems.frame()
+    bad_rows = set(pf["index"]) if len(pf) else set()
+    out["valid"] = ~out.index.isin(list(bad_rows))
+    created_filled = out["created_at"].isna() & ~_col_has_text(f["created_at"])
+    return Validated(out, problems, created_filled)
+
+
+def _is_sheet_error(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: isinstance(v, str) and v.strip().upper() in SHEET_ERRORS).astype(bool)
+
+
+def _col_has_text(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: v is not None and not (isinstance(v, str) and not v.strip())
+                 and not (isinstance(v, float) and v != v)).astype(bool)
+
+
+_ID_NUM = re.compile(r"(\d+)\s*$")
+
+
+def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
+    """Give blank ids the next free numbers after the highest `prefix`-number in use,
+    in sheet order. Existing ids are returned unchanged."""
+    ids = lead_ids.astype(object).fillna("").astype(str)
+    blank = ids.str.strip().eq("")
+    if not blank.any():
+        return ids
+    ours = ids[ids.str.startswith(prefix)].str[len(prefix):]
+    nums = pd.to_numeric(ours.str.extract(_ID_NUM, expand=False), errors="coerce")
+    start = int(nums.max()) + 1 if nums.notna().any() else 1
+    new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]
+    out = ids.copy()
+    out[blank] = np.array(new, dtype=object)
+    return out

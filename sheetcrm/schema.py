@@ -160,6 +160,9 @@ class ReasonCatalogue:
     daily_cap: int
     overdue: str
     extra_days_off: tuple[str, ...]
+    # Free-text matching: shorthand → words (folded), and words that negate the next keyword.
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    negations: tuple[str, ...] = ()
 
     def get(self, key: str) -> Reason:
         for r in self.reasons:
@@ -362,6 +365,8 @@ def load_reasons(path: Path) -> ReasonCatalogue:
         daily_cap=_need(rules, "daily_cap", int, file, "rules"),
         overdue=_opt(rules, "overdue", str, "keep", file, "rules"),
         extra_days_off=_strings(rules, "extra_days_off", file, "rules"),
+        abbreviations=_abbreviations(data, file),
+        negations=_strings(rules, "negations", file, "rules"),
     )
     if cat.other not in keys:
         raise SchemaError(file, "rules.other", f"'{cat.other}' is not a reason key")
@@ -370,6 +375,14 @@ def load_reasons(path: Path) -> ReasonCatalogue:
     if cat.overdue not in ("keep", "spread"):
         raise SchemaError(file, "rules.overdue", "must be 'keep' or 'spread'")
     return cat
+
+
+def _abbreviations(data: dict, file: str) -> dict[str, str]:
+    table = _opt(data, "abbreviations", dict, {}, file, "")
+    for k, v in table.items():
+        if not isinstance(v, str):
+            raise SchemaError(file, f"abbreviations.{k}", f"must be text, got {v!r}")
+    return {fold(k): fold(v) for k, v in table.items()}
 
 
 def load_schemas(directory: Path | str | None = None) -> Schemas:

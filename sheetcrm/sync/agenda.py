@@ -1,0 +1,202 @@
+"""The `Lịch liên hệ lại` (recontact agenda) tab: who to call, when, and what to say.
+
+A lead is on the agenda when it has a `recontact_on` date no later than today + 30 days
+(overdue ones included, however old), its status is schedulable and not excluded, it is
+not marked do-not-contact, and it is not a duplicate record of another lead. Each such
+lead appears exactly once: in its owner's block, in one section (overdue / today / the
+rest of this week / the next 30 days), rows sorted by date then lead id. A per-owner
+count table comes first so a manager sees the load at a glance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..changes import SheetLayout
+from ..schema import Schemas
+from ..text import fold
+from .summary import Grid, _col, _dates, _text, labels, population, week_end
+
+AGENDA_TAB = "Lịch liên hệ lại"
+HORIZON_DAYS = 30
+SECTIONS = ("overdue", "today", "week", "month")
+_TRUE = {"x", "1", "true", "yes", "y", "co", "dnc", "khong lien he"}
+
+
+def reason_keys(leads: pd.DataFrame, schemas: Schemas) -> pd.Series:
+    """Reason category key per lead. Uses a key column when the pipeline provides one
+    (`reason_category` or `reason`), else maps `reason_raw` by label/alias, then keyword."""
+    cat_keys = {r.key for r in schemas.reasons.reasons}
+    for name in ("reason_category", "reason"):
+        if name in leads.columns and leads[name].isin(cat_keys).any():
+            return leads[name].where(leads[name].isin(cat_keys), None)
+    raw = _col(leads, "reason_raw", "").fillna("").astype(str)
+    exact: dict[str, str] = {}
+    for r in schemas.reasons.reasons:
+        for n in (r.key, r.label, r.en, *r.aliases):
+            exact.setdefault(fold(n), r.key)
+
+    def classify(text: str) -> str | None:
+        f = fold(text)
+        if not f:
+            return None
+        if f in exact:
+            return exact[f]
+        padded = f" {f} "
+        for r in schemas.reasons.reasons:
+            if any(f" {fold(k)} " in padded for k in r.keywords):
+                return r.key
+        return schemas.reasons.other
+
+    uniq = pd.unique(raw.to_numpy())
+    return raw.map({u: classify(u) for u in uniq})
+
+
+def _flag(s: pd.Series) -> pd.Series:
+    if s.dtype == bool:
+        return s
+    f = s.fillna("").astype(str)
+    uniq = pd.unique(f.to_numpy())
+    return f.map({u: fold(u) in _TRUE for u in uniq}).astype(bool)
+
+
+def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.DataFrame:
+    """The agenda's rows, sorted (owner, section, date, lead id), with a `section` column."""
+    pop, _ = population(leads)
+    blocked = {s.key for s in schemas.chain.statuses if not s.schedulable or s.excluded}
+    when = _dates(pop, "recontact_on").dt.normalize()
+    status = _col(pop, "status", None)
+    t = pd.Timestamp(today)
+    keep = (
+        when.notna()
+        & (when <= t + pd.Timedelta(days=HORIZON_DAYS))
+        & ~status.isin(blocked)
+        & ~_flag(_col(pop, "do_not_contact", False))
+    )
+    df = pop.loc[keep]
+    when = when[keep]
+    we = pd.Timestamp(week_end(today))
+    section = np.select([when < t, when == t, when <= we], [0, 1, 2], default=3)
+    out = pd.DataFrame(
+        {
+            "owner": _text(_col(df, "owner", ""), ""),
+            "section": section,
+            "date": when,
+            "lead_id": _col(df, "lead_id", "").fillna("").astype(str),
+            "name": _col(df, "name", "").fillna("").astype(str),
+            "company": _col(df, "company", "").fillna("").astype(str),
+            "phone": _col(df, "phone", "").fillna("").astype(str),
+            "email": _col(df, "email", "").fillna("").astype(str),
+            "status": _col(df, "status", None),
+            "reason": reason_keys(df, schemas),
+        },
+        index=df.index,
+    )
+    out["owner_key"] = out["owner"].map({o: (o == "", fold(o), o) for o in pd.unique(out["owner"].to_numpy())})
+    out = out.sort_values(["owner_key", "section", "date", "lead_id"], kind="mergesort")
+    return out.drop(columns="owner_key")
+
+
+def build_agenda(
+    leads: pd.DataFrame,
+    schemas: Schemas,
+    today: dt.date,
+    language: str = "vi",
+    now: dt.datetime | None = None,
+    tab: str = AGENDA_TAB,
+) -> SheetLayout:
+    """The recontact agenda for `today` (see the module doc for who is on it)."""
+    L = labels(language)
+    a = agenda_frame(leads, schemas, today)
+    status_name = {s.key: s.display(language) for s in schemas.chain.statuses}
+    reasons = {r.key: r for r in schemas.reasons.reasons}
+    reason_name = {k: r.display(language) for k, r in reasons.items()}
+    action = {k: (r.action_en or r.action) if language == "en" else r.action for k, r in reasons.items()}
+    sec_name = [L["agenda_overdue"], L["agenda_today"], L["agenda_week"], L["agenda_month"]]
+    ncols = 9
+
+    g = Grid()
+    g.put(1, 1, L["agenda_title"], "title")
+    g.put(2, 1, L["updated_at"], "note")
+    g.put(2, 2, (now or dt.datetime.combine(today, dt.time())).replace(microsecond=0, tzinfo=None))
+    g.merges.append((2, 2, 2, 3))
+    g.put(3, 1, L["as_of"], "note")
+    g.put(3, 2, today, "date")
+    g.row = 5
+
+    if a.empty:
+        g.put(g.row, 1, L["agenda_empty"], "note")
+        return g.layout(tab, (16.0, 12.0, 24.0, 22.0, 14.0, 26.0, 14.0, 22.0, 60.0), freeze_rows=3)
+
+    # per-owner load
+    owners = list(dict.fromkeys(a["owner"].tolist()))  # already in display order
+    ct = pd.crosstab(a["owner"], a["section"]).reindex(index=owners, columns=range(4), fill_value=0)
+    rows = [[o or L["no_owner"], *[int(v) for v in ct.loc[o]], int(ct.loc[o].sum())] for o in owners]
+    sums = [int(ct[c].sum()) for c in range(4)]
+    g.table(
+        L["agenda_summary_title"],
+        [L["owner_col"], *sec_name, L["total"]],
+        rows,
+        [None] + ["integer"] * 5,
+        total=[L["total"], *sums, sum(sums)],
+    )
+
+    header = [
+        L["agenda_date"], L["agenda_lead_id"], L["agenda_name"], L["agenda_company"], L["agenda_phone"],
+        L["agenda_email"], L["agenda_status"], L["agenda_reason"], L["agenda_action"],
+    ]
+    dates = a["date"].dt.date.to_numpy()
+    st = a["status"].map(status_name).fillna("").to_numpy()
+    rs = a["reason"].map(reason_name).fillna("").to_numpy()
+    ac = a["reason"].map(action).fillna("").to_numpy()
+    cols = [a[c].to_numpy() for c in ("lead_id", "name", "company", "phone", "email")]
+    owner_arr = a["owner"].to_numpy()
+    sec_arr = a["section"].to_numpy()
+    # block boundaries: where owner or section changes (the frame is sorted)
+    change = np.ones(len(a), dtype=bool)
+    change[1:] = (owner_arr[1:] != owner_arr[:-1]) | (sec_arr[1:] != sec_arr[:-1])
+    starts = np.flatnonzero(change).tolist() + [len(a)]
+    r = g.row
+    for b in range(len(starts) - 1):
+        i, j = starts[b], starts[b + 1]
+        if i == 0 or owner_arr[i] != owner_arr[i - 1]:
+            if i:
+                r += 1
+            owner = owner_arr[i] or L["no_owner"]
+            g.put(r, 1, f"{L['agenda_owner_row']}: {owner} ({int(ct.loc[owner_arr[i]].sum())})", "subtitle")
+            g.merges.append((r, 1, r, ncols))
+            g.put_row(r + 1, header, "header")
+            r += 2
+        g.put(r, 1, f"{sec_name[sec_arr[i]]} ({j - i})", "bold")
+        r += 1
+        for k in range(i, j):
+            g.put_row(r, (dates[k], cols[0][k], cols[1][k], cols[2][k], cols[3][k], cols[4][k], st[k], rs[k], ac[k]))
+            g.styles.append((r, 1, "date"))
+            r += 1
+    g.row = r + 1
+    widths = _agenda_widths(a, rows)
+    return g.layout(tab, widths, freeze_rows=3)
+
+
+def _agenda_widths(a: pd.DataFrame, owner_rows: list[list]) -> tuple[float, ...]:
+    """Fit the detail columns to their longest value (vectorised), within sane bounds."""
+
+    def longest(s: pd.Series, lo: int, hi: int) -> float:
+        n = int(s.astype(str).str.len().max()) if len(s) else 0
+        return float(min(max(n + 2, lo), hi))
+
+    owner_w = max((len(str(r[0])) for r in owner_rows), default=0) + 2
+    return (
+        float(min(max(14, owner_w), 28)),
+        longest(a["lead_id"], 11, 16),
+        longest(a["name"], 16, 30),
+        longest(a["company"], 14, 30),
+        longest(a["phone"], 14, 18),
+        longest(a["email"], 16, 32),
+        14.0,
+        22.0,
+        70.0,
+    )

@@ -1,0 +1,689 @@
+"""The `Tổng quan` (overview) tab: what a manager reads after each sync.
+
+Pure: parsed frames in (docs/frames.md), a `SheetLayout` out. Every figure is computed
+with groupby/crosstab over whole columns, so 100k leads cost milliseconds, not a loop.
+
+Definitions (also what the tests recompute):
+- population: every lead row except duplicate records (`duplicate_of` names a lead id
+  present in the tab); they are counted once, under the surviving record.
+- first seen: the lead's earliest history row, else `created_at`.
+- won at: the lead's earliest history row into the won status.
+- funnel: a lead "reached" a chain stage when its history (from or to) or its current
+  status is at that stage or further along; every lead reached the first stage.
+- closed = won + lost, lost = current status is an exit that is neither the nurture
+  status nor excluded (a wrong-target lead says nothing about how we sell).
+- time in stage: completed stays only (a history row into the stage until the lead's
+  next history row), chain stages before won.
+
+Layout: blocks stacked from column A, each a subtitle row, a bold header row, data rows
+and one blank row; the funnel and reason charts sit to the right of their (narrow)
+tables from column `CHART_COL`, the owner chart under its (wide) table. The cell
+`SYNC_TIME_CELL` holds the update time and is left out of change detection
+(`layout_matches`), so a run that changes nothing rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..changes import ChartSpec, SheetLayout
+from ..schema import SCHEMA_DIR, Schemas
+from ..text import fold
+
+OVERVIEW_TAB = "Tổng quan"
+SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
+CHART_COL = 6  # F: charts beside narrow tables
+CHART_ROWS = 17  # rows a 300 px chart covers at the default row height
+TOP_PRODUCTS = 10
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+NURTURE_STATES = ("active", "reactivated", "won", "stopped")
+# Folded spellings of the nurture states, vi and en, for a state column typed by a
+# person or written as a label by the sync.
+_NURTURE_ALIASES = {
+    "active": ("active", "dang nuoi duong", "nuoi duong", "dang cham soc", "hoat dong", ""),
+    "reactivated": ("reactivated", "da kich hoat lai", "kich hoat lai", "quay lai", "da quay lai", "reactivate"),
+    "won": ("won", "chot", "da chot", "thanh cong"),
+    "stopped": ("stopped", "dung", "da dung", "ngung", "da ngung", "stop", "huy"),
+}
+
+
+# ---------------------------------------------------------------- labels
+
+
+@lru_cache(maxsize=4)
+def labels(language: str = "vi", path: str | None = None) -> dict[str, str]:
+    """Texts of the summary tabs in `language` ("vi" default, "en")."""
+    file = Path(path) if path else SCHEMA_DIR / "summary_labels.toml"
+    with file.open("rb") as fh:
+        data = tomllib.load(fh)
+    return dict(data["en" if language == "en" else "vi"])
+
+
+def status_order(schemas: Schemas) -> list[str]:
+    """Status keys as a manager reads them: the chain in order, then the exits."""
+    chain = [s.key for s in schemas.chain.active]
+    return chain + [s.key for s in schemas.chain.statuses if s.key not in chain]
+
+
+# ---------------------------------------------------------------- quality input
+
+
+@dataclass
+class QualitySummary:
+    """Data-quality counts the validation and dedupe steps hand to the overview."""
+
+    rows_with_issues: int = 0
+    issues_by_kind: dict[str, int] = field(default_factory=dict)  # kind (or its label) -> rows
+    duplicate_clusters: int = 0
+    duplicates: int = 0
+    collisions: int = 0
+
+    @classmethod
+    def coerce(cls, q: "QualitySummary | Mapping[str, Any] | None") -> "QualitySummary":
+        if q is None:
+            return cls()
+        if isinstance(q, cls):
+            return q
+        return cls(
+            rows_with_issues=int(q.get("rows_with_issues", 0)),
+            issues_by_kind=dict(q.get("issues_by_kind", {})),
+            duplicate_clusters=int(q.get("duplicate_clusters", 0)),
+            duplicates=int(q.get("duplicates", 0)),
+            collisions=int(q.get("collisions", 0)),
+        )
+
+
+# ---------------------------------------------------------------- grid builder
+
+
+class Grid:
+    """A growing cell grid with styles, merges and charts, frozen into a SheetLayout."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], Any] = {}
+        self.styles: list[tuple[int, int, str]] = []
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.charts: list[ChartSpec] = []
+        self.row = 1  # next free row
+
+    def put(self, r: int, c: int, value: Any, style: str | None = None) -> None:
+        self.cells[(r, c)] = value
+        if style:
+            self.styles.append((r, c, style))
+
+    def put_row(self, r: int, values: Iterable[Any], styles: Iterable[str | None] | str | None = None, col: int = 1) -> None:
+        values = list(values)
+        if styles is None or isinstance(styles, str):
+            styles = [styles] * len(values)
+        for i, (v, s) in enumerate(zip(values, styles)):
+            self.put(r, col + i, v, s)
+
+    def table(
+        self,
+        title: str,
+        header: list[str],
+        rows: list[list[Any]],
+        col_styles: list[str | None],
+        total: list[Any] | None = None,
+        col: int = 1,
+    ) -> dict[str, int]:
+        """Write a titled table at the next free row; return where its parts landed."""
+        r0 = self.row
+        self.put(r0, col, title, "subtitle")
+        self.put_row(r0 + 1, header, "header", col)
+        first = r0 + 2
+        for i, values in enumerate(rows):
+            self.put_row(first + i, values, col_styles, col)
+        last = first + len(rows) - 1
+        end = last
+        if total is not None:
+            end = last + 1
+            self.put_row(end, total, col_styles, col)
+            for i in range(len(total)):
+                self.styles.append((end, col + i, "bold"))
+        self.row = end + 2
+        return {"title": r0, "header": r0 + 1, "first": first, "last": last, "end": end}
+
+    def reserve(self, top: int, rows: int) -> None:
+        """Make sure `rows` rows from `top` stay free of the next block (a chart)."""
+        self.row = max(self.row, top + rows + 1)
+
+    def layout(self, tab: str, col_widths: tuple[float, ...], freeze_rows: int) -> SheetLayout:
+        nrows = max((r for r, _ in self.cells), default=0)
+        ncols = max((c for _, c in self.cells), default=0)
+        grid = [[None] * ncols for _ in range(nrows)]
+        for (r, c), v in self.cells.items():
+            grid[r - 1][c - 1] = v
+        return SheetLayout(
+            tab=tab,
+            cells=tuple(tuple(row) for row in grid),
+            styles=tuple(self.styles),
+            col_widths=col_widths,
+            freeze_rows=freeze_rows,
+            charts=tuple(self.charts),
+            merges=tuple(self.merges),
+        )
+
+
+def fit_widths(cells: dict[tuple[int, int], Any], skip_rows: set[int], lo: float, hi: float, first: tuple[float, float] | None = None) -> tuple[float, ...]:
+    """Column widths (characters) that fit the longest value, clamped to [lo, hi]."""
+    ncols = max((c for _, c in cells), default=0)
+    widths = [lo] * ncols
+    for (r, c), v in cells.items():
+        if r in skip_rows or v is None:
+            continue
+        if isinstance(v, (dt.date, dt.datetime)):
+            n = 16 if isinstance(v, dt.datetime) else 10
+        elif isinstance(v, float):
+            n = 8
+        else:
+            n = len(str(v))
+        widths[c - 1] = max(widths[c - 1], n + 2)
+    out = [min(w, hi) for w in widths]
+    if first and out:
+        out[0] = min(max(out[0], first[0]), first[1])
+    return tuple(float(w) for w in out)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _r1(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 1)
+
+
+# ---------------------------------------------------------------- frame helpers
+
+
+def _col(df: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([default] * len(df), index=df.index, dtype=object if not isinstance(default, float) else float)
+
+
+def _dates(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return pd.to_datetime(df[name], errors="coerce")
+    return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+
+
+def _text(s: pd.Series, blank: str) -> pd.Series:
+    s = s.fillna("").astype(str).str.strip()
+    return s.where(s != "", blank)
+
+
+def population(leads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Leads minus duplicate records that point at a surviving lead id present here."""
+    dup = _col(leads, "duplicate_of", "").fillna("").astype(str).str.strip()
+    ids = set(_col(leads, "lead_id", "").fillna("").astype(str))
+    ids.discard("")
+    is_dup = dup.isin(ids) & (dup != "")
+    return leads.loc[~is_dup], int(is_dup.sum())
+
+
+def nurture_state_keys(states: pd.Series) -> pd.Series:
+    """Nurture state column (keys or vi/en labels) -> state key, unknown -> None."""
+    table = {alias: key for key, aliases in _NURTURE_ALIASES.items() for alias in aliases}
+    s = states.fillna("").astype(str)
+    uniq = pd.unique(s.to_numpy())
+    mapping = {u: table.get(fold(u)) for u in uniq}
+    return s.map(mapping)
+
+
+def week_end(today: dt.date) -> dt.date:
+    """Sunday of `today`'s week (Vietnamese weeks run Monday to Sunday)."""
+    return today + dt.timedelta(days=6 - today.weekday())
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _history_sorted(history: pd.DataFrame) -> pd.DataFrame:
+    h = pd.DataFrame(
+        {
+            "lead_id": _col(history, "lead_id", "").fillna("").astype(str),
+            "from_status": _col(history, "from_status", None),
+            "to_status": _col(history, "to_status", None),
+            "observed_at": _dates(history, "observed_at"),
+            "row": _col(history, "row", 0.0) if "row" in history.columns else pd.Series(np.arange(len(history)), index=history.index),
+        }
+    )
+    h = h[(h["lead_id"] != "") & h["observed_at"].notna()]
+    return h.sort_values(["lead_id", "observed_at", "row"], kind="mergesort")
+
+
+def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today: dt.date) -> dict[str, Any]:
+    """All overview numbers as plain Python values (used by build_overview and bench)."""
+    pop, n_dup = population(leads)
+    status = _col(pop, "status", None)
+    order = {s.key: s.order for s in schemas.chain.active}
+    won_key = next((s.key for s in schemas.chain.statuses if s.kind == "won"), None)
+    lost_keys = {
+        s.key
+        for s in schemas.chain.statuses
+        if s.kind == "exit" and not s.excluded and s.key != schemas.chain.nurture
+    }
+    keys = status_order(schemas)
+
+    counts = status.value_counts(dropna=False)
+    by_status = {k: int(counts.get(k, 0)) for k in keys}
+    unknown = int(len(pop) - sum(by_status.values()))
+
+    # owners x status
+    owner = _text(_col(pop, "owner", ""), "")
+    st = status.where(status.isin(keys), "__unknown__")
+    ct = pd.crosstab(owner.to_numpy(), st.to_numpy()) if len(pop) else pd.DataFrame()
+
+    # history-derived figures
+    h = _history_sorted(history)
+    ids = _col(pop, "lead_id", "").fillna("").astype(str)
+    first_seen = h.groupby("lead_id")["observed_at"].min()
+    won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
+
+    # funnel: furthest chain stage each lead reached
+    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
+    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
+    reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
+    reached = np.maximum(reached, 1.0)
+    chain = list(schemas.chain.active)
+    funnel = []
+    for i, s in enumerate(chain):
+        n_reach = int((reached >= s.order).sum())
+        n_next = int((reached >= chain[i + 1].order).sum()) if i + 1 < len(chain) else None
+        funnel.append((s.key, n_reach, n_next))
+
+    # sales cycle for leads currently won
+    is_won = (status == won_key).to_numpy()
+    won_ids = ids[is_won]
+    start = won_ids.map(first_seen)
+    start = start.fillna(_dates(pop, "created_at")[is_won])
+    end = won_ids.map(won_at)
+    days = ((end - start).dt.total_seconds() / 86400.0).dropna()
+    days = days[days >= 0]
+
+    # completed stays per chain stage before won
+    nxt = h.groupby("lead_id")["observed_at"].shift(-1)
+    stay = (nxt - h["observed_at"]).dt.total_seconds() / 86400.0
+    pre_won = [s.key for s in chain if s.kind == "active"]
+    stays = pd.DataFrame({"stage": h["to_status"], "days": stay})
+    stays = stays[stays["days"].notna() & stays["stage"].isin(pre_won)]
+    stage_stats = stays.groupby("stage")["days"].agg(["mean", "count"])
+    stage_time = [
+        (k, _r1(stage_stats["mean"].get(k)) if k in stage_stats.index else None, int(stage_stats["count"].get(k, 0)))
+        for k in pre_won
+    ]
+
+    n_won = by_status.get(won_key, 0)
+    n_lost = sum(by_status[k] for k in lost_keys)
+    n_open = sum(by_status[k] for k in pre_won)
+
+    return {
+        "leads": int(len(pop)),
+        "duplicates_excluded": n_dup,
+        "by_status": by_status,
+        "unknown_status": unknown,
+        "owner_status": ct,
+        "funnel": funnel,
+        "won": n_won,
+        "lost": n_lost,
+        "open": n_open,
+        "win_rate": _ratio(n_won, n_won + n_lost),
+        "cycle_avg": _r1(days.mean()) if len(days) else None,
+        "cycle_median": _r1(days.median()) if len(days) else None,
+        "cycle_n": int(len(days)),
+        "stage_time": stage_time,
+        "reasons": _reason_figures(rejections, schemas, today),
+        "nurture": _nurture_figures(nurture, today),
+    }
+
+
+def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict[str, Any]:
+    cat_keys = [r.key for r in schemas.reasons.reasons]
+    cat = _col(rej, "reason_category", None)
+    cat = cat.where(cat.isin(cat_keys), "__unclassified__")
+    counts = cat.value_counts()
+    catalogue_pos = {k: i for i, k in enumerate(cat_keys)}
+    # top first; ties keep the catalogue's order; unclassified last
+    present = [k for k in cat_keys] + (["__unclassified__"] if counts.get("__unclassified__", 0) else [])
+    ordered = sorted(present, key=lambda k: (k == "__unclassified__", -int(counts.get(k, 0)), catalogue_pos.get(k, 99)))
+    owner = _text(_col(rej, "owner", ""), "")
+    product = _text(_col(rej, "product", ""), "")
+    logged = _dates(rej, "logged_at")
+    first_month = (pd.Timestamp(today).to_period("M") - 11)
+    months = pd.period_range(first_month, periods=12, freq="M")
+    month = logged.dt.to_period("M")
+    in_range = month.notna() & (month >= months[0]) & (month <= months[-1])
+
+    def ctab(key: pd.Series, mask=None) -> pd.DataFrame:
+        k, c = (key, cat) if mask is None else (key[mask], cat[mask])
+        if not len(k):
+            return pd.DataFrame(columns=ordered)
+        return pd.crosstab(k.to_numpy(), c.to_numpy()).reindex(columns=ordered, fill_value=0)
+
+    return {
+        "order": ordered,
+        "counts": {k: int(counts.get(k, 0)) for k in ordered},
+        "total": int(len(rej)),
+        "by_owner": ctab(owner),
+        "by_product": ctab(product),
+        "by_month": ctab(month.astype(str), in_range).reindex([str(m) for m in months], fill_value=0),
+        "months": list(months),
+    }
+
+
+def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float | None]:
+    state = nurture_state_keys(_col(nur, "state", ""))
+    nxt = _dates(nur, "next_touch")
+    t = pd.Timestamp(today)
+    we = pd.Timestamp(week_end(today))
+    active = state == "active"
+    n = {k: int((state == k).sum()) for k in NURTURE_STATES}
+    total = int(len(nur))
+    return {
+        **n,
+        "overdue": int((active & (nxt < t)).sum()),
+        "this_week": int((active & (nxt >= t) & (nxt <= we)).sum()),
+        "total": total,
+        "reactivation_rate": _ratio(n["reactivated"] + n["won"], total),
+        "win_rate": _ratio(n["won"], total),
+    }
+
+
+# ---------------------------------------------------------------- layout
+
+
+def build_overview(
+    leads: pd.DataFrame,
+    history: pd.DataFrame,
+    rejections: pd.DataFrame,
+    nurture: pd.DataFrame,
+    quality: QualitySummary | Mapping[str, Any] | None,
+    schemas: Schemas,
+    today: dt.date,
+    now: dt.datetime,
+    language: str = "vi",
+    tab: str = OVERVIEW_TAB,
+) -> SheetLayout:
+    """The overview tab for the frames of one sync (see the module doc for definitions)."""
+    L = labels(language)
+    f = compute_figures(leads, history, rejections, nurture, schemas, today)
+    q = QualitySummary.coerce(quality)
+    name = {s.key: s.display(language) for s in schemas.chain.statuses}
+    rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
+    rname["__unclassified__"] = L["unclassified"]
+    g = Grid()
+
+    g.put(1, 1, L["overview_title"], "title")
+    g.put(2, 1, L["updated_at"], "note")
+    g.put(2, 2, now.replace(microsecond=0, tzinfo=None))
+    g.merges.append((2, 2, 2, 3))
+    g.put(3, 1, L["as_of"], "note")
+    g.put(3, 2, today, "date")
+    g.row = 5
+
+    # key figures
+    kpis = [
+        (L["kpi_leads"], f["leads"], "integer"),
+        (L["kpi_open"], f["open"], "integer"),
+        (L["kpi_won"], f["won"], "integer"),
+        (L["kpi_lost"], f["lost"], "integer"),
+        (L["kpi_win_rate"], f["win_rate"], "percent"),
+        (L["kpi_cycle_avg"], f["cycle_avg"], "decimal"),
+        (L["kpi_cycle_median"], f["cycle_median"], "decimal"),
+        (L["kpi_cycle_n"], f["cycle_n"], "integer"),
+        (L["kpi_duplicates_excluded"], f["duplicates_excluded"], "integer"),
+    ]
+    top = g.row
+    g.put(top, 1, L["kpi_title"], "subtitle")
+    g.put_row(top + 1, [L["kpi_metric"], L["kpi_value"]], "header")
+    for i, (label, value, style) in enumerate(kpis):
+        g.put_row(top + 2 + i, [label, value], [None, style])
+    g.row = top + 2 + len(kpis) + 1
+
+    # leads by status
+    keys = status_order(schemas)
+    n = f["leads"]
+    rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in keys]
+    if f["unknown_status"]:
+        rows.append([L["unknown_status"], f["unknown_status"], _ratio(f["unknown_status"], n)])
+    g.table(
+        L["status_title"],
+        [L["status_col"], L["count_col"], L["share_col"]],
+        rows,
+        [None, "integer", "percent"],
+        total=[L["total"], n, _ratio(n, n)],
+    )
+
+    # funnel (+ chart beside it)
+    rows = []
+    for key, n_reach, n_next in f["funnel"]:
+        rows.append([name[key], n_reach, n_next, _ratio(n_next, n_reach) if n_next is not None else None])
+    first_reach, last_reach = f["funnel"][0][1], f["funnel"][-1][1]
+    pos = g.table(
+        L["funnel_title"],
+        [L["funnel_stage"], L["funnel_reached"], L["funnel_next"], L["funnel_rate"]],
+        rows,
+        [None, "integer", "integer", "percent"],
+        total=[L["funnel_overall"], first_reach, last_reach, _ratio(last_reach, first_reach)],
+    )
+    g.charts.append(
+        ChartSpec(
+            key="funnel",
+            kind="bar",
+            title=L["funnel_chart"],
+            categories=(pos["first"], 1, pos["last"], 1),
+            series=((pos["header"], 2, pos["last"], 2),),
+            anchor=(pos["title"], CHART_COL),
+            width=560,
+            height=300,
+        )
+    )
+    g.reserve(pos["title"], CHART_ROWS)
+
+    # time in stage
+    g.table(
+        L["stage_time_title"],
+        [L["funnel_stage"], L["stage_days"], L["stage_stays"]],
+        [[name[k], d, c] for k, d, c in f["stage_time"]],
+        [None, "decimal", "integer"],
+    )
+
+    # owner x status (+ stacked chart under it)
+    ct = f["owner_status"]
+    st_cols = keys + (["__unknown__"] if f["unknown_status"] else [])
+    st_names = [name[k] for k in keys] + ([L["unknown_status"]] if f["unknown_status"] else [])
+    ct = ct.reindex(columns=st_cols, fill_value=0)
+    owners = sorted(ct.index, key=lambda o: (o == "", fold(o)))
+    rows = [[o or L["no_owner"], *[int(v) for v in ct.loc[o]], int(ct.loc[o].sum())] for o in owners]
+    totals = [int(ct[c].sum()) for c in st_cols]
+    pos = g.table(
+        L["owner_title"],
+        [L["owner_col"], *st_names, L["total"]],
+        rows,
+        [None] + ["integer"] * (len(st_cols) + 1),
+        total=[L["total"], *totals, sum(totals)],
+    )
+    if rows:
+        chart_top = pos["end"] + 2
+        g.charts.append(
+            ChartSpec(
+                key="owner_status",
+                kind="stacked_column",
+                title=L["owner_chart"],
+                categories=(pos["first"], 1, pos["last"], 1),
+                series=tuple((pos["header"], 2 + i, pos["last"], 2 + i) for i in range(len(st_cols))),
+                anchor=(chart_top, 1),
+                width=900,
+                height=320,
+            )
+        )
+        g.reserve(chart_top, CHART_ROWS + 1)
+
+    # rejection reasons (+ chart beside it)
+    rf = f["reasons"]
+    total = rf["total"]
+    rows = [[rname[k], rf["counts"][k], _ratio(rf["counts"][k], total)] for k in rf["order"]]
+    pos = g.table(
+        L["reasons_title"],
+        [L["reason_col"], L["reason_count"], L["reason_share"]],
+        rows,
+        [None, "integer", "percent"],
+        total=[L["total"], total, _ratio(total, total)],
+    )
+    g.charts.append(
+        ChartSpec(
+            key="reasons",
+            kind="bar",
+            title=L["reasons_chart"],
+            categories=(pos["first"], 1, pos["last"], 1),
+            series=((pos["header"], 2, pos["last"], 2),),
+            anchor=(pos["title"], CHART_COL),
+            width=560,
+            height=300,
+        )
+    )
+    g.reserve(pos["title"], CHART_ROWS)
+
+    reason_header = [rname[k] for k in rf["order"]] + [L["total"]]
+    num = ["integer"] * (len(rf["order"]) + 1)
+
+    def crosstab_block(title: str, first_col: str, table: pd.DataFrame, row_names: list[str], blank: str) -> None:
+        rows = [[(r or blank), *[int(v) for v in table.loc[r]], int(table.loc[r].sum())] for r in row_names]
+        sums = [int(table[c].sum()) for c in rf["order"]] if len(table) else [0] * len(rf["order"])
+        g.table(title, [first_col, *reason_header], rows, [None, *num], total=[L["total"], *sums, sum(sums)])
+
+    bo = rf["by_owner"]
+    crosstab_block(L["reasons_owner_title"], L["owner_col"], bo, sorted(bo.index, key=lambda o: (o == "", fold(o))), L["no_owner"])
+
+    bp = rf["by_product"]
+    if len(bp) > TOP_PRODUCTS:
+        # the biggest products by rejections, the rest in one row
+        sizes = bp.sum(axis=1).sort_values(ascending=False, kind="mergesort")
+        keep = [p for p in sizes.index[:TOP_PRODUCTS]]
+        rest = bp.drop(index=keep).sum().to_frame().T
+        rest.index = ["__other__"]
+        bp = pd.concat([bp.loc[keep], rest])
+        names = keep + ["__other__"]
+    else:
+        names = list(bp.sum(axis=1).sort_values(ascending=False, kind="mergesort").index)
+    bp = bp.rename(index={"__other__": L["other_products"]})
+    names = [L["other_products"] if p == "__other__" else p for p in names]
+    crosstab_block(L["reasons_product_title"], L["product_col"], bp, names, L["no_product"])
+
+    bm = rf["by_month"]
+    bm.index = [m.strftime("%m/%Y") for m in rf["months"]]
+    crosstab_block(L["reasons_month_title"], L["month_col"], bm, list(bm.index), "")
+
+    # nurture
+    nf = f["nurture"]
+    items = [
+        (L["nurture_active"], nf["active"], "integer"),
+        (L["nurture_overdue"], nf["overdue"], "integer"),
+        (L["nurture_this_week"], nf["this_week"], "integer"),
+        (L["nurture_reactivated"], nf["reactivated"], "integer"),
+        (L["nurture_won"], nf["won"], "integer"),
+        (L["nurture_stopped"], nf["stopped"], "integer"),
+        (L["nurture_total"], nf["total"], "integer"),
+        (L["nurture_reactivation_rate"], nf["reactivation_rate"], "percent"),
+        (L["nurture_win_rate"], nf["win_rate"], "percent"),
+    ]
+    _kv_block(g, L["nurture_title"], [L["kpi_metric"], L["kpi_value"]], items)
+
+    # data quality
+    items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
+    for kind, rows_n in sorted(q.issues_by_kind.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        items.append(("   " + str(kind), int(rows_n), "integer"))
+    items += [
+        (L["quality_clusters"], q.duplicate_clusters, "integer"),
+        (L["quality_duplicates"], q.duplicates, "integer"),
+        (L["quality_collisions"], q.collisions, "integer"),
+    ]
+    _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
+
+    skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
+    widths = fit_widths(g.cells, skip, lo=11.0, hi=14.0, first=(24.0, 44.0))
+    return g.layout(tab, widths, freeze_rows=3)
+
+
+def _kv_block(g: Grid, title: str, header: list[str], items: list[tuple[str, Any, str]]) -> None:
+    top = g.row
+    g.put(top, 1, title, "subtitle")
+    g.put_row(top + 1, header, "header")
+    for i, (label, value, style) in enumerate(items):
+        if style == "bold":
+            g.put_row(top + 2 + i, [label, value], ["bold", "bold"])
+            g.styles.append((top + 2 + i, 2, "integer"))
+        else:
+            g.put_row(top + 2 + i, [label, value], [None, style])
+    g.row = top + 2 + len(items) + 1
+
+
+# ---------------------------------------------------------------- change detection
+
+
+def _norm(v: Any) -> Any:
+    """A cell value as comparable across backends: dates as serial days, numbers as float."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, dt.datetime):
+        return (v.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400.0
+    if isinstance(v, dt.date):
+        return float((v - _EXCEL_EPOCH.date()).days)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        x = float(v)
+        return "" if math.isnan(x) else x
+    if isinstance(v, pd.Timestamp):
+        return _norm(v.to_pydatetime())
+    return str(v)
+
+
+def layout_matches(
+    existing_grid: list[list[Any]] | None,
+    layout: SheetLayout,
+    ignore: Iterable[tuple[int, int]] = (SYNC_TIME_CELL,),
+) -> bool:
+    """True when the tab already shows `layout`'s values, so it need not be rewritten.
+
+    `existing_grid` is the tab as a backend reads it back (ragged rows, dates as
+    date/datetime or serial numbers, numbers as int/float). `ignore` lists 1-based
+    cells left out (the update time, which changes on every run)."""
+    if existing_grid is None:
+        return False
+    skip = set(ignore)
+    nrows = max(len(existing_grid), len(layout.cells))
+    for r in range(nrows):
+        have = existing_grid[r] if r < len(existing_grid) else []
+        want = layout.cells[r] if r < len(layout.cells) else ()
+        for c in range(max(len(have), len(want))):
+            if (r + 1, c + 1) in skip:
+                continue
+            a = _norm(have[c]) if c < len(have) else ""
+            b = _norm(want[c]) if c < len(want) else ""
+            if isinstance(a, str) and a.strip() == "" and b == "":
+                continue
+            if isinstance(a, float) and isinstance(b, float):
+                if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6):
+                    return False
+            elif isinstance(a, str) and isinstance(b, float):
+                # a number a backend handed back as text ("12", "45%")
+                try:
+                    if not math.isclose(float(a.rstrip("%")) / (100 if a.endswith("%") else 1), b, abs_tol=1e-6):
+                        return False
+                except ValueError:
+                    return False
+            elif a != b:
+                return False
+    return True

@@ -88,6 +88,23 @@ class EngineRules:
         if self.max_block_size < 2:
             raise ValueError("max_block_size must be at least 2")
 
+    @staticmethod
+    def from_dict(d: dict) -> "EngineRules":
+        """From a parsed rules table: [[exact]] column/veto, [[fuzzy]] column/scorer/agree/
+        disagree/mid, blocks = [[cols...]...], threshold, common_key_limit, max_block_size."""
+        try:
+            return EngineRules(
+                exact_keys=tuple(ExactKey(e["column"], bool(e.get("veto", True)))
+                                 for e in d.get("exact", [])),
+                fuzzy_fields=tuple(FuzzyField(**f) for f in d.get("fuzzy", [])),
+                blocks=tuple(BlockKey(tuple(b)) for b in d.get("blocks", [])),
+                threshold=float(d["threshold"]),
+                common_key_limit=int(d.get("common_key_limit", 5)),
+                max_block_size=int(d.get("max_block_size", 5000)),
+            )
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"engine rules: bad or missing field: {e}") from None
+
 
 @dataclass
 class LinkResult:

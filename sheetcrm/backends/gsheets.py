@@ -1,0 +1,648 @@
+"""Google Sheets backend (gspread + google-auth), SPEC §6.
+
+A sync costs, in the common case, five requests:
+
+1. `:batchUpdate` adding the lock (a named range) with `includeSpreadsheetInResponse`,
+   which also answers the metadata (tabs, grid sizes, named ranges, charts, protections);
+2. one `values:batchGet` of every tab (UNFORMATTED_VALUE, dates as serial numbers);
+3. one `values:batchGet` re-reading, just before writing, the id column and every target
+   column of the lead tab, and the rows below the end of each log tab;
+4. one `values:batchUpdate` (RAW) of the cells whose value changes, the log rows placed
+   after the table end the re-read found, and the summary cells that differ;
+5. one `:batchUpdate` releasing the lock, carrying any formats, charts, protections and
+   trims that are not yet in place.
+
+A `:batchUpdate` for structure (new tabs, columns, grid growth) is added before 3 only
+when something structural is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..a1 import col_letter, quote_title
+from ..changes import AppendRows, CellUpdate, ChangeSet, ChartSpec, SheetLayout
+from ..errors import BackendError, ConfigError, LockHeldError, SheetcrmError
+from . import gsheets_plan as plan
+from . import locks, retry
+from .base import ApplyResult, RawSheet
+from .gsheets_plan import parse_sheet_id  # noqa: F401  (re-exported for the CLI)
+from .retry import RetryPolicy
+
+log = logging.getLogger("sheetcrm.gsheets")
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+PAYLOAD_LIMIT = 2_000_000  # bytes per values:batchUpdate (Google recommends ~2 MB)
+LOCK_TTL = 15 * 60.0
+DATE_FORMAT = {"type": "DATE", "pattern": "dd/mm/yyyy"}
+MIN_NEW_ROWS = 1000  # grow a grid by at least this many rows at a time
+READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def load_credentials(path: str | None) -> tuple[Any, str | None]:
+    """google-auth credentials and, for a service account, its email (for messages).
+
+    `path` (or GOOGLE_APPLICATION_CREDENTIALS) may hold a service-account key or OAuth
+    user credentials (`authorized_user`); with neither, application-default credentials.
+    """
+    source = "--credentials" if path else "GOOGLE_APPLICATION_CREDENTIALS"
+    path = path or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        import google.auth
+        import google.auth.exceptions
+
+        try:
+            creds, _ = google.auth.default(scopes=list(SCOPES))
+        except google.auth.exceptions.DefaultCredentialsError:
+            raise ConfigError(
+                "No Google credentials: pass --credentials KEY.json (a service-account key), "
+                "set GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`."
+            ) from None
+        return creds, getattr(creds, "service_account_email", None)
+    p = Path(path).expanduser()
+    where = f"Credentials file {p} (from {source})"
+    if not p.exists():
+        raise ConfigError(f"{where} does not exist.")
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where} is not JSON (line {exc.lineno}, column {exc.colno}); download the key again.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where} cannot be read: {getattr(exc, 'strerror', None) or type(exc).__name__}.") from None
+    if not isinstance(info, dict):
+        raise ConfigError(f"{where} is not a Google credentials file (expected a JSON object).")
+    kind = info.get("type")
+    if kind == "service_account":
+        missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
+        if missing:
+            raise ConfigError(f"{where} is a service-account key without {', '.join(missing)}; download the key again.")
+        from google.oauth2 import service_account
+
+        try:
+            creds = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+        except (ValueError, TypeError):
+            # Never echo the key material itself.
+            raise ConfigError(f"{where}: its private_key cannot be read; download the key again.") from None
+        return creds, info["client_email"]
+    if kind == "authorized_user":
+        from google.oauth2 import credentials as user_credentials
+
+        try:
+            creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: OAuth user credentials are incomplete ({_first_line(exc)}).") from None
+        return creds, None
+    raise ConfigError(
+        f"{where} is neither a service-account key nor OAuth user credentials (type is {kind!r})."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return "the account you authorised"
+    return email  # a service account's address is what the user must share with
+
+
+# ---------------------------------------------------------------- backend
+
+
+class GSheetsBackend:
+    name = "gsheets"
+
+    def __init__(
+        self,
+        spreadsheet_id: str,
+        credentials: Any,
+        *,
+        account: str | None = None,
+        api_endpoint: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        lock_ttl: float = LOCK_TTL,
+    ):
+        from ..google_http import EndpointHTTPClient
+
+        self.spreadsheet_id = spreadsheet_id
+        self.location = spreadsheet_id
+        self.account = account
+        self.policy = retry_policy or RetryPolicy()
+        self.lock_ttl = lock_ttl
+        # gspread's default timeout is none: a hung connection would hang the cron job.
+        self.http = EndpointHTTPClient.configured(api_endpoint, timeout)(credentials)
+        self.http.set_timeout(timeout)
+        self._calls = 0
+        self._meta: dict | None = None  # metadata as of the last read
+        self._fresh_meta: dict | None = None  # metadata answered by the lock call
+        self._first: dict[str, list[list[Any]]] = {}
+        self._lock: locks.SheetLock | None = None
+        self._pending: list[dict] = []  # formats/charts/trims sent with the lock release
+        self._in_lock = False
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def from_options(
+        cls,
+        sheet: str,
+        credentials: str | None = None,
+        api_endpoint: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+    ) -> "GSheetsBackend":
+        creds, account = load_credentials(credentials)
+        endpoint = api_endpoint or os.environ.get("SHEETCRM_API_ENDPOINT") or None
+        return cls(parse_sheet_id(sheet), creds, account=account, api_endpoint=endpoint,
+                   retry_policy=retry, timeout=timeout)
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "GSheetsBackend":
+        """From `sheetcrm.config.Config` (sheet, credentials, api_endpoint, [retry])."""
+        settings = getattr(cfg, "retry", None)
+        policy = RetryPolicy.from_settings(settings) if settings else None
+        return cls.from_options(cfg.sheet, cfg.credentials, cfg.api_endpoint, policy,
+                                float(getattr(settings, "timeout", 60.0) or 60.0))
+
+    @property
+    def api_calls(self) -> int:
+        return self._calls
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        import google.auth.exceptions
+        from gspread.exceptions import APIError
+
+        def attempt() -> Any:
+            self._calls += 1
+            return fn()
+
+        def on_retry(exc: BaseException, n: int) -> None:
+            log.warning("%s: %s, retrying (attempt %d)", what, retry.describe(exc), n + 1)
+
+        try:
+            return retry.call(attempt, self.policy, what, on_retry=on_retry)
+        except APIError as exc:
+            raise self._api_error(exc, what) from None
+        except google.auth.exceptions.RefreshError as exc:
+            raise ConfigError(
+                f"Google refused the credentials{f' of {self.account}' if self.account else ''}: "
+                f"{_first_line(exc)}. Check the key is current (not deleted) or download a new one."
+            ) from None
+        except google.auth.exceptions.TransportError as exc:
+            raise BackendError(f"Could not reach Google's token endpoint ({type(exc).__name__}); the next run converges.") from None
+
+    def _api_error(self, exc: Any, what: str) -> SheetcrmError:
+        code = retry.status_of(exc)
+        message = _first_line(Exception(getattr(exc, "error", {}).get("message", "") or exc))
+        if code == 403:
+            return ConfigError(
+                f"No access to spreadsheet {self.spreadsheet_id}: share it with "
+                f"{_mask_email(self.account)} as Editor (Share button in Google Sheets)."
+            )
+        if code == 404:
+            return ConfigError(
+                f"Spreadsheet {self.spreadsheet_id} was not found: the id is wrong "
+                "(copy the URL from the browser's address bar)."
+            )
+        if code == 401:
+            return ConfigError("Google rejected the credentials (401); download a new key.")
+        return BackendError(f"Google Sheets refused {what}: HTTP {code}: {message}")
+
+    def _batch_update(self, requests: list[dict], what: str, include_spreadsheet: bool = False) -> dict:
+        body: dict = {"requests": requests}
+        if include_spreadsheet:
+            body["includeSpreadsheetInResponse"] = True
+        return self._call(what, lambda: self.http.batch_update(self.spreadsheet_id, body))
+
+    def _metadata(self) -> dict:
+        return self._call("metadata", lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
+
+    def _batch_get(self, ranges: list[str], what: str) -> list[list[list[Any]]]:
+        if not ranges:
+            return []
+        resp = self._call(what, lambda: self.http.values_batch_get(self.spreadsheet_id, list(ranges), dict(READ_PARAMS)))
+        out = [vr.get("values", []) for vr in resp.get("valueRanges", [])]
+        if len(out) != len(ranges):
+            raise BackendError(f"{what}: asked for {len(ranges)} ranges, got {len(out)}")
+        return out
+
+    # -- lock ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        with locks.local_lock(f"gsheets:{self.spreadsheet_id}", f"spreadsheet {self.spreadsheet_id}"):
+            self._acquire()
+            self._in_lock = True
+            try:
+                yield
+            finally:
+                self._in_lock = False
+                self._release()
+
+    def _acquire(self) -> None:
+        from gspread.exceptions import APIError
+
+        mine = locks.SheetLock.new(self.lock_ttl)
+        try:
+            resp = self._batch_update([locks.add_request(mine, 0)], "taking the sync lock", include_spreadsheet=True)
+        except ConfigError:
+            raise
+        except BackendError as exc:
+            if "HTTP 400" not in str(exc):
+                raise
+            # The name is taken, or there is no sheet 0: look, then decide.
+            meta = self._metadata()
+            held = locks.find_lock(meta)
+            if held and not held.expired():
+                raise LockHeldError(
+                    f"Another sync holds spreadsheet {self.spreadsheet_id} until {held.until()} "
+                    f"(named range {locks.LOCK_NAME}); it expires by itself if that run crashed."
+                ) from None
+            reqs = ([locks.delete_request(held)] if held else []) + [locks.add_request(mine, _first_sheet_id(meta))]
+            try:
+                resp = self._batch_update(reqs, "taking over an expired sync lock", include_spreadsheet=True)
+            except BackendError as exc2:
+                if "HTTP 400" in str(exc2):
+                    raise LockHeldError(f"Another sync took spreadsheet {self.spreadsheet_id} just now.") from None
+                raise
+            if held:
+                log.warning("took over an expired sync lock (held until %s)", held.until())
+        self._lock = mine
+        self._fresh_meta = resp.get("updatedSpreadsheet")
+
+    def _release(self) -> None:
+        reqs = list(self._pending)
+        self._pending.clear()
+        if self._lock is not None:
+            reqs.append(locks.delete_request(self._lock))
+        if not reqs:
+            return
+        try:
+            self._batch_update(reqs, "releasing the sync lock")
+        except SheetcrmError as exc:
+            log.warning("could not release the sync lock (%s); it expires at %s",
+                        exc, self._lock.until() if self._lock else "?")
+        finally:
+            self._lock = None
+
+    # -- read ----------------------------------------------------------------
+
+    def read(self) -> dict[str, RawSheet]:
+        meta = self._fresh_meta or self._metadata()
+        self._fresh_meta = None
+        self._meta = meta
+        titles = [s["properties"]["title"] for s in _grid_sheets(meta)]
+        grids = self._batch_get([quote_title(t) for t in titles], "reading every tab")
+        self._first = {t: g for t, g in zip(titles, grids)}
+        return {t: RawSheet(t, g) for t, g in self._first.items()}
+
+    # -- apply ---------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet) -> ApplyResult:
+        calls0 = self._calls
+        result = ApplyResult()
+        if changes.is_empty():
+            return result
+        if self._meta is None:
+            self.read()
+        meta = self._meta
+        assert meta is not None
+        sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        named = {nr.get("name"): nr for nr in meta.get("namedRanges", []) or []}
+
+        # 1. structure that values need first: tabs, grid size, frozen header.
+        new_tabs: dict[str, tuple[str, ...]] = {}
+        structure: list[dict] = []
+        next_id = max([s["properties"]["sheetId"] for s in sheets.values()] + [0]) + 1
+        sheet_ids: dict[str, int] = {t: s["properties"]["sheetId"] for t, s in sheets.items()}
+        size: dict[str, list[int]] = {
+            t: [s["properties"].get("gridProperties", {}).get("rowCount", 1000),
+                s["properties"].get("gridProperties", {}).get("columnCount", 26)]
+            for t, s in sheets.items()
+        }
+
+        def add_tab(title: str, rows: int, cols: int, freeze: int) -> None:
+            nonlocal next_id
+            sid = next_id
+            next_id += 1
+            rows, cols = max(rows, MIN_NEW_ROWS), max(cols, 26)
+            grid: dict = {"rowCount": rows, "columnCount": cols}
+            if freeze:
+                grid["frozenRowCount"] = freeze
+            structure.append({"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}})
+            sheet_ids[title], size[title] = sid, [rows, cols]
+
+        for et in changes.ensure_tabs:
+            if et.tab not in sheet_ids:
+                add_tab(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows)
+                new_tabs[et.tab] = et.headers
+            else:
+                frozen = sheets[et.tab]["properties"].get("gridProperties", {}).get("frozenRowCount", 0)
+                if et.freeze_rows and frozen < et.freeze_rows:
+                    self._pending.append(_freeze(sheet_ids[et.tab], et.freeze_rows))
+        for lay in changes.replacements:
+            if lay.tab not in sheet_ids:
+                add_tab(lay.tab, len(lay.cells) + 10, max((len(r) for r in lay.cells), default=1), lay.freeze_rows)
+        for tab in {a.tab for a in changes.add_columns} | {a.tab for a in changes.appends if a.rows}:
+            if tab not in sheet_ids:
+                raise BackendError(f"tab '{tab}' does not exist and the change set does not create it")
+
+        def need(tab: str, rows: int, cols: int) -> None:
+            r, c = size[tab]
+            if rows > r or cols > c:
+                props = {"sheetId": sheet_ids[tab], "gridProperties": {"rowCount": max(r, rows), "columnCount": max(c, cols)}}
+                if rows > r:
+                    props["gridProperties"]["rowCount"] = max(rows, r + MIN_NEW_ROWS)
+                structure.append({"updateSheetProperties": {"properties": props, "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+                size[tab] = [props["gridProperties"]["rowCount"], props["gridProperties"]["columnCount"]]
+
+        for ac in changes.add_columns:
+            need(ac.tab, 1, ac.first_col + len(ac.headers) - 1)
+        for lay in changes.replacements:
+            old = self._first.get(lay.tab, [])
+            need(lay.tab, max(len(lay.cells), len(old)), max([len(r) for r in lay.cells] + [len(r) for r in old] + [1]))
+        for ap in changes.appends:
+            if ap.rows:
+                first = self._first.get(ap.tab, [])
+                end = max(plan.table_end(first, None), 1)
+                # Slack for rows a person may add meanwhile.
+                need(ap.tab, end + len(ap.rows) + 50, max(len(r) for r in ap.rows))
+        if structure:
+            resp = self._batch_update(structure, "creating tabs and columns", include_spreadsheet=True)
+            if resp.get("updatedSpreadsheet"):
+                self._meta = meta = resp["updatedSpreadsheet"]
+
+        # 2. re-read the targets, the log tails and the log keys in one call.
+        by_tab: dict[str, list[CellUpdate]] = {}
+        for u in changes.updates:
+            by_tab.setdefault(u.tab, []).append(u)
+        plans = {t: plan.plan_reread(t, self._first.get(t, []), us) for t, us in by_tab.items()}
+        ranges: list[str] = []
+        slots: list[tuple[str, str, Any]] = []
+        for t, p in plans.items():
+            if p.whole_tab:
+                ranges.append(quote_title(t)); slots.append(("grid", t, None))
+            else:
+                for c in p.cols:
+                    ranges.append(plan.col_range(t, c)); slots.append(("col", t, c))
+                for r in p.rows:
+                    ranges.append(plan.rows_range(t, r)); slots.append(("row", t, r))
+        appends = [a for a in changes.appends if a.rows]
+        for a in appends:
+            if a.tab in new_tabs:
+                continue
+            n = len(self._first.get(a.tab, []))
+            ranges.append(plan.rows_range(a.tab, n + 1, max(size[a.tab][0], n + 1))); slots.append(("tail", a.tab, None))
+            if a.key_col is not None:
+                ranges.append(plan.col_range(a.tab, a.key_col + 1)); slots.append(("key", a.tab, None))
+        got = self._batch_get(ranges, "re-reading the cells to write") if ranges else []
+        now: dict[str, plan.Reread] = {t: plan.Reread() for t in plans}
+        tails: dict[str, list[list[Any]]] = {}
+        keys: dict[str, set[str]] = {}
+        for (kind, t, arg), vals in zip(slots, got):
+            if kind == "grid":
+                now[t].grid = vals
+            elif kind == "col":
+                now[t].columns[arg] = plan.column_values(vals)
+            elif kind == "row":
+                now[t].rows[arg] = list(vals[0]) if vals else []
+            elif kind == "tail":
+                tails[t] = vals
+            else:
+                keys[t] = {plan.key_text(v) for v in plan.column_values(vals) if plan.key_text(v)}
+
+        # 3. what to write.
+        cells: dict[str, list[tuple[int, int, Any]]] = {}
+        for t, us in by_tab.items():
+            writes, skipped = plan.reconcile(t, self._first.get(t, []), plans[t], now[t], us)
+            cells.setdefault(t, []).extend(writes)
+            result.skipped.extend(skipped)
+        for t, headers in new_tabs.items():
+            cells.setdefault(t, []).extend((1, i + 1, h) for i, h in enumerate(headers))
+        for ac in changes.add_columns:
+            cells.setdefault(ac.tab, []).extend((1, ac.first_col + i, h) for i, h in enumerate(ac.headers))
+        ends: dict[str, int] = {}
+        for a in appends:
+            end = max(plan.table_end(self._first.get(a.tab, []), tails.get(a.tab)), 1)
+            end = ends.get(a.tab, end)
+            seen = keys.setdefault(a.tab, set())
+            for row in a.rows:
+                if a.key_col is not None:
+                    k = plan.key_text(row[a.key_col]) if a.key_col < len(row) else ""
+                    if k and k in seen:
+                        continue
+                    seen.add(k)
+                end += 1
+                cells.setdefault(a.tab, []).extend((end, c + 1, v) for c, v in enumerate(row) if plan.to_api(v) != "")
+                result.rows_appended += 1
+            ends[a.tab] = end
+        for lay in changes.replacements:
+            cells.setdefault(lay.tab, []).extend(_layout_diff(self._first.get(lay.tab, []), lay))
+
+        # 4. one values:batchUpdate (chunked only past the payload limit).
+        data = []
+        for t, cs in cells.items():
+            for r, c, vals in plan.runs(cs):
+                data.append({"range": f"{quote_title(t)}!{col_letter(c)}{r}", "values": [[plan.to_api(v) for v in vals]]})
+                result.cells_written += len(vals)
+                for i, v in enumerate(vals):
+                    if isinstance(v, dt.date) and t in sheet_ids:
+                        self._pending.append(_number_format(sheet_ids[t], r, c + i, DATE_FORMAT))
+        for chunk in _chunks(data, PAYLOAD_LIMIT):
+            body = {"valueInputOption": "RAW", "data": chunk}
+            self._call("writing cells", lambda body=body: self.http.values_batch_update(self.spreadsheet_id, body))
+            result.wrote = True
+
+        # 5. formats, charts, protections, trims: with the lock release (or now).
+        meta_sheets = {s["properties"]["title"]: s for s in (self._meta or {}).get("sheets", [])}
+        for et in changes.ensure_tabs:
+            self._pending.extend(_dropdowns(et, sheet_ids[et.tab], self._first.get(et.tab, []), named))
+        for ac in changes.add_columns:
+            self._pending.extend(_protect(meta_sheets.get(ac.tab), sheet_ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
+                                          (ac.first_col, ac.first_col + len(ac.headers) - 1)))
+        for lay in changes.replacements:
+            self._pending.extend(_layout_formats(lay, sheet_ids[lay.tab], meta_sheets.get(lay.tab), named))
+            self._pending.extend(_protect(meta_sheets.get(lay.tab), sheet_ids[lay.tab], "sheetcrm: summary written by sync", None))
+        for tr in changes.trims:
+            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), None))
+            drop = total - 1 - tr.keep
+            if drop > 0 and tr.tab in sheet_ids:
+                self._pending.append({"deleteDimension": {"range": {"sheetId": sheet_ids[tr.tab], "dimension": "ROWS", "startIndex": 1, "endIndex": 1 + drop}}})
+        if self._pending and not self._in_lock:
+            reqs, self._pending = self._pending, []
+            self._batch_update(reqs, "formatting")
+        result.api_calls = self._calls - calls0
+        self._meta = None  # the sheet changed: the next read() fetches metadata again
+        return result
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _grid_sheets(meta: dict) -> list[dict]:
+    return [s for s in meta.get("sheets", []) if s["properties"].get("sheetType", "GRID") == "GRID"]
+
+
+def _first_sheet_id(meta: dict) -> int | None:
+    sheets = _grid_sheets(meta)
+    return sheets[0]["properties"]["sheetId"] if sheets else None
+
+
+def _chunks(data: list[dict], limit: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    size = 0
+    for d in data:
+        n = len(json.dumps(d, ensure_ascii=False).encode("utf-8"))
+        if chunk and size + n > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(d)
+        size += n
+    if chunk:
+        yield chunk
+
+
+def _grid(sheet_id: int, r1: int, c1: int, r2: int | None = None, c2: int | None = None) -> dict:
+    """1-based inclusive → Sheets' 0-based half-open GridRange."""
+    return {"sheetId": sheet_id, "startRowIndex": r1 - 1, "endRowIndex": r2 or r1,
+            "startColumnIndex": c1 - 1, "endColumnIndex": c2 or c1}
+
+
+def _freeze(sheet_id: int, rows: int) -> dict:
+    return {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": rows}},
+                                      "fields": "gridProperties.frozenRowCount"}}
+
+
+def _number_format(sheet_id: int, row: int, col: int, fmt: dict) -> dict:
+    return {"repeatCell": {"range": _grid(sheet_id, row, col), "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                           "fields": "userEnteredFormat.numberFormat"}}
+
+
+def _marker(sheet_id: int, name: str) -> dict:
+    return {"addNamedRange": {"namedRange": {"name": name, "range": _grid(sheet_id, 1, 1)}}}
+
+
+def _dropdowns(et: Any, sheet_id: int, grid: list[list[Any]], named: dict) -> list[dict]:
+    if not et.dropdowns:
+        return []
+    header = [str(h) for h in (grid[0] if grid else et.headers)]
+    name = plan.marker_name("dropdowns", et.tab, et.dropdowns, header)
+    if name in named:
+        return []
+    out = []
+    for h, allowed in et.dropdowns:
+        if h not in header:
+            continue
+        col = header.index(h) + 1
+        out.append({"setDataValidation": {
+            "range": {"sheetId": sheet_id, "startRowIndex": 1, "startColumnIndex": col - 1, "endColumnIndex": col},
+            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in allowed]},
+                     "strict": False, "showCustomUi": True}}})
+    return out + [_marker(sheet_id, name)] if out else []
+
+
+def _protect(sheet: dict | None, sheet_id: int, description: str, cols: tuple[int, int] | None) -> list[dict]:
+    for pr in (sheet or {}).get("protectedRanges", []) or []:
+        if pr.get("description") == description:
+            return []
+    rng: dict = {"sheetId": sheet_id}
+    if cols:
+        rng.update(startColumnIndex=cols[0] - 1, endColumnIndex=cols[1])
+    return [{"addProtectedRange": {"protectedRange": {"range": rng, "description": description, "warningOnly": True}}}]
+
+
+def _layout_diff(old: list[list[Any]], lay: SheetLayout) -> list[tuple[int, int, Any]]:
+    """Summary cells that differ from what is there, blanks where the old layout was bigger."""
+    out = []
+    rows = max(len(old), len(lay.cells))
+    for r in range(1, rows + 1):
+        new_row = lay.cells[r - 1] if r <= len(lay.cells) else ()
+        old_row = old[r - 1] if r <= len(old) else []
+        for c in range(1, max(len(new_row), len(old_row)) + 1):
+            v = new_row[c - 1] if c <= len(new_row) else None
+            if not plan.same(plan.cell(old, r, c), v):
+                out.append((r, c, "" if v is None else v))
+    return out
+
+
+_STYLES: dict[str, dict] = {
+    "title": {"textFormat": {"bold": True, "fontSize": 14}},
+    "subtitle": {"textFormat": {"bold": True, "fontSize": 11}},
+    "header": {"textFormat": {"bold": True}, "backgroundColor": {"red": 0.9, "green": 0.92, "blue": 0.95}},
+    "percent": {"numberFormat": {"type": "PERCENT", "pattern": "0.0%"}},
+    "date": {"numberFormat": DATE_FORMAT},
+    "integer": {"numberFormat": {"type": "NUMBER", "pattern": "#,##0"}},
+    "decimal": {"numberFormat": {"type": "NUMBER", "pattern": "#,##0.00"}},
+    "bold": {"textFormat": {"bold": True}},
+    "note": {"textFormat": {"italic": True, "foregroundColor": {"red": 0.4, "green": 0.4, "blue": 0.4}}},
+}
+
+
+def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict) -> list[dict]:
+    """Formats, widths, merges, frozen rows and charts of a summary tab — only when this
+    exact layout is not already in place (a named-range marker records it)."""
+    prefix = plan.marker_name("layout", lay.tab)[:-8]
+    name = prefix + plan.marker_name(lay.styles, lay.col_widths, lay.freeze_rows, lay.merges,
+                                     [c.key for c in lay.charts])[-8:]
+    reqs: list[dict] = []
+    charts_here = {((ch.get("spec") or {}).get("title")) for ch in (sheet or {}).get("charts", []) or []}
+    for ch in lay.charts:
+        if ch.title not in charts_here:
+            reqs.append(_chart(ch, sheet_id))
+    if name in named:
+        return reqs
+    reqs.insert(0, {"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}})
+    for r, c, style in lay.styles:
+        fmt = _STYLES.get(style)
+        if fmt:
+            reqs.append({"repeatCell": {"range": _grid(sheet_id, r, c), "cell": {"userEnteredFormat": fmt},
+                                        "fields": ",".join(f"userEnteredFormat.{k}" for k in fmt)}})
+    for i, w in enumerate(lay.col_widths):
+        reqs.append({"updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+            "properties": {"pixelSize": int(w * 7 + 10)}, "fields": "pixelSize"}})
+    if lay.merges:
+        reqs.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
+        for r1, c1, r2, c2 in lay.merges:
+            reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
+    frozen = ((sheet or {}).get("properties", {}).get("gridProperties", {}) or {}).get("frozenRowCount", 0)
+    if lay.freeze_rows != frozen:
+        reqs.append(_freeze(sheet_id, lay.freeze_rows))
+    for old in named:
+        if old and old.startswith(prefix) and old != name:
+            reqs.append({"deleteNamedRange": {"namedRangeId": named[old].get("namedRangeId")}})
+    reqs.append(_marker(sheet_id, name))
+    return reqs
+
+
+def _chart(ch: ChartSpec, sheet_id: int) -> dict:
+    def src(r: tuple[int, int, int, int]) -> dict:
+        return {"sourceRange": {"sources": [_grid(sheet_id, r[0], r[1], r[2], r[3])]}}
+
+    spec = {
+        "chartType": "BAR" if ch.kind == "bar" else "COLUMN",
+        "legendPosition": "BOTTOM_LEGEND",
+        "headerCount": 1,
+        "domains": [{"domain": src(ch.categories)}],
+        "series": [{"series": src(s), "targetAxis": "BOTTOM_AXIS" if ch.kind == "bar" else "LEFT_AXIS"} for s in ch.series],
+    }
+    if ch.kind == "stacked_column":
+        spec["stackedType"] = "STACKED"
+    return {"addChart": {"chart": {
+        "spec": {"title": ch.title, "basicChart": spec},
+        "position": {"overlayPosition": {"anchorCell": {"sheetId": sheet_id, "rowIndex": ch.anchor[0] - 1, "columnIndex": ch.anchor[1] - 1},
+                                         "widthPixels": ch.width, "heightPixels": ch.height}}}}}

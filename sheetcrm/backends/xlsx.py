@@ -25,6 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..changes import ChangeSet, EnsureTab
 from ..errors import LockHeldError, WorkbookError
 from .base import ApplyResult, RawSheet
+from .xlsx_patch import can_patch, patch_appends
 
 DATE_FORMAT = "dd/mm/yyyy"
 HEADER_FONT = Font(bold=True)
@@ -119,6 +120,12 @@ class XlsxBackend:
             return result
         self._check_file()
         self._check_writable()
+        if self.path.exists() and can_patch(changes):
+            patched = self._write_atomically(lambda tmp: patch_appends(self.path, Path(tmp), changes))
+            if patched is not None:
+                result.cells_written, result.rows_appended = patched
+                result.wrote = True
+                return result
         if self.path.exists():
             try:
                 wb = load_workbook(self.path)
@@ -133,14 +140,22 @@ class XlsxBackend:
         return result
 
     def _save(self, wb: Workbook) -> None:
-        folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=folder)
+        self._write_atomically(lambda tmp: wb.save(tmp) or True)
+
+    def _write_atomically(self, write: Any) -> Any:
+        """Run `write(tmp)` on a temp file beside the workbook, then rename it over the
+        workbook (atomic on one filesystem). A falsy result discards the temp file."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
         os.close(fd)
         try:
-            wb.save(tmp)
+            out = write(tmp)
+            if not out:
+                os.unlink(tmp)
+                return out
             if self.path.exists():
                 os.chmod(tmp, self.path.stat().st_mode & 0o777)
-            os.replace(tmp, self.path)  # atomic on one filesystem
+            os.replace(tmp, self.path)
+            return out
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -1,0 +1,505 @@
+"""The status chain step (SPEC §3, §4): history, rejection log, nurture list, scheduling.
+
+`apply_status_chain` is pure: it reads the parsed frames of docs/frames.md and returns what
+to write. Everything it needs lives in the workbook, so every rule is *convergent*: the
+step computes what the tabs should contain from their current content, and a rerun (after
+a retry, a crash half-way, or a reason typed a day later) adds only what is still missing.
+
+History (`Lịch sử`) is the state. The last row per lead is its last known status. A lead
+whose status differs from it (or that has no row yet: first sight) gets one row `by person`
+(`by sync` when the sync filled a blank status with the initial one). Rows whose lead is
+invalid still get history — the person did change the status — but no automatic move, log
+row or schedule. A backward move in the chain or a move out of a terminal status is
+recorded and flagged on the day it is observed (the flag is derived from the history row
+dated today, so every sync of that day shows it and it clears the next day), never reverted.
+
+Rejection events. An *episode* is a lead's latest history row entering a status that
+`logs_rejection` (Từ chối, Chưa chốt), as long as no person-made row follows it (only the
+sync's own moves to Nuôi dưỡng / Không tiếp cận may). Its key is
+`<lead_id>|<status>|<observed date>|<position of that row in the lead's history>`; the
+history is append-only, so the key is stable, and a lead rejected again later has a new row
+and a new key. The episode is logged once its lead has a usable reason (a category, and a
+detail for Khác); the key in `Mã sự kiện` makes that exactly-once.
+
+Failed contact attempts. With a reason whose catalogue entry has `max_attempts`
+(Không liên lạc được), every attempt is its own log row keyed
+`<episode key>|try:<attempt date>`, where the attempt date is `Ngày liên hệ cuối` (the
+episode's date when blank). Typing a later `Ngày liên hệ cuối` while the lead stays in
+Từ chối/Chưa chốt with that reason is a new attempt. Attempts are counted from the log rows
+of the episode; when they reach `max_attempts` the lead moves to the chain's `unreachable`
+status (by sync), otherwise a retry is scheduled.
+
+`Ngày liên hệ lại` is written only when an event calls for a date: a rejection row logged,
+a failed attempt logged, a nurture row opened without a rejection this run, a nurture touch
+recorded on or after the lead's recontact date, or (with `rules.overdue = "spread"`) a date
+that has passed. Otherwise the cell is left alone. A future date the sync did not write
+(not in the lead's log or nurture rows) is a person's and is kept instead of a new one.
+Every existing date counts in the owner's daily cap. Leads marked do-not-contact, in a
+non-schedulable status, or excluded (Sai đối tượng) are never scheduled. With
+`overdue = "keep"` a passed date stays (the agenda shows it overdue).
+
+`issues` in the result is a Series of lists of message strings (empty list when clean).
+Unknown status values are reported by validation; pass `report_unknown=True` to have this
+step report them too (when it runs without validation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
+from sheetcrm.text import fold
+
+from .reasons import map_reasons
+from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
+
+BY_PERSON, BY_SYNC = "person", "sync"
+
+# Issue texts; `schemas/messages.toml` may override any of these keys per language.
+MESSAGES = {
+    "vi": {
+        "unknown_status": "Trạng thái '{value}' không hợp lệ",
+        "missing_reason": "Thiếu lý do cho trạng thái {status}",
+        "other_needs_detail": "Lý do '{reason}' cần ghi rõ chi tiết",
+        "unknown_reason": "Không nhận ra lý do '{value}' — hãy chọn một nhóm lý do",
+        "backward_move": "Chuyển lùi trạng thái: {old} → {new}",
+        "left_terminal": "Rời trạng thái kết thúc {old}",
+    },
+    "en": {
+        "unknown_status": "Status '{value}' is not valid",
+        "missing_reason": "Status {status} needs a reason",
+        "other_needs_detail": "Reason '{reason}' needs a detail",
+        "unknown_reason": "Reason '{value}' not recognised — pick a reason category",
+        "backward_move": "Backward status move: {old} → {new}",
+        "left_terminal": "Left the final status {old}",
+    },
+}
+# Nurture tab texts written by the sync (read back by folding any of these spellings).
+NURTURE_STATES = {
+    "active": {"vi": "Đang nuôi dưỡng", "en": "Active"},
+    "reactivated": {"vi": "Đã kích hoạt lại", "en": "Reactivated"},
+    "won": {"vi": "Đã chốt", "en": "Won"},
+    "stopped": {"vi": "Đã dừng", "en": "Stopped"},
+}
+CADENCE_LABELS = {
+    "monthly": {"vi": "Hàng tháng", "en": "Monthly"},
+    "quarterly": {"vi": "Hàng quý", "en": "Quarterly"},
+}
+DEFAULT_CADENCE = "monthly"
+
+
+@dataclass
+class StatusResult:
+    status: pd.Series            # status key per lead after automatic moves; None = unknown, leave
+    recontact_on: pd.Series      # datetime64: date to write; NaT = leave the cell as it is
+    issues: pd.Series            # list[str] per lead
+    history_rows: pd.DataFrame   # history tab keys; dates as datetime.date, statuses as keys
+    rejection_rows: pd.DataFrame
+    nurture_rows: pd.DataFrame
+    nurture_updates: pd.DataFrame  # indexed like the nurture frame; only changed columns, None = keep
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def normalize_status(raw: pd.Series, chain: StatusChain) -> pd.Series:
+    """Typed status text → status key (None when blank or unknown).
+
+    Folds accents, case, spacing and Unicode form, accepts labels, keys, English names and
+    aliases, and ignores punctuation or emoji around the word ("Nóng!", "🔥 Hot").
+    """
+    lookup = chain.lookup()
+    s = pd.Series(raw, dtype=object).fillna("").astype(str)
+    uniques = pd.unique(s.to_numpy())
+
+    def one(text: str) -> str | None:
+        f = fold(text)
+        if f in lookup:
+            return lookup[f]
+        cleaned = " ".join("".join(ch if ch.isalnum() else " " for ch in f).split())
+        return lookup.get(cleaned)
+
+    mapping = {u: one(u) for u in uniques}
+    return s.map(mapping).astype(object)
+
+
+def _messages(schemas: Schemas, language: str) -> dict[str, str]:
+    lang = "en" if language == "en" else "vi"
+    out = dict(MESSAGES[lang])
+    custom = schemas.messages.get(lang, {}) if schemas.messages else {}
+    out.update({k: v for k, v in custom.items() if k in out and isinstance(v, str)})
+    return out
+
+
+def _text(df: pd.DataFrame, key: str) -> pd.Series:
+    if key not in df:
+        return pd.Series("", index=df.index, dtype=object)
+    return df[key].astype(object).where(df[key].notna(), "").astype(str)
+
+
+def _dates(df: pd.DataFrame, key: str) -> pd.Series:
+    if key not in df:
+        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    return pd.to_datetime(df[key], errors="coerce").dt.normalize()
+
+
+def _keys(df: pd.DataFrame, key: str) -> pd.Series:
+    if key not in df:
+        return pd.Series(None, index=df.index, dtype=object)
+    s = df[key].astype(object)
+    return s.where(s.notna() & s.ne(""), None)
+
+
+def _flag(df: pd.DataFrame, key: str, default: bool) -> pd.Series:
+    if key not in df:
+        return pd.Series(default, index=df.index, dtype=bool)
+    return df[key].fillna(default).astype(bool)
+
+
+def _fold_lookup(values: pd.Series, table: dict[str, dict[str, str]], blank: str | None) -> pd.Series:
+    names = {fold(k): k for k in table}
+    for k, labels in table.items():
+        names.update({fold(v): k for v in labels.values()})
+    s = values.astype(object).where(values.notna(), "").astype(str)
+    mapping = {u: (names.get(fold(u)) if fold(u) else blank) for u in pd.unique(s.to_numpy())}
+    return s.map(mapping).astype(object)
+
+
+def _as_date(s: pd.Series) -> pd.Series:
+    return pd.Series([None if pd.isna(v) else v.date() for v in pd.to_datetime(s)], index=s.index, dtype=object)
+
+
+def _label(key: str | None, table: dict[str, dict[str, str]], language: str) -> str:
+    if not isinstance(key, str):
+        return ""
+    return table[key]["en" if language == "en" else "vi"]
+
+
+# ---------------------------------------------------------------- the step
+
+
+def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame,
+                       nurture: pd.DataFrame, schemas: Schemas, today: dt.date,
+                       language: str = "vi", report_unknown: bool = False) -> StatusResult:
+    """Apply SPEC §3/§4 to the parsed tabs; see the module docstring for the rules."""
+    chain, cat = schemas.chain, schemas.reasons
+    msgs = _messages(schemas, language)
+    t = pd.Timestamp(today)
+    idx = leads.index
+    n = len(leads)
+    st_by_key = {s.key: s for s in chain.statuses}
+    r_by_key = {r.key: r for r in cat.reasons}
+    logging = {s.key for s in chain.statuses if s.logs_rejection}
+    requires_reason = {s.key for s in chain.statuses if s.requires_reason}
+    terminal = {s.key for s in chain.statuses if s.terminal}
+    order = {s.key: s.order for s in chain.active}
+    active_kind = {s.key for s in chain.statuses if s.kind == "active"}
+    won = {s.key for s in chain.statuses if s.kind == "won"}
+    not_schedulable = {s.key for s in chain.statuses if not s.schedulable or s.excluded}
+    nurture_reasons = {r.key for r in cat.reasons if r.nurture}
+    attempt_reasons = {r.key for r in cat.reasons if r.max_attempts}
+    label = lambda k: st_by_key[k].display(language) if k in st_by_key else ""  # noqa: E731
+
+    # ---- 1. status normalisation
+    lead_id = _text(leads, "lead_id").str.strip()
+    raw = _text(leads, "status_raw") if "status_raw" in leads else pd.Series("", index=idx, dtype=object)
+    given = _keys(leads, "status")
+    status = given.where(given.notna(), normalize_status(raw, chain) if n else given)
+    blank = status.isna() & raw.str.strip().eq("")
+    unknown = status.isna() & ~blank
+    status = status.where(~blank, chain.initial)
+    valid = _flag(leads, "valid", True)
+    dnc = _flag(leads, "do_not_contact", False)
+    dup_of = _text(leads, "duplicate_of").str.strip()
+    ids_present = set(lead_id[lead_id.ne("")])
+    dup_marked = dup_of.ne("") & dup_of.isin(ids_present) & dup_of.ne(lead_id)
+    tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
+    auto_ok = tracked & valid & ~dup_marked
+    issues: list[pd.Series] = []
+    if report_unknown:
+        issues.append(pd.Series(np.where(unknown, [msgs["unknown_status"].format(value=v) for v in raw], ""),
+                                index=idx))
+
+    # ---- 2. reasons
+    rm = map_reasons(_text(leads, "reason_raw"), cat).set_index(idx)
+    rcat, rdetail, rmatched = rm["category"], rm["detail"], rm["matched"]
+    usable = rcat.notna() & ~(rcat.eq(cat.other) & rmatched & rdetail.eq(""))
+
+    # ---- 3. history: last known status per lead
+    H = pd.DataFrame({
+        "lead_id": _text(history, "lead_id").str.strip(),
+        "from_status": _keys(history, "from_status"),
+        "to_status": _keys(history, "to_status"),
+        "observed_at": _dates(history, "observed_at"),
+        "by": _text(history, "by").map(fold),
+    }).reset_index(drop=True)
+    H = H[H["lead_id"].ne("")]
+    H["pos"] = H.groupby("lead_id").cumcount() + 1
+    known = H[H["to_status"].notna()]
+    last = known.groupby("lead_id").tail(1).set_index("lead_id")
+    count = H.groupby("lead_id").size()
+    last_status = lead_id.map(last["to_status"]).astype(object).where(lambda s: s.notna(), None)
+    last_from = lead_id.map(last["from_status"]).astype(object).where(lambda s: s.notna(), None)
+    last_by = lead_id.map(last["by"]).fillna("")
+    last_obs = lead_id.map(last["observed_at"])
+    n_hist = lead_id.map(count).fillna(0).astype(int)
+
+    # A sync move whose cell write was lost (crash): the sheet still shows the status it moved
+    # from and the rule still holds → apply it again instead of reading a person's revert.
+    lost = (tracked & last_by.eq(BY_SYNC) & last_status.notna() & status.eq(last_from) & (
+        (last_status.eq(chain.nurture) & rcat.isin(nurture_reasons))
+        | (last_status.eq(chain.unreachable) & rcat.isin(attempt_reasons))))
+    status = status.where(~lost, last_status)
+
+    changed = tracked & (last_status.isna() | status.ne(last_status))
+    first_by = np.where(blank & last_status.isna(), BY_SYNC, BY_PERSON)
+    person_rows = pd.DataFrame({
+        "lead_id": lead_id[changed], "from_status": last_status[changed], "to_status": status[changed],
+        "observed_at": t, "by": pd.Series(first_by, index=idx)[changed], "pos": n_hist[changed] + 1,
+    })
+
+    # Flags from each lead's latest row, on the day it was observed.
+    f_from = last_from.where(~changed, last_status)
+    f_to = last_status.where(~changed, status)
+    f_by = last_by.where(~changed, pd.Series(first_by, index=idx))
+    f_obs = last_obs.where(~changed, t)
+    today_person = tracked & f_by.eq(BY_PERSON) & f_obs.eq(t) & f_from.notna()
+    o_from, o_to = f_from.map(order), f_to.map(order)
+    backward = today_person & o_from.notna() & o_to.notna() & (o_to < o_from)
+    left_terminal = today_person & f_from.isin(terminal) & f_to.ne(f_from)
+    issues.append(_msg(backward, msgs["backward_move"], old=f_from.map(label), new=f_to.map(label)))
+    issues.append(_msg(left_terminal, msgs["left_terminal"], old=f_from.map(label)))
+
+    # ---- 4. episodes (latest entry into a logging status, no person row after it)
+    cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
+    C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
+        if len(H) or len(person_rows) else H[cols]
+    C = C.sort_values(["lead_id", "pos"], kind="stable")
+    reached = C["to_status"].where(C["to_status"].isin(set(order)))
+    C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
+    C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
+    entries = C[C["to_status"].isin(logging)].groupby("lead_id").tail(1).set_index("lead_id")
+    last_person = C[C["by"].ne(BY_SYNC)].groupby("lead_id")["pos"].max()
+    e_pos = lead_id.map(entries["pos"])
+    e_status = lead_id.map(entries["to_status"])
+    e_date = pd.to_datetime(lead_id.map(entries["observed_at"]))
+    e_stage = lead_id.map(entries["stage_before"]).astype(object)
+    e_stage = e_stage.where(e_stage.notna(), None)
+    pending = tracked & e_pos.notna() & (e_pos >= lead_id.map(last_person).fillna(0))
+    ep_key = pd.Series("", index=idx, dtype=object)
+    if pending.any():
+        p = pending
+        ep_key[p] = (lead_id[p] + "|" + e_status[p].astype(str) + "|" + e_date[p].dt.strftime("%Y-%m-%d")
+                     + "|" + e_pos[p].astype(int).astype(str))
+
+    # Reason issues for a status that needs one.
+    needs = tracked & status.isin(requires_reason)
+    issues.append(_msg(needs & rcat.isna(), msgs["missing_reason"], status=status.map(label)))
+    no_detail = needs & rcat.notna() & ~usable
+    issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
+        lambda k: r_by_key[k].display(language) if k in r_by_key else "")))
+    guessed = (needs | status.eq(chain.nurture)) & rcat.notna() & ~rmatched
+    issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(leads, "reason_raw").str.strip()))
+
+    # ---- 5. rejection log rows
+    existing = set(_text(rejections, "event_key").str.strip())
+    existing.discard("")
+    tries = pd.Series(sorted(k for k in existing if "|try:" in k), dtype=object)
+    t_split = tries.str.rsplit("|try:", n=1, expand=True) if len(tries) else pd.DataFrame({0: [], 1: []})
+    t_count = t_split.groupby(0).size() if len(tries) else pd.Series(dtype=int)
+    t_max = pd.to_datetime(t_split[1], errors="coerce").groupby(t_split[0]).max() if len(tries) else pd.Series(
+        dtype="datetime64[ns]")
+
+    last_contact = _dates(leads, "last_contact")
+    is_attempt = rcat.isin(attempt_reasons)
+    in_logging = status.isin(logging)
+    base_ok = pending & auto_ok & usable
+    log_plain = base_ok & ~is_attempt & (in_logging | status.eq(chain.nurture)) & ~ep_key.isin(existing)
+    a_date = last_contact.where(last_contact.notna(), e_date)
+    a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
+    prev_n = ep_key.map(t_count).fillna(0).astype(int)
+    prev_max = pd.to_datetime(ep_key.map(t_max))
+    log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
+               & (prev_max.isna() | (a_date > prev_max)))
+    attempts = prev_n + log_try.astype(int)
+    max_att = pd.to_numeric(rcat.map(lambda k: r_by_key[k].max_attempts if k in r_by_key else None),
+                            errors="coerce")
+    to_unreachable = (base_ok & is_attempt & in_logging & max_att.notna()
+                      & (attempts >= max_att) & status.ne(chain.unreachable))
+    to_nurture = base_ok & in_logging & rcat.isin(nurture_reasons) & ~to_unreachable
+
+    sync_rows = []
+    for mask, target in ((to_nurture, chain.nurture), (to_unreachable, chain.unreachable)):
+        if mask.any():
+            sync_rows.append(pd.DataFrame({"lead_id": lead_id[mask], "from_status": status[mask],
+                                           "to_status": target, "observed_at": t, "by": BY_SYNC}))
+    status = status.where(~to_nurture, chain.nurture).where(~to_unreachable, chain.unreachable)
+
+    # ---- 6. nurture list
+    N = nurture
+    n_lead = _text(N, "lead_id").str.strip()
+    n_state = _fold_lookup(_text(N, "state"), NURTURE_STATES, blank="active")
+    n_active = n_state.eq("active") & n_lead.ne("")
+    n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
+    n_reason = _keys(N, "reason_category")
+    final_by_id = pd.Series(status[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
+    n_final = n_lead.map(final_by_id)
+    close_state = pd.Series(None, index=N.index, dtype=object)
+    close_state[n_active & n_final.isin(active_kind)] = "reactivated"
+    close_state[n_active & n_final.isin(won)] = "won"
+    close_state[n_active & n_final.notna() & ~n_final.isin(active_kind | won | {chain.nurture})] = "stopped"
+    still_active = n_active & close_state.isna()
+    has_active = lead_id.isin(set(n_lead[n_active]))
+    open_n = auto_ok & status.eq(chain.nurture) & ~has_active
+
+    # ---- 7. scheduling
+    years = range(today.year - 1, today.year + 3)
+    cal = WorkCalendar(cat.extra_days_off, years)
+    offsets = rcat.map(lambda k: r_by_key[k].recontact if k in r_by_key else None)
+    nominal = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
+    base = last_contact.where(last_contact.notna(), t)
+    ev_plain = log_plain & ~to_unreachable
+    nominal[ev_plain] = add_offsets(base[ev_plain], offsets[ev_plain], cal)
+    ev_try = log_try & ~to_unreachable
+    nominal[ev_try] = add_offsets(a_date[ev_try], offsets[ev_try], cal)
+    ev_open = open_n & nominal.isna()
+    open_off = offsets.where(rcat.isin(nurture_reasons) | rcat.notna(),
+                             Offset(CADENCES[DEFAULT_CADENCE], "m"))
+    nominal[ev_open] = add_offsets(base[ev_open], open_off[ev_open], cal)
+
+    # Touches recorded on the nurture list: advance the next touch; a touch on or after the
+    # lead's recontact date stands for that recontact, so the next one counts from it.
+    existing_rec = _dates(leads, "recontact_on")
+    n_touch = _dates(N, "last_touch")
+    n_next = _dates(N, "next_touch")
+    n_months = n_cadence.map(CADENCES).fillna(1).astype(int)
+    touch_next = pd.Series(pd.NaT, index=N.index, dtype="datetime64[ns]")
+    for months in pd.unique(n_months.to_numpy()):
+        m = still_active & n_touch.notna() & n_months.eq(months)
+        if m.any():
+            touch_next[m] = next_working_day(
+                add_offsets(n_touch[m], pd.Series(Offset(int(months), "m"), index=n_touch[m].index), cal), cal)
+    advance = still_active & touch_next.notna() & (n_next.isna() | (n_next < touch_next))
+    rec_by_id = pd.Series(existing_rec[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
+    n_rec = pd.to_datetime(n_lead.map(rec_by_id))
+    touch_rec = still_active & n_touch.notna() & (n_rec.isna() | (n_touch >= n_rec))
+    touched_ids = n_lead[touch_rec]
+    touch_base = pd.Series(n_touch[touch_rec].to_numpy(), index=touched_ids.to_numpy())
+    touch_base = touch_base[~touch_base.index.duplicated(keep="last")]
+    n_off = n_reason.map(lambda k: r_by_key[k].recontact if k in r_by_key else None)
+    n_off = n_off.where(n_off.notna(), n_months.map(lambda m: Offset(int(m), "m")))
+    touch_off = pd.Series(n_off[touch_rec].to_numpy(), index=touched_ids.to_numpy())
+    touch_off = touch_off[~touch_off.index.duplicated(keep="last")]
+    ev_touch = auto_ok & lead_id.isin(set(touched_ids)) & nominal.isna()
+    if ev_touch.any():
+        tb = pd.to_datetime(lead_id[ev_touch].map(touch_base))
+        nominal[ev_touch] = add_offsets(tb, lead_id[ev_touch].map(touch_off), cal)
+
+    eligible = auto_ok & ~dnc & ~status.isin(not_schedulable)
+    if cat.overdue == "spread":
+        ev_spread = eligible & nominal.isna() & existing_rec.notna() & (existing_rec < t)
+        nominal[ev_spread] = t
+    nominal = nominal.where(eligible)
+    # A future date the sync never wrote for this lead is a person's: keep it.
+    sync_dates = pd.concat([
+        pd.DataFrame({"lead_id": _text(rejections, "lead_id").str.strip(), "d": _dates(rejections, "recontact_on")}),
+        pd.DataFrame({"lead_id": n_lead, "d": _dates(N, "recontact_on")}),
+    ]).dropna()
+    sync_keys = set(sync_dates["lead_id"] + "|" + sync_dates["d"].dt.strftime("%Y-%m-%d"))
+    rec_key = lead_id + "|" + existing_rec.dt.strftime("%Y-%m-%d").fillna("")
+    persons = existing_rec.notna() & (existing_rec >= t) & ~rec_key.isin(sync_keys)
+    kept = nominal.notna() & persons
+    to_place = nominal.notna() & ~kept
+    counts_in_cap = existing_rec.notna() & ~to_place & ~dnc & ~status.isin(not_schedulable)
+    fixed = existing_rec.where(counts_in_cap)
+    placed = apply_daily_cap(_text(leads, "owner").str.strip(), nominal.where(to_place), lead_id, fixed,
+                             cat.daily_cap, cal)
+    recontact_out = placed.where(to_place)
+    effective = placed.where(to_place | kept)  # the date the logs record for an event
+
+    # ---- 8. output rows
+    hist_out = pd.concat([person_rows.drop(columns="pos"), *sync_rows], ignore_index=True) \
+        if len(person_rows) or sync_rows else pd.DataFrame(
+            columns=["lead_id", "from_status", "to_status", "observed_at", "by"])
+    hist_out["observed_at"] = [today] * len(hist_out)
+    hist_out = hist_out.astype({"from_status": object, "to_status": object})
+    hist_out["from_status"] = hist_out["from_status"].where(hist_out["from_status"].notna(), None)
+
+    log_mask = log_plain | log_try
+    rej = pd.DataFrame({
+        "event_key": ep_key.where(~log_try, a_key)[log_mask],
+        "lead_id": lead_id[log_mask],
+        **{k: _text(leads, k)[log_mask] for k in ("name", "company", "email", "phone", "owner", "product")},
+        "stage_before": e_stage[log_mask],
+        "last_contact": _as_date(last_contact[log_mask]),
+        "reason_category": rcat[log_mask],
+        "reason_text": _text(leads, "reason_raw")[log_mask],
+        "notes": _text(leads, "notes")[log_mask],
+        "logged_at": [today] * int(log_mask.sum()),
+        "recontact_on": _as_date(effective[log_mask]),
+        "outcome": "",
+    }).reset_index(drop=True)
+
+    o_cad = rcat.map(lambda k: r_by_key[k].cadence if k in r_by_key and r_by_key[k].cadence else DEFAULT_CADENCE)
+    o_next = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
+    for cadence in pd.unique(o_cad[open_n].to_numpy()):
+        m = open_n & o_cad.eq(cadence)
+        o_next[m] = next_working_day(add_offsets(pd.Series(t, index=idx[m]), pd.Series(
+            Offset(CADENCES[cadence], "m"), index=idx[m]), cal), cal)
+    nur = pd.DataFrame({
+        "lead_id": lead_id[open_n],
+        **{k: _text(leads, k)[open_n] for k in ("name", "email", "phone", "owner")},
+        "reason_category": rcat[open_n],
+        "nurture_start": [today] * int(open_n.sum()),
+        "cadence": o_cad[open_n].map(lambda c: _label(c, CADENCE_LABELS, language)),
+        "next_touch": _as_date(o_next[open_n]),
+        "recontact_on": _as_date(effective[open_n]),
+        "touches_done": "",
+        "last_touch": None,
+        "last_touch_result": "",
+        "state": _label("active", NURTURE_STATES, language),
+    }).reset_index(drop=True)
+
+    upd = pd.DataFrame(index=N.index)
+    upd["state"] = close_state.map(lambda k: _label(k, NURTURE_STATES, language) if isinstance(k, str) else None)
+    upd["next_touch"] = _as_date(touch_next.where(advance))
+    rec_for_row = pd.to_datetime(n_lead.map(pd.Series(recontact_out.to_numpy(), index=lead_id.to_numpy())
+                                            .loc[lambda s: ~s.index.duplicated()]))
+    upd["recontact_on"] = _as_date(rec_for_row.where(touch_rec & rec_for_row.notna()))
+    upd = upd[upd.notna().any(axis=1)]
+    upd = upd.astype(object).where(upd.notna(), None)
+
+    merged = _merge_issues(issues, idx)
+    counts = {
+        "transitions": len(hist_out),
+        "rejections_logged": len(rej),
+        "nurtured": len(nur),
+        "reactivated": int(close_state.eq("reactivated").sum()),
+        "won_from_nurture": int(close_state.eq("won").sum()),
+        "moved_unreachable": int(to_unreachable.sum()),
+        "scheduled": int(recontact_out.notna().sum()),
+    }
+    out_status = status.where(~unknown, None).astype(object)
+    return StatusResult(out_status, recontact_out, merged, hist_out, rej, nur, upd, counts)
+
+
+def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:
+    out = pd.Series("", index=mask.index, dtype=object)
+    if mask.any():
+        cols = {k: v[mask] for k, v in values.items()}
+        out[mask] = [template.format(**{k: cols[k].iloc[i] for k in cols}) for i in range(int(mask.sum()))]
+    return out
+
+
+def _merge_issues(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    out = pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
+    for p in parts:
+        hit = p.ne("")
+        if hit.any():
+            out[hit] = [a + [b] for a, b in zip(out[hit], p[hit])]
+    return out

@@ -1,10 +1,10 @@
 """The Python API: everything the command line does, callable from code.
 
-    import sheetcrm
-    result = sheetcrm.sync(workbook="leads.xlsx", today="2026-03-12")
+    from sheetcrm import api
+    result = api.sync(workbook="leads.xlsx", today="2026-03-12")
     print(result.report.rows_with_issues, result.cells_written)
 
-    problems = sheetcrm.check(workbook="leads.xlsx").report.problems  # cell, kind, message
+    problems = api.check(workbook="leads.xlsx").report.problems  # cell, kind, message
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -31,19 +32,27 @@ class Problems:
 
     records: list[pd.DataFrame] = field(default_factory=list)
 
-    def add(self, mask: pd.Series, kind: str, messages: pd.Series | str, cells: pd.Series | str) -> None:
-        mask = mask.fillna(False).astype(bool)
+    def add(self, mask: pd.Series, kind: str, message: Callable[[pd.Index], Any] | str,
+            cells: Callable[[pd.Index], Any] | str) -> None:
+        """Record rows where `mask` holds. `message`/`cells` are texts or functions of the
+        failing rows' index, so texts are only built for the (few) failing rows."""
+        mask = mask.astype("boolean").fillna(False).astype(bool)
         if not mask.any():
             return
         idx = mask[mask].index
-        msg = messages[idx] if isinstance(messages, pd.Series) else pd.Series(messages, index=idx)
-        cell = cells[idx] if isinstance(cells, pd.Series) else pd.Series(cells, index=idx)
-        self.records.append(pd.DataFrame({"index": idx, "kind": kind, "message": msg.values, "cell": cell.values}))
+        msg = message(idx) if callable(message) else message
+        cell = cells(idx) if callable(cells) else cells
+        self.records.append(pd.DataFrame({"index": idx, "kind": kind,
+                                          "message": _values(msg, idx), "cell": _values(cell, idx)}))
 
     def frame(self) -> pd.DataFrame:
         if not self.records:
             return pd.DataFrame({"index": pd.Series(dtype=int), "kind": [], "message": [], "cell": []})
         return pd.concat(self.records, ignore_index=True)
+
+
+def _values(v: Any, idx: pd.Index) -> Any:
+    return v.to_numpy() if isinstance(v, pd.Series) else v
 
 
 @dataclass
@@ -78,10 +87,17 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     problems = Problems()
     cols = {c.key: c for c in table.schema.columns}
 
-    def cells(key: str) -> pd.Series | str:
-        if key in col_of:
-            return f["row"].map(lambda r, c=col_of[key]: cell_name(tab, r, c))
-        return f["row"].map(lambda r: f"{tab}!{r}:{r}")
+    def cells(key: str) -> Callable[[pd.Index], list[str]]:
+        col = col_of.get(key)
+
+        def at(idx: pd.Index) -> list[str]:
+            rows = f.loc[idx, "row"]
+            return [cell_name(tab, r, col) if col else f"{tab}!{r}:{r}" for r in rows]
+
+        return at
+
+    def fmt(template: str, values: pd.Series, **extra: Any) -> Callable[[pd.Index], list[str]]:
+        return lambda idx: [template.format(value=_show(v), **extra) for v in values[idx]]
 
     out = pd.DataFrame(index=f.index)
     out["row"] = f["row"].astype(int)
@@ -89,49 +105,40 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
                                      "reason", "notes", "duplicate_of", "issues", "status")}
 
     # Spreadsheet error values in any person-typed column.
+    errors = {}
     for c in table.schema.columns:
         if c.key not in col_of or c.writer == "sync":
             continue
-        s = f[c.key]
-        is_err = s.map(lambda v: isinstance(v, str) and v.strip().upper() in SHEET_ERRORS)
-        if is_err.any():
-            problems.add(is_err, "sheet_error",
-                         s.map(lambda v, h=c.header: msgs["sheet_error"].format(header=h, value=str(v).strip())),
-                         cells(c.key))
+        errors[c.key] = is_err = _is_sheet_error(f[c.key])
+        problems.add(is_err, "sheet_error", fmt(msgs["sheet_error"], f[c.key], header=c.header), cells(c.key))
+    no_error = {k: ~errors[k] if k in errors else pd.Series(True, index=f.index) for k in cols}
 
     # Name and contact.
-    problems.add(text["name"].eq(""), "missing_name", msgs["missing_name"], cells("name"))
+    problems.add(text["name"].eq("") & no_error["name"], "missing_name", msgs["missing_name"], cells("name"))
     e_status = email_status(f["email"])
     p_status = phone_status(f["phone"], region)
     problems.add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
-    problems.add(e_status.eq("invalid") & ~_is_sheet_error(f["email"]), "bad_email", msgs["bad_email"], cells("email"))
-    problems.add(p_status.eq("invalid") & ~_is_sheet_error(f["phone"]), "bad_phone", msgs["bad_phone"], cells("phone"))
+    problems.add(e_status.eq("invalid") & no_error["email"], "bad_email", msgs["bad_email"], cells("email"))
+    problems.add(p_status.eq("invalid") & no_error["phone"], "bad_phone", msgs["bad_phone"], cells("phone"))
     out["email_norm"] = normalize_email(f["email"])
     out["phone_e164"] = normalize_phone(f["phone"], region)
 
     # Dates.
     for key in ("created_at", "last_contact", "recontact_on"):
         parsed, bad = parse_dates(f[key])
-        bad &= ~_is_sheet_error(f[key])
         header = cols[key].header
-        problems.add(bad, "bad_date",
-                     f[key].map(lambda v, h=header: msgs["bad_date"].format(header=h, value=str(v).strip())),
-                     cells(key))
+        problems.add(bad & no_error[key], "bad_date", fmt(msgs["bad_date"], f[key], header=header), cells(key))
         if key != "recontact_on":
             future = parsed > pd.Timestamp(today)
-            problems.add(future, "future_date",
-                         parsed.map(lambda d, h=header: msgs["future_date"].format(
-                             header=h, value=d.strftime("%d/%m/%Y") if not pd.isna(d) else "")),
-                         cells(key))
+            problems.add(future, "future_date", fmt(msgs["future_date"], parsed, header=header), cells(key))
         out[key] = parsed
 
     # Status.
     lookup = schemas.chain.lookup()
     folded = fold_series(text["status"])
     status = folded.map(lookup)
-    unknown = status.isna() & text["status"].ne("") & ~_is_sheet_error(f["status"])
-    problems.add(unknown, "unknown_status",
-                 text["status"].map(lambda v: msgs["unknown_status"].format(value=v)), cells("status"))
+    unknown = status.isna() & text["status"].ne("") & no_error["status"]
+    problems.add(unknown, "unknown_status", fmt(msgs["unknown_status"], text["status"]), cells("status"))
     out["status"] = status.where(status.notna(), None)
     out["status_raw"] = text["status"]
 
@@ -141,8 +148,8 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     first_row = out["row"].groupby(ids.where(has_id)).transform("min")
     dup = has_id & ids.duplicated(keep="first")
     problems.add(dup, "duplicate_id",
-                 pd.Series([msgs["duplicate_id"].format(value=i, row=r) for i, r in zip(ids, first_row)],
-                           index=f.index),
+                 lambda idx: [msgs["duplicate_id"].format(value=i, row=int(r))
+                              for i, r in zip(ids[idx], first_row[idx])],
                  cells("lead_id"))
 
     for k in ("lead_id", "name", "company", "owner", "product", "source", "notes", "duplicate_of"):
@@ -161,12 +168,21 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
 
 
 def _is_sheet_error(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: isinstance(v, str) and v.strip().upper() in SHEET_ERRORS).astype(bool)
+    is_str = s.map(type).eq(str)
+    out = pd.Series(False, index=s.index)
+    if is_str.any():
+        out[is_str] = s[is_str].str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
+    return out
 
 
 def _col_has_text(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: v is not None and not (isinstance(v, str) and not v.strip())
-                 and not (isinstance(v, float) and v != v)).astype(bool)
+    return s.notna() & s.astype(str).str.strip().ne("")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, (pd.Timestamp, dt.date)):
+        return "" if pd.isna(v) else v.strftime("%d/%m/%Y")
+    return str(v).strip()
 
 
 _ID_NUM = re.compile(r"(\d+)\s*$")

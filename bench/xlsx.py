@@ -1,0 +1,96 @@
+"""Benchmark the .xlsx backend against openpyxl's own load + save (the floor).
+
+For each size: generate a messy demo workbook, then, each in a fresh process so peak
+memory (max RSS) is per step:
+  - openpyxl load_workbook, and load + save (the floor for a sync that writes),
+  - python-calamine read (the floor for a sync that finds nothing to change),
+  - sheetcrm sync #1 (fills ids, issues, duplicates, history, logs, summaries),
+  - sheetcrm sync #2 (nothing changed: only the sync-log row is appended).
+
+    python bench/xlsx.py            # 10k and 100k leads
+    python bench/xlsx.py 2000       # custom sizes
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TODAY = "2026-11-23"
+
+STEP = r"""
+import json, resource, sys, time
+step, path = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+if step == "openpyxl_load":
+    import openpyxl
+    openpyxl.load_workbook(path)
+elif step == "openpyxl_load_save":
+    import openpyxl
+    wb = openpyxl.load_workbook(path)
+    wb.save(path + ".copy.xlsx")
+elif step == "calamine_read":
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_path(path)
+    for n in wb.sheet_names:
+        wb.get_sheet_by_name(n).to_python()
+else:
+    from sheetcrm import api
+    r = api.sync(workbook=path, today="%s")
+    extra = {"cells_written": r.cells_written, "rows_read": r.report.rows_read}
+t = time.perf_counter() - t0
+out = {"step": step, "seconds": t, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+if step.startswith("sync"):
+    out.update(extra)
+print(json.dumps(out))
+""" % TODAY
+
+
+def run(step: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", STEP, step, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(n: int, folder: Path) -> None:
+    from sheetcrm.demo import write_demo_workbook
+
+    path = folder / f"leads-{n}.xlsx"
+    t0 = time.perf_counter()
+    write_demo_workbook(path, n, 7, dt.date.fromisoformat(TODAY))
+    print(f"\n== {n:,} leads (generated in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 1e6:.1f} MB)")
+    base = {s: run(s, path) for s in ("openpyxl_load", "openpyxl_load_save", "calamine_read")}
+    s1 = run("sync_first", path)
+    s2 = run("sync_nochange", path)
+    floor = base["openpyxl_load_save"]["seconds"]
+    print(f"{'step':<34}{'time s':>9}{'rows/s':>11}{'peak MB':>9}{'vs floor':>10}")
+    for label, r, ref in (
+        ("openpyxl load", base["openpyxl_load"], None),
+        ("openpyxl load + save (floor)", base["openpyxl_load_save"], floor),
+        ("calamine read (no-change floor)", base["calamine_read"], None),
+        ("sheetcrm sync #1 (changes)", s1, floor),
+        ("sheetcrm sync #2 (no change)", s2, None),
+    ):
+        ratio = f"{r['seconds'] / ref:.2f}x" if ref else ""
+        print(f"{label:<34}{r['seconds']:>9.2f}{n / r['seconds']:>11,.0f}{r['max_rss_mb']:>9.0f}{ratio:>10}")
+    print(f"sync #1 wrote {s1['cells_written']:,} cells; sync #2 wrote {s2['cells_written']:,} cells; "
+          f"no-change sync / calamine read = {s2['seconds'] / base['calamine_read']['seconds']:.1f}x")
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000]
+    folder = Path(tempfile.mkdtemp(prefix="sheetcrm-bench-"))
+    try:
+        for n in sizes:
+            bench(n, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

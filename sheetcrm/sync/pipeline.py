@@ -280,8 +280,6 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         issues["dedupe"] = _join(res["issue"], res["collision_issue"])
         leads["cluster"] = res["cluster"]
         leads["collision"] = res["collision"]
-        prev = match_previous_contacts(leads, parsed["rejections"], parsed["nurture"], rules, lang)
-        issues["previous"] = prev.reindex(leads.index).fillna("")
 
     # 5. status chain, logs, nurture, scheduling
     from .status import apply_status_chain
@@ -310,6 +308,14 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         "nurture": _append(tables["nurture"], st.nurture_rows, changes, schemas, lang),
     }
     report.rows_appended = {k: n for k, n in appended.items() if n}
+
+    # A new lead that matches someone already rejected or in nurture — including the rows
+    # logged just now, so the next run has nothing new to say.
+    if rules is not None and len(leads):
+        logged = {k: _reason_labels(_with_new(parsed[k], rows), schemas, lang)
+                  for k, rows in (("rejections", st.rejection_rows), ("nurture", st.nurture_rows))}
+        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], rules, lang)
+        issues["previous"] = prev.reindex(leads.index).fillna("")
     nu = st.nurture_updates
     if nu is not None and len(nu):
         nt = tables["nurture"]
@@ -423,6 +429,16 @@ def _with_new(frame: pd.DataFrame, new: pd.DataFrame | None) -> pd.DataFrame:
         if c in frame and pd.api.types.is_datetime64_any_dtype(frame[c]):
             add[c] = pd.to_datetime(add[c], errors="coerce")
     return pd.concat([frame, add], ignore_index=True)
+
+
+def _reason_labels(frame: pd.DataFrame, schemas: Schemas, language: str) -> pd.DataFrame:
+    """Reason keys → labels, for texts that quote the reason."""
+    if "reason_category" not in frame or not len(frame):
+        return frame
+    out = frame.copy()
+    out["reason_category"] = out["reason_category"].map(
+        lambda k: _render(k, "reason", schemas, language) if isinstance(k, str) else k)
+    return out
 
 
 def _quality(report: Report, leads: pd.DataFrame) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def build_agenda(
     st = a["status"].map(status_name).fillna("").to_numpy()
     rs = a["reason"].map(reason_name).fillna("").to_numpy()
     ac = a["reason"].map(action).fillna("").to_numpy()
-    cols = [a[c].to_numpy() for c in ("lead_id", "name", "company", "phone", "email")]
+    detail = list(zip(dates, *(a[c].to_numpy() for c in ("lead_id", "name", "company", "phone", "email")), st, rs, ac))
     owner_arr = a["owner"].to_numpy()
     sec_arr = a["section"].to_numpy()
     # block boundaries: where owner or section changes (the frame is sorted)
@@ -172,16 +172,15 @@ def build_agenda(
             r += 2
         g.put(r, 1, f"{sec_name[sec_arr[i]]} ({j - i})", "bold")
         r += 1
-        for k in range(i, j):
-            g.put_row(r, (dates[k], cols[0][k], cols[1][k], cols[2][k], cols[3][k], cols[4][k], st[k], rs[k], ac[k]))
-            g.styles.append((r, 1, "date"))
-            r += 1
+        g.put_rows(r, detail[i:j])
+        g.styles.extend((x, 1, "date") for x in range(r, r + j - i))
+        r += j - i
     g.row = r + 1
-    widths = _agenda_widths(a, rows)
+    widths = _agenda_widths(a, rows, status_name, reason_name)
     return g.layout(tab, widths, freeze_rows=3)
 
 
-def _agenda_widths(a: pd.DataFrame, owner_rows: list[list]) -> tuple[float, ...]:
+def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, reason_name: dict) -> tuple[float, ...]:
     """Fit the detail columns to their longest value (vectorised), within sane bounds."""
 
     def longest(s: pd.Series, lo: int, hi: int) -> float:
@@ -191,12 +190,12 @@ def _agenda_widths(a: pd.DataFrame, owner_rows: list[list]) -> tuple[float, ...]
     owner_w = max((len(str(r[0])) for r in owner_rows), default=0) + 2
     return (
         float(min(max(14, owner_w), 28)),
-        longest(a["lead_id"], 11, 16),
+        longest(a["lead_id"], 13, 18),
         longest(a["name"], 16, 30),
         longest(a["company"], 14, 30),
         longest(a["phone"], 14, 18),
         longest(a["email"], 16, 32),
-        14.0,
-        22.0,
+        longest(a["status"].map(status_name).fillna(""), 12, 18),
+        longest(a["reason"].map(reason_name).fillna(""), 14, 36),
         70.0,
     )

@@ -42,6 +42,7 @@ from ..text import fold
 OVERVIEW_TAB = "Tổng quan"
 SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
 CHART_COL = 6  # F: charts beside narrow tables
+STATUS_COL = 4  # D: the status table sits beside the key figures
 CHART_ROWS = 17  # rows a 300 px chart covers at the default row height
 TOP_PRODUCTS = 10
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -110,23 +111,46 @@ class Grid:
     """A growing cell grid with styles, merges and charts, frozen into a SheetLayout."""
 
     def __init__(self) -> None:
-        self.cells: dict[tuple[int, int], Any] = {}
+        self.rows: list[list[Any]] = []  # row-major, 0-based, ragged
         self.styles: list[tuple[int, int, str]] = []
         self.merges: list[tuple[int, int, int, int]] = []
         self.charts: list[ChartSpec] = []
         self.row = 1  # next free row
 
+    def _ensure(self, r: int) -> list[Any]:
+        while len(self.rows) < r:
+            self.rows.append([])
+        return self.rows[r - 1]
+
     def put(self, r: int, c: int, value: Any, style: str | None = None) -> None:
-        self.cells[(r, c)] = value
+        line = self._ensure(r)
+        if len(line) < c:
+            line.extend([None] * (c - len(line)))
+        line[c - 1] = value
         if style:
             self.styles.append((r, c, style))
 
     def put_row(self, r: int, values: Iterable[Any], styles: Iterable[str | None] | str | None = None, col: int = 1) -> None:
         values = list(values)
-        if styles is None or isinstance(styles, str):
+        line = self._ensure(r)
+        end = col - 1 + len(values)
+        if len(line) < end:
+            line.extend([None] * (end - len(line)))
+        line[col - 1 : end] = values
+        if styles is None:
+            return
+        if isinstance(styles, str):
             styles = [styles] * len(values)
-        for i, (v, s) in enumerate(zip(values, styles)):
-            self.put(r, col + i, v, s)
+        self.styles.extend((r, col + i, s) for i, s in enumerate(styles) if s)
+
+    def put_rows(self, r: int, rows: list[list[Any]]) -> None:
+        """Bulk write of whole rows from column A (the agenda's detail lines)."""
+        self._ensure(r - 1)
+        if len(self.rows) >= r:
+            for i, values in enumerate(rows):
+                self.put_row(r + i, values)
+        else:
+            self.rows.extend(list(v) for v in rows)
 
     def table(
         self,
@@ -149,8 +173,7 @@ class Grid:
         if total is not None:
             end = last + 1
             self.put_row(end, total, col_styles, col)
-            for i in range(len(total)):
-                self.styles.append((end, col + i, "bold"))
+            self.styles.extend((end, col + i, "bold") for i in range(len(total)))
         self.row = end + 2
         return {"title": r0, "header": r0 + 1, "first": first, "last": last, "end": end}
 
@@ -158,15 +181,18 @@ class Grid:
         """Make sure `rows` rows from `top` stay free of the next block (a chart)."""
         self.row = max(self.row, top + rows + 1)
 
+    def iter_cells(self) -> Iterable[tuple[int, int, Any]]:
+        for r, line in enumerate(self.rows, start=1):
+            for c, v in enumerate(line, start=1):
+                if v is not None:
+                    yield r, c, v
+
     def layout(self, tab: str, col_widths: tuple[float, ...], freeze_rows: int) -> SheetLayout:
-        nrows = max((r for r, _ in self.cells), default=0)
-        ncols = max((c for _, c in self.cells), default=0)
-        grid = [[None] * ncols for _ in range(nrows)]
-        for (r, c), v in self.cells.items():
-            grid[r - 1][c - 1] = v
+        ncols = max((len(line) for line in self.rows), default=0)
+        pad = [None] * ncols
         return SheetLayout(
             tab=tab,
-            cells=tuple(tuple(row) for row in grid),
+            cells=tuple(tuple(line) + tuple(pad[len(line) :]) for line in self.rows),
             styles=tuple(self.styles),
             col_widths=col_widths,
             freeze_rows=freeze_rows,
@@ -175,12 +201,12 @@ class Grid:
         )
 
 
-def fit_widths(cells: dict[tuple[int, int], Any], skip_rows: set[int], lo: float, hi: float, first: tuple[float, float] | None = None) -> tuple[float, ...]:
+def fit_widths(g: Grid, skip_rows: set[int], lo: float, hi: float, first: tuple[float, float] | None = None) -> tuple[float, ...]:
     """Column widths (characters) that fit the longest value, clamped to [lo, hi]."""
-    ncols = max((c for _, c in cells), default=0)
+    ncols = max((len(line) for line in g.rows), default=0)
     widths = [lo] * ncols
-    for (r, c), v in cells.items():
-        if r in skip_rows or v is None:
+    for r, c, v in g.iter_cells():
+        if r in skip_rows:
             continue
         if isinstance(v, (dt.date, dt.datetime)):
             n = 16 if isinstance(v, dt.datetime) else 10
@@ -191,7 +217,7 @@ def fit_widths(cells: dict[tuple[int, int], Any], skip_rows: set[int], lo: float
         widths[c - 1] = max(widths[c - 1], n + 2)
     out = [min(w, hi) for w in widths]
     if first and out:
-        out[0] = min(max(out[0], first[0]), first[1])
+        out[0] = min(max(widths[0], first[0]), first[1])
     return tuple(float(w) for w in out)
 
 
@@ -219,13 +245,15 @@ def _dates(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _text(s: pd.Series, blank: str) -> pd.Series:
-    s = s.fillna("").astype(str).str.strip()
-    return s.where(s != "", blank)
+    """Trimmed text, `blank` for empty cells; each distinct value trimmed once."""
+    s = s.fillna("").astype(str)
+    uniq = pd.unique(s.to_numpy())
+    return s.map({u: (u.strip() or blank) for u in uniq})
 
 
 def population(leads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Leads minus duplicate records that point at a surviving lead id present here."""
-    dup = _col(leads, "duplicate_of", "").fillna("").astype(str).str.strip()
+    dup = _text(_col(leads, "duplicate_of", ""), "")
     ids = set(_col(leads, "lead_id", "").fillna("").astype(str))
     ids.discard("")
     is_dup = dup.isin(ids) & (dup != "")
@@ -286,8 +314,9 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     ct = pd.crosstab(owner.to_numpy(), st.to_numpy()) if len(pop) else pd.DataFrame()
 
     # history-derived figures
-    h = _history_sorted(history)
     ids = _col(pop, "lead_id", "").fillna("").astype(str)
+    h = _history_sorted(history)
+    h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
     first_seen = h.groupby("lead_id")["observed_at"].min()
     won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
 
@@ -354,9 +383,9 @@ def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict
     cat = cat.where(cat.isin(cat_keys), "__unclassified__")
     counts = cat.value_counts()
     catalogue_pos = {k: i for i, k in enumerate(cat_keys)}
-    # top first; ties keep the catalogue's order; unclassified last
-    present = [k for k in cat_keys] + (["__unclassified__"] if counts.get("__unclassified__", 0) else [])
-    ordered = sorted(present, key=lambda k: (k == "__unclassified__", -int(counts.get(k, 0)), catalogue_pos.get(k, 99)))
+    # top first; ties keep the catalogue's order, unclassified after them
+    present = list(cat_keys) + (["__unclassified__"] if counts.get("__unclassified__", 0) else [])
+    ordered = sorted(present, key=lambda k: (-int(counts.get(k, 0)), catalogue_pos.get(k, 99)))
     owner = _text(_col(rej, "owner", ""), "")
     product = _text(_col(rej, "product", ""), "")
     logged = _dates(rej, "logged_at")
@@ -445,25 +474,25 @@ def build_overview(
         (L["kpi_duplicates_excluded"], f["duplicates_excluded"], "integer"),
     ]
     top = g.row
-    g.put(top, 1, L["kpi_title"], "subtitle")
-    g.put_row(top + 1, [L["kpi_metric"], L["kpi_value"]], "header")
-    for i, (label, value, style) in enumerate(kpis):
-        g.put_row(top + 2 + i, [label, value], [None, style])
-    g.row = top + 2 + len(kpis) + 1
+    _kv_block(g, L["kpi_title"], [L["kpi_metric"], L["kpi_value"]], kpis)
+    kpi_end = g.row
 
-    # leads by status
+    # leads by status, beside the key figures
     keys = status_order(schemas)
     n = f["leads"]
     rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in keys]
     if f["unknown_status"]:
         rows.append([L["unknown_status"], f["unknown_status"], _ratio(f["unknown_status"], n)])
+    g.row = top
     g.table(
         L["status_title"],
         [L["status_col"], L["count_col"], L["share_col"]],
         rows,
         [None, "integer", "percent"],
         total=[L["total"], n, _ratio(n, n)],
+        col=STATUS_COL,
     )
+    g.row = max(g.row, kpi_end)
 
     # funnel (+ chart beside it)
     rows = []
@@ -489,15 +518,14 @@ def build_overview(
             height=300,
         )
     )
-    g.reserve(pos["title"], CHART_ROWS)
-
-    # time in stage
+    # time in stage, under the funnel and beside its chart
     g.table(
         L["stage_time_title"],
         [L["funnel_stage"], L["stage_days"], L["stage_stays"]],
         [[name[k], d, c] for k, d, c in f["stage_time"]],
         [None, "decimal", "integer"],
     )
+    g.reserve(pos["title"], CHART_ROWS)
 
     # owner x status (+ stacked chart under it)
     ct = f["owner_status"]
@@ -612,8 +640,11 @@ def build_overview(
     _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
 
     skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
-    widths = fit_widths(g.cells, skip, lo=11.0, hi=14.0, first=(24.0, 44.0))
-    return g.layout(tab, widths, freeze_rows=3)
+    widths = list(fit_widths(g, skip, lo=11.0, hi=14.0, first=(24.0, 42.0)))
+    # the status table's label column must show every status name
+    longest = max(len(v) for v in name.values()) + 2
+    widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
+    return g.layout(tab, tuple(widths), freeze_rows=3)
 
 
 def _kv_block(g: Grid, title: str, header: list[str], items: list[tuple[str, Any, str]]) -> None:

@@ -497,9 +497,10 @@ def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:
 
 
 def _merge_issues(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    out = pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
+    out = np.empty(len(index), dtype=object)
+    for i in range(len(index)):
+        out[i] = []
     for p in parts:
-        hit = p.ne("")
-        if hit.any():
-            out[hit] = [a + [b] for a, b in zip(out[hit], p[hit])]
-    return out
+        for i in np.flatnonzero(p.ne("").to_numpy()):
+            out[i].append(p.iloc[i])
+    return pd.Series(out, index=index, dtype=object)

@@ -504,3 +504,25 @@ def test_layout_matches_ignores_only_the_sync_time(layout):
     assert not layout_matches([], layout)
     next_day = build_overview(*frames(), QUALITY, SCHEMAS, TODAY + dt.timedelta(days=1), NOW)
     assert not layout_matches(grid, next_day)
+
+
+def test_quality_kind_keys_get_labels_and_pipeline_dict_keys():
+    q = {"issues_by_kind": {"bad_phone": 4, "no_contact": 2}, "rows_with_issues": 5, "clusters": 3, "duplicates": 4, "collisions": 1}
+    lay = build_overview(*frames(), q, SCHEMAS, TODAY, NOW)
+    _, rows = block(lay, L["quality_title"])
+    got = {r[0].strip(): r[1] for r in rows}
+    assert got[L["issue_bad_phone"]] == 4
+    assert got[L["issue_no_contact"]] == 2
+    assert got[L["quality_clusters"]] == 3
+    # the most frequent kind first
+    kinds = [r[0].strip() for r in rows[1:3]]
+    assert kinds == [L["issue_bad_phone"], L["issue_no_contact"]]
+
+
+def test_nurture_state_labels_written_by_the_status_step_are_understood():
+    status = pytest.importorskip("sheetcrm.sync.status")
+    from sheetcrm.sync.summary import nurture_state_keys
+
+    for key, names in status.NURTURE_STATES.items():
+        got = nurture_state_keys(pd.Series([key, *names.values()]))
+        assert list(got) == [key] * (1 + len(names)), key

@@ -98,7 +98,7 @@ class QualitySummary:
         return cls(
             rows_with_issues=int(q.get("rows_with_issues", 0)),
             issues_by_kind=dict(q.get("issues_by_kind", {})),
-            duplicate_clusters=int(q.get("duplicate_clusters", 0)),
+            duplicate_clusters=int(q.get("duplicate_clusters", q.get("clusters", 0))),
             duplicates=int(q.get("duplicates", 0)),
             collisions=int(q.get("collisions", 0)),
         )
@@ -631,7 +631,7 @@ def build_overview(
     # data quality
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
     for kind, rows_n in sorted(q.issues_by_kind.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-        items.append(("   " + str(kind), int(rows_n), "integer"))
+        items.append(("   " + L.get(f"issue_{kind}", str(kind)), int(rows_n), "integer"))
     items += [
         (L["quality_clusters"], q.duplicate_clusters, "integer"),
         (L["quality_duplicates"], q.duplicates, "integer"),

@@ -23,8 +23,9 @@ def handler(name):
 
 
 class Ctx:
-    def __init__(self, backend: SheetsBackend, ss: Spreadsheet, index: int, kind: str, counters: dict):
+    def __init__(self, backend: SheetsBackend, ss: Spreadsheet, index: int, kind: str, counters: dict, user=None):
         self.backend, self.ss, self.index, self.kind, self.counters = backend, ss, index, kind, counters
+        self.user = user or ss.owner
 
     def err(self, msg: str) -> SheetsError:
         return bad_request(f"Invalid requests[{self.index}].{self.kind}: {msg}")
@@ -39,7 +40,7 @@ class Ctx:
         return self.backend.grid_range(self.ss, gr or {}, f"requests[{self.index}].{self.kind}")
 
 
-def apply_batch(backend: SheetsBackend, ss: Spreadsheet, requests: list, counters: dict) -> list:
+def apply_batch(backend: SheetsBackend, ss: Spreadsheet, requests: list, counters: dict, user=None) -> list:
     if not isinstance(requests, list) or not requests:
         raise bad_request("Must specify at least one request.")
     saved = ([s.snapshot() for s in ss.sheets], copy.deepcopy(ss.props), copy.deepcopy(ss.named_ranges))
@@ -52,13 +53,38 @@ def apply_batch(backend: SheetsBackend, ss: Spreadsheet, requests: list, counter
             fn = HANDLERS.get(kind)
             if fn is None:
                 raise SheetsError(501, f"Invalid requests[{i}]: request kind '{kind}' is not implemented by the fake server", "UNIMPLEMENTED")
-            reply = fn(Ctx(backend, ss, i, kind, counters), body or {})
-            replies.append({kind: reply} if reply else {})
+            reply = fn(Ctx(backend, ss, i, kind, counters, user), _drop_nulls(body or {}))
+            replies.append({kind: _proto_clean(reply)} if reply is not None else {})
     except Exception:
         ss.sheets, ss.props, ss.named_ranges = saved
         raise
     ss.touch()
     return replies
+
+
+def _drop_nulls(obj):
+    """JSON nulls mean "unset" in proto3; drop them (a null colour inside a *Style
+    stays as an empty message, which clears it)."""
+    if isinstance(obj, dict):
+        return {k: _drop_nulls(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_nulls(v) for v in obj]
+    return obj
+
+
+def _proto_clean(obj):
+    """Proto3 JSON omits empty lists/messages and a zero sheetId in ranges."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = _proto_clean(v)
+            if v == [] or v is None:
+                continue
+            out[k] = v
+        return out
+    if isinstance(obj, list):
+        return [_proto_clean(v) for v in obj]
+    return obj
 
 
 def _set_path(target: dict, path: list, source: dict):
@@ -75,7 +101,39 @@ def _set_path(target: dict, path: list, source: dict):
         node[path[-1]] = copy.deepcopy(src)
 
 
+def _f32(x: float) -> float:
+    """Shortest decimal that survives a float32 round trip (Google stores floats)."""
+    import struct
+
+    packed = struct.pack("f", x)
+    for p in range(1, 10):
+        y = float(f"{x:.{p}g}")
+        if struct.pack("f", y) == packed:
+            return y
+    return x
+
+
+def _quantize_colors(obj):
+    """Colour channels are kept as 8-bit values: 0.5 reads back as 0.49803922."""
+    import math
+
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ("red", "green", "blue") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                q = math.ceil(v * 255 - 0.5 - 1e-9) / 255
+                q = _f32(q)
+                obj[k] = int(q) if q in (0, 1) else q
+            else:
+                _quantize_colors(v)
+        for k in [k for k in ("red", "green", "blue") if obj.get(k) == 0]:
+            del obj[k]  # proto3 omits zero channels
+    elif isinstance(obj, list):
+        for v in obj:
+            _quantize_colors(v)
+
+
 def _mirror_styles(d: dict):
+    _quantize_colors(d)
     """Google fills the *Style twin of a colour field (backgroundColor <->
     backgroundColorStyle.rgbColor) so clients reading either one see the change."""
     for plain, style in (("backgroundColor", "backgroundColorStyle"), ("foregroundColor", "foregroundColorStyle"), ("tabColor", "tabColorStyle")):
@@ -320,7 +378,10 @@ def _regroup(groups: list, spans: list[tuple[int, int]], dim, sheet_id):
             if i is not None and i == prev + 1:
                 prev = i
                 continue
-            groups.append({"range": {"sheetId": sheet_id, "dimension": dim, "startIndex": start, "endIndex": prev + 1}, "depth": d})
+            rng = {"sheetId": sheet_id, "dimension": dim, "startIndex": start, "endIndex": prev + 1}
+            if not sheet_id:
+                rng.pop("sheetId")
+            groups.append({"range": rng, "depth": d})
             start = prev = i
     groups.sort(key=lambda g: (g["range"]["startIndex"], g["depth"]))
 
@@ -334,6 +395,7 @@ def _spans(groups):
 def add_dimension_group(ctx: Ctx, body):
     sh, dim, s, e, size = _dim_range(ctx, body.get("range") or {})
     groups = _group_list(sh, dim)
+    sh.props["gridProperties"]["rowGroupControlAfter" if dim == "ROWS" else "columnGroupControlAfter"] = True
     spans = _spans(groups) + [(s, e)]
     _regroup(groups, spans, dim, sh.id)
     return {"dimensionGroups": copy.deepcopy(groups)}
@@ -390,7 +452,9 @@ def _write_cell_fields(ctx: Ctx, sh: Sheet, r: int, c: int, data: dict, paths: l
             if path is None or len(path) == 1:
                 fmt = copy.deepcopy(data.get("userEnteredFormat") or {})
             else:
-                _set_path(fmt, path, data)
+                holder = {"userEnteredFormat": fmt}
+                _set_path(holder, path, data)
+                fmt = holder.get("userEnteredFormat") or {}
         if path is None or head == "note":
             cell.note = data.get("note") or None
         if path is None or head == "dataValidation":
@@ -492,10 +556,12 @@ def merge_cells(ctx: Ctx, body):
     else:
         spans = [(r1, c, r2, c + 1) for c in range(c1, c2)]
     for (a, b, cc, d) in spans:
+        # merges inside the new one are absorbed; a partial overlap is refused
+        sh.merges = [m for m in sh.merges if not (a <= m["startRowIndex"] and m["endRowIndex"] <= cc and b <= m["startColumnIndex"] and m["endColumnIndex"] <= d)]
         for m in sh.merges:
             if a < m["endRowIndex"] and m["startRowIndex"] < cc and b < m["endColumnIndex"] and m["startColumnIndex"] < d:
                 raise ctx.err("You can't merge cells that overlap an existing merge.")
-        sh.merges.append({"sheetId": sh.id, "startRowIndex": a, "endRowIndex": cc, "startColumnIndex": b, "endColumnIndex": d})
+        sh.merges.append(_norm_range(sh, a, b, cc, d))
         # merging keeps only the top-left value
         for key in [k for k in sh.cells if a <= k[0] < cc and b <= k[1] < d and k != (a, b)]:
             del sh.cells[key]
@@ -605,7 +671,7 @@ def add_named_range(ctx: Ctx, body):
         raise ctx.err(f"Named range with name {name} already exists." if name else "Named range name must be set.")
     sh, *b = ctx.grid(nr.get("range"))
     nr["range"] = _norm_range(sh, *b)
-    nr.setdefault("namedRangeId", _rand_id(ctx))
+    nr.setdefault("namedRangeId", str(ctx.backend.rng.randint(10**8, 2**31 - 1)))
     ctx.ss.named_ranges.append(nr)
     return {"namedRange": copy.deepcopy(nr)}
 
@@ -651,13 +717,18 @@ def add_protected_range(ctx: Ctx, body):
     pr["protectedRangeId"] = pr.get("protectedRangeId") or ctx.ss.next_protected_id
     ctx.ss.next_protected_id += 1
     if not pr.get("warningOnly"):
-        pr.setdefault("editors", {})
-        pr["editors"].setdefault("users", [])
-        if ctx.ss.owner and ctx.ss.owner not in pr["editors"]["users"]:
-            pr["editors"]["users"].insert(0, ctx.ss.owner)
-    pr.setdefault("requestingUserCanEdit", True)
+        pr.pop("warningOnly", None)
+    pr["requestingUserCanEdit"] = True  # the requester always keeps edit rights
+    pr["editors"] = _proto_clean(pr.get("editors") or {})
+    reply = copy.deepcopy(pr)
+    # Google adds the requesting user to the editors it stores, not to the reply.
+    users = pr["editors"].setdefault("users", [])
+    if ctx.user and ctx.user not in users:
+        users.insert(0, ctx.user)
+    if not users:
+        pr["editors"].pop("users")
     sh.protected.append(pr)
-    return {"protectedRange": copy.deepcopy(pr)}
+    return {"protectedRange": reply}
 
 
 @handler("deleteProtectedRange")

@@ -435,12 +435,14 @@ class SheetsBackend:
         ss.touch()
         res: dict[str, Any] = {"spreadsheetId": ss.id}
         if nrows and ncols:
+            touched_cols = {j for row in values for j, v in enumerate(row) if v is not None}
             res.update(
                 updatedRange=a1.fmt(sheet.title, r1, c1, r1 + nrows, c1 + ncols),
                 updatedRows=sum(1 for r in values if any(v is not None for v in r)),
-                updatedColumns=ncols,
+                updatedColumns=len(touched_cols),
                 updatedCells=written,
             )
+            res["_cells"] = {(r1 + i, c1 + j) for i, row in enumerate(values) for j, v in enumerate(row) if v is not None}
         else:
             res["updatedRange"] = a1.fmt(sheet.title, r1, c1, r1 + 1, c1 + 1)
         if append_mode:
@@ -452,29 +454,34 @@ class SheetsBackend:
         return res
 
     def _append_start(self, sheet, explicit, r1, c1, r2, c2):
-        """Find where values:append writes: after the table found at the range."""
+        """Find where values:append writes: below the table found in the range.
+        A single-cell range anchors the table at that cell (an empty anchor is written
+        directly); otherwise the table is the right-most run of non-empty cells in the
+        first row holding data, extended down while rows have data in its columns.
+        Rows are written from the table's first column, as Google does."""
         has = lambda r, c: (lambda cell: cell is not None and cell.has_value())(sheet.cells.get((r, c)))
         single = explicit.r2 is not None and explicit.c2 is not None and explicit.r2 - explicit.r1 == 1 and explicit.c2 - explicit.c1 == 1
         span_end = sheet.cols if single else min(c2, sheet.cols)
-        rows_with = sorted({r for (r, c), cell in sheet.cells.items() if c1 <= c < span_end and r >= r1 and cell.has_value()})
         if single:
             if not has(r1, c1):
                 return r1, c1, None
-            start = r1
+            start, tc1 = r1, c1
         else:
+            rows_with = sorted({r for (r, c), cell in sheet.cells.items() if c1 <= c < span_end and r1 <= r < r2 and cell.has_value()})
             if not rows_with:
                 return r1, c1, None
             start = rows_with[0]
-        # table columns: contiguous non-empty run in its first row
-        tc1 = c1 if has(start, c1) else min(c for (r, c) in sheet.cells if r == start and c1 <= c < span_end and has(r, c))
+            filled = sorted(c for (r, c), cell in sheet.cells.items() if r == start and c1 <= c < span_end and cell.has_value())
+            tc1 = filled[-1]
+            while tc1 - 1 >= c1 and has(start, tc1 - 1):
+                tc1 -= 1
         tc2 = tc1
         while tc2 < span_end and has(start, tc2):
             tc2 += 1
-        end = start
-        rowset = set(rows_with)
-        while end in rowset or any(has(end, c) for c in range(tc1, tc2)):
+        end = start + 1
+        while end < sheet.rows and any(has(end, c) for c in range(tc1, tc2)):
             end += 1
-        return end, c1, a1.fmt(sheet.title, start, tc1, end, tc2)
+        return end, tc1, a1.fmt(sheet.title, start, tc1, end, tc2)
 
     def values_clear(self, ss, text) -> dict:
         sheet, r1, c1, r2, c2 = self.resolve(ss, text)

@@ -92,7 +92,7 @@ def spreadsheet_batch_update(state, req: Request):
         if isinstance(r, dict):
             for k in r:
                 state.counters["batch_requests"][k] = state.counters["batch_requests"].get(k, 0) + 1
-    replies = batch.apply_batch(state.backend, ss, requests, state.counters)
+    replies = batch.apply_batch(state.backend, ss, requests, state.counters, req.user)
     out: dict[str, Any] = {"spreadsheetId": ss.id, "replies": replies}
     if body.get("includeSpreadsheetInResponse"):
         out["updatedSpreadsheet"] = spreadsheet_json(state.backend, ss, body.get("responseRanges") or [], body.get("responseIncludeGridData", False))
@@ -141,6 +141,7 @@ def values_update(state, req: Request):
     if body.get("range") and _strip_quotes(body["range"]) != _strip_quotes(text):
         raise bad_request(f"Requested writing within range [{text}], but tried writing to [{body['range']}]")
     res = state.backend.write_values(ss, text, body.get("values"), req.param("valueInputOption"), _major(body.get("majorDimension")), counters=state.counters)
+    res.pop("_cells", None)
     if req.flag("includeValuesInResponse"):
         _include_values(state, ss, res, req, text, lambda n: req.flag(n) if n == "includeValuesInResponse" else req.param(n))
     return 200, res
@@ -161,6 +162,7 @@ def values_append(state, req: Request):
         ss, text, body.get("values"), req.param("valueInputOption"), _major(body.get("majorDimension")),
         append_mode=True, counters=state.counters, insert_rows=iod == "INSERT_ROWS",
     )
+    res["updates"].pop("_cells", None)
     if req.flag("includeValuesInResponse"):
         up = res["updates"]
         up["updatedData"] = state.backend.values_get(ss, up["updatedRange"], "ROWS", req.param("responseValueRenderOption") or "FORMATTED_VALUE", req.param("responseDateTimeRenderOption") or "SERIAL_NUMBER")
@@ -173,6 +175,7 @@ def values_batch_update(state, req: Request):
     vio = body.get("valueInputOption")
     responses = []
     sheets = set()
+    cells = set()
     data = body.get("data") or []
     # validate everything before writing: the batch is all-or-nothing
     snap = [s.snapshot() for s in ss.sheets]
@@ -182,6 +185,7 @@ def values_batch_update(state, req: Request):
             if body.get("includeValuesInResponse") and "updatedRange" in res:
                 res["updatedData"] = state.backend.values_get(ss, res["updatedRange"], "ROWS", body.get("responseValueRenderOption") or "FORMATTED_VALUE", body.get("responseDateTimeRenderOption") or "SERIAL_NUMBER")
             responses.append(res)
+            cells |= {(res["updatedRange"].rsplit("!", 1)[0],) + k for k in res.pop("_cells", set())}
             if res.get("updatedCells"):
                 sheets.add(res["updatedRange"].rsplit("!", 1)[0])
     except SheetsError:
@@ -190,9 +194,9 @@ def values_batch_update(state, req: Request):
     out: dict[str, Any] = {"spreadsheetId": ss.id}
     if any(r.get("updatedCells") for r in responses):
         out.update(
-            totalUpdatedRows=sum(r.get("updatedRows", 0) for r in responses),
-            totalUpdatedColumns=sum(r.get("updatedColumns", 0) for r in responses),
-            totalUpdatedCells=sum(r.get("updatedCells", 0) for r in responses),
+            totalUpdatedRows=len({(t, r) for t, r, c in cells}),
+            totalUpdatedColumns=len({(t, c) for t, r, c in cells}),
+            totalUpdatedCells=len(cells),
             totalUpdatedSheets=len(sheets),
         )
     out["responses"] = responses
@@ -284,6 +288,23 @@ def drive_list(state, req: Request):
 
 def drive_get(state, req: Request):
     ss = state.backend.get(req.groups[0], req.user, drive=True)
+    d = _drive_file(ss, full=True)
+    if not req.param("fields"):
+        d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}
+    return 200, _drive_fields(d, req.param("fields"))
+
+
+def drive_copy(state, req: Request):
+    import copy as _copy
+
+    src = state.backend.get(req.groups[0], req.user, drive=True)
+    body = req.json()
+    name = body.get("name") or f"Copy of {src.title}"
+    ss = state.backend.create_spreadsheet(name, req.user)
+    ss.props = _copy.deepcopy(src.props)
+    ss.props["title"] = name
+    ss.sheets = [sh.snapshot() for sh in src.sheets]
+    ss.named_ranges = _copy.deepcopy(src.named_ranges)
     d = _drive_file(ss, full=True)
     if not req.param("fields"):
         d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}

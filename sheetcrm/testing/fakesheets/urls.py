@@ -23,6 +23,7 @@ API_ROUTES = [
     ("POST", r"/drive/v3/files$", r.drive_create, "drive.files.create", None),
     ("GET", r"/drive/v3/files$", r.drive_list, "drive.files.list", None),
     ("GET", r"/drive/v3/files/([^/]+)$", r.drive_get, "drive.files.get", None),
+    ("POST", r"/drive/v3/files/([^/]+)/copy$", r.drive_copy, "drive.files.copy", None),
     ("DELETE", r"/drive/v3/files/([^/]+)$", r.drive_delete, "drive.files.delete", None),
     ("POST", r"/drive/v3/files/([^/]+)/permissions$", r.drive_permission_create, "drive.permissions.create", None),
     ("GET", r"/drive/v3/files/([^/]+)/permissions$", r.drive_permission_list, "drive.permissions.list", None),

@@ -18,6 +18,7 @@ import pandas as pd
 from ..changes import SheetLayout
 from ..schema import Schemas
 from ..text import fold
+from .reasons import map_reasons
 from .summary import Grid, _col, _dates, _text, labels, population, week_end
 
 AGENDA_TAB = "Lịch liên hệ lại"
@@ -27,32 +28,14 @@ _TRUE = {"x", "1", "true", "yes", "y", "co", "dnc", "khong lien he"}
 
 
 def reason_keys(leads: pd.DataFrame, schemas: Schemas) -> pd.Series:
-    """Reason category key per lead. Uses a key column when the pipeline provides one
-    (`reason_category` or `reason`), else maps `reason_raw` by label/alias, then keyword."""
+    """Reason category key per lead: a key column when the pipeline provides one
+    (`reason_category` or `reason`), else `reason_raw` mapped by the reason step."""
     cat_keys = {r.key for r in schemas.reasons.reasons}
     for name in ("reason_category", "reason"):
         if name in leads.columns and leads[name].isin(cat_keys).any():
             return leads[name].where(leads[name].isin(cat_keys), None)
     raw = _col(leads, "reason_raw", "").fillna("").astype(str)
-    exact: dict[str, str] = {}
-    for r in schemas.reasons.reasons:
-        for n in (r.key, r.label, r.en, *r.aliases):
-            exact.setdefault(fold(n), r.key)
-
-    def classify(text: str) -> str | None:
-        f = fold(text)
-        if not f:
-            return None
-        if f in exact:
-            return exact[f]
-        padded = f" {f} "
-        for r in schemas.reasons.reasons:
-            if any(f" {fold(k)} " in padded for k in r.keywords):
-                return r.key
-        return schemas.reasons.other
-
-    uniq = pd.unique(raw.to_numpy())
-    return raw.map({u: classify(u) for u in uniq})
+    return map_reasons(raw, schemas.reasons)["category"]
 
 
 def _flag(s: pd.Series) -> pd.Series:

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
-from sheetcrm.text import fold
+from sheetcrm.text import fold, fold_series
 
 from .reasons import map_reasons
 from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
@@ -171,7 +171,8 @@ def _fold_lookup(values: pd.Series, table: dict[str, dict[str, str]], blank: str
 
 
 def _as_date(s: pd.Series) -> pd.Series:
-    return pd.Series([None if pd.isna(v) else v.date() for v in pd.to_datetime(s)], index=s.index, dtype=object)
+    d = pd.to_datetime(s)
+    return d.dt.date.astype(object).where(d.notna(), None)
 
 
 def _label(key: str | None, table: dict[str, dict[str, str]], language: str) -> str:
@@ -203,7 +204,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     not_schedulable = {s.key for s in chain.statuses if not s.schedulable or s.excluded}
     nurture_reasons = {r.key for r in cat.reasons if r.nurture}
     attempt_reasons = {r.key for r in cat.reasons if r.max_attempts}
-    label = lambda k: st_by_key[k].display(language) if k in st_by_key else ""  # noqa: E731
+    label = {k: s.display(language) for k, s in st_by_key.items()}  # used with Series.map
 
     # ---- 1. status normalisation
     lead_id = _text(leads, "lead_id").str.strip()
@@ -236,7 +237,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "from_status": _keys(history, "from_status"),
         "to_status": _keys(history, "to_status"),
         "observed_at": _dates(history, "observed_at"),
-        "by": _text(history, "by").map(fold),
+        "by": fold_series(_text(history, "by")),
     }).reset_index(drop=True)
     H = H[H["lead_id"].ne("")]
     H["pos"] = H.groupby("lead_id").cumcount() + 1
@@ -302,7 +303,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     issues.append(_msg(needs & rcat.isna(), msgs["missing_reason"], status=status.map(label)))
     no_detail = needs & rcat.notna() & ~usable
     issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
-        lambda k: r_by_key[k].display(language) if k in r_by_key else "")))
+        {k: r.display(language) for k, r in r_by_key.items()})))
     guessed = (needs | status.eq(chain.nurture)) & rcat.notna() & ~rmatched
     issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(leads, "reason_raw").str.strip()))
 
@@ -327,8 +328,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
                & (prev_max.isna() | (a_date > prev_max)))
     attempts = prev_n + log_try.astype(int)
-    max_att = pd.to_numeric(rcat.map(lambda k: r_by_key[k].max_attempts if k in r_by_key else None),
-                            errors="coerce")
+    max_att = pd.to_numeric(rcat.map({k: r.max_attempts for k, r in r_by_key.items()}), errors="coerce")
     to_unreachable = (base_ok & is_attempt & in_logging & max_att.notna()
                       & (attempts >= max_att) & status.ne(chain.unreachable))
     to_nurture = base_ok & in_logging & rcat.isin(nurture_reasons) & ~to_unreachable
@@ -360,7 +360,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     # ---- 7. scheduling
     years = range(today.year - 1, today.year + 3)
     cal = WorkCalendar(cat.extra_days_off, years)
-    offsets = rcat.map(lambda k: r_by_key[k].recontact if k in r_by_key else None)
+    offsets = rcat.map({k: r.recontact for k, r in r_by_key.items()})
     nominal = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     base = last_contact.where(last_contact.notna(), t)
     ev_plain = log_plain & ~to_unreachable
@@ -391,7 +391,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     touched_ids = n_lead[touch_rec]
     touch_base = pd.Series(n_touch[touch_rec].to_numpy(), index=touched_ids.to_numpy())
     touch_base = touch_base[~touch_base.index.duplicated(keep="last")]
-    n_off = n_reason.map(lambda k: r_by_key[k].recontact if k in r_by_key else None)
+    n_off = n_reason.map({k: r.recontact for k, r in r_by_key.items()})
     n_off = n_off.where(n_off.notna(), n_months.map(lambda m: Offset(int(m), "m")))
     touch_off = pd.Series(n_off[touch_rec].to_numpy(), index=touched_ids.to_numpy())
     touch_off = touch_off[~touch_off.index.duplicated(keep="last")]
@@ -445,7 +445,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "outcome": "",
     }).reset_index(drop=True)
 
-    o_cad = rcat.map(lambda k: r_by_key[k].cadence if k in r_by_key and r_by_key[k].cadence else DEFAULT_CADENCE)
+    o_cad = rcat.map({k: r.cadence for k, r in r_by_key.items() if r.cadence}).fillna(DEFAULT_CADENCE)
     o_next = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     for cadence in pd.unique(o_cad[open_n].to_numpy()):
         m = open_n & o_cad.eq(cadence)
@@ -491,16 +491,17 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
 def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:
     out = pd.Series("", index=mask.index, dtype=object)
     if mask.any():
-        cols = {k: v[mask] for k, v in values.items()}
-        out[mask] = [template.format(**{k: cols[k].iloc[i] for k in cols}) for i in range(int(mask.sum()))]
+        names = list(values)
+        cols = [values[k][mask].to_numpy(dtype=object) for k in names]
+        out[mask] = [template.format(**dict(zip(names, vals))) for vals in zip(*cols)]
     return out
 
 
 def _merge_issues(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    out = np.empty(len(index), dtype=object)
-    for i in range(len(index)):
-        out[i] = []
+    """Per lead, the list of its issue texts (empty list when clean)."""
+    out = [[] for _ in range(len(index))]
     for p in parts:
-        for i in np.flatnonzero(p.ne("").to_numpy()):
-            out[i].append(p.iloc[i])
+        values = p.to_numpy(dtype=object)
+        for i in np.flatnonzero(values != ""):
+            out[i].append(values[i])
     return pd.Series(out, index=index, dtype=object)

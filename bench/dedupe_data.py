@@ -146,7 +146,7 @@ def _company_shape(core: str, rng: np.random.Generator) -> str:
 
 def generate_leads(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
-    n_people = int(n_rows / 1.40) + 10
+    n_people = int(n_rows / 1.2) + 10  # enough people; the loop stops at n_rows
     n_comp = max(n_people // 6, 10)
     # Companies: "<trade> <word>", a few with a switchboard number and an info@ inbox.
     comp_core = [f"{TRADE[rng.integers(0, len(TRADE))]} {WORDS[rng.integers(0, len(WORDS))]}"
@@ -168,7 +168,7 @@ def generate_leads(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray
         if people and rng.random() < 0.03:  # namesake: another person's name, maybe same company
             other = people[int(rng.integers(0, len(people)))]
             name = other["name"]
-            if rng.random() < 0.5:
+            if rng.random() < 0.3:
                 comp = other["comp"]
         prefix = NEW_PREFIXES[rng.integers(0, len(NEW_PREFIXES))]
         phone = f"{prefix}{phone_ids[p]:07d}"

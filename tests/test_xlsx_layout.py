@@ -1,0 +1,131 @@
+"""Rendering a SheetLayout with openpyxl: a saved-and-reopened workbook has the values,
+formats, panes and charts, and each chart's references point at the layout's cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import zipfile
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+
+from sheetcrm.backends.xlsx_layout import render_layout
+from sheetcrm.changes import ChartSpec, SheetLayout
+from sheetcrm.sync.agenda import build_agenda
+from sheetcrm.sync.summary import build_overview, labels, layout_matches
+
+from test_agenda import ROWS, make_leads
+from test_summary import NOW, QUALITY, SCHEMAS, TODAY, find, frames
+
+L = labels("vi")
+
+
+def _ref(tab: str, r1: int, c1: int, r2: int, c2: int) -> str:
+    a = f"${get_column_letter(c1)}${r1}"
+    b = f"${get_column_letter(c2)}${r2}"
+    return f"'{tab}'!{a}" if (r1, c1) == (r2, c2) else f"'{tab}'!{a}:{b}"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    layout = build_overview(*frames(), QUALITY, SCHEMAS, TODAY, NOW)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = layout.tab
+    render_layout(ws, layout)
+    render_layout(ws, layout)  # a second sync rewrites; charts must not pile up
+    agenda = build_agenda(make_leads(ROWS), SCHEMAS, TODAY)
+    render_layout(wb.create_sheet(agenda.tab), agenda)
+    path = tmp_path_factory.mktemp("xlsx") / "overview.xlsx"
+    wb.save(path)
+    return layout, agenda, path
+
+
+def test_charts_exist_once_and_point_at_the_blocks(saved):
+    layout, _, path = saved
+    ws = load_workbook(path)[layout.tab]
+    assert len(ws._charts) == len(layout.charts) == 3
+    by_title = {}
+    for ch in ws._charts:
+        title = "".join(r.t for p in ch.title.tx.rich.p for r in (p.r or []))
+        by_title[title] = ch
+    for spec in layout.charts:
+        ch = by_title[spec.title]
+        assert [s.val.numRef.f for s in ch.series] == [_ref(layout.tab, r1 + 1, c1, r2, c2) for r1, c1, r2, c2 in spec.series]
+        assert [s.tx.strRef.f.replace("$", "") for s in ch.series] == [
+            _ref(layout.tab, r1, c1, r1, c1).replace("$", "") for r1, c1, _, _ in spec.series
+        ]
+        cat = ch.series[0].cat
+        f = (cat.strRef or cat.numRef).f
+        assert f == _ref(layout.tab, *spec.categories)
+        assert (ch.anchor._from.row + 1, ch.anchor._from.col + 1) == spec.anchor
+    funnel = by_title[L["funnel_chart"]]
+    assert funnel.type == "bar"
+    owners = by_title[L["owner_chart"]]
+    assert owners.type == "col" and owners.grouping == "stacked" and owners.overlap == 100
+    # the funnel's categories are the stage names in the sheet
+    r1, c1, r2, _ = next(s for s in layout.charts if s.key == "funnel").categories
+    assert [ws.cell(r, c1).value for r in range(r1, r2 + 1)] == ["Mới", "Đã tìm hiểu", "Tiềm năng", "Nóng", "Chốt"]
+
+
+def test_chart_xml_in_the_file(saved):
+    layout, _, path = saved
+    with zipfile.ZipFile(path) as z:
+        charts = [n for n in z.namelist() if re.match(r"xl/charts/chart\d+\.xml", n)]
+        xml = "".join(z.read(n).decode() for n in charts)
+    assert len(charts) == 3
+    xml = html.unescape(xml)
+    for spec in layout.charts:
+        for r1, c1, r2, c2 in spec.series:
+            assert f"<c:f>{_ref(layout.tab, r1 + 1, c1, r2, c2)}</c:f>" in xml
+        assert f"<c:f>{_ref(layout.tab, *spec.categories)}</c:f>" in xml
+
+
+def test_values_formats_and_panes(saved):
+    layout, agenda, path = saved
+    wb = load_workbook(path)
+    ws = wb[layout.tab]
+    assert ws.freeze_panes == f"A{layout.freeze_rows + 1}"
+    assert ws["A1"].value == L["overview_title"] and ws["A1"].font.b
+    assert ws["B3"].value == dt.datetime(2025, 6, 18) and ws["B3"].number_format == "dd/mm/yyyy"
+    r, c = find(layout, L["kpi_win_rate"])
+    assert ws.cell(r, c + 1).number_format == "0.0%"
+    assert ws.cell(r, c + 1).value == pytest.approx(0.5)
+    r, c = find(layout, L["kpi_cycle_avg"])
+    assert ws.cell(r, c + 1).number_format == "0.0"
+    r, c = find(layout, L["funnel_stage"])
+    assert ws.cell(r, c).font.b and ws.cell(r, c).fill.start_color.rgb.endswith("DCE6F1")
+    for i, w in enumerate(layout.col_widths, start=1):
+        assert ws.column_dimensions[get_column_letter(i)].width == pytest.approx(w)
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    # the agenda's dates are real dates with a date format
+    wa = wb[agenda.tab]
+    row = next(r for r in wa.iter_rows() if r[1].value == "KH-1")
+    assert row[0].value == dt.datetime(2025, 5, 1) and row[0].number_format == "dd/mm/yyyy"
+
+
+def test_what_xlsx_reads_back_matches_the_layout(saved):
+    layout, agenda, path = saved
+    wb = load_workbook(path)
+    for lay in (layout, agenda):
+        grid = [list(r) for r in wb[lay.tab].iter_rows(values_only=True)]
+        assert layout_matches(grid, lay)
+
+
+def test_rerender_replaces_everything():
+    wb = Workbook()
+    ws = wb.active
+    big = SheetLayout(
+        tab="T",
+        cells=(("a", 1), ("b", 2), ("c", 3)),
+        charts=(ChartSpec("k", "column", "t", (1, 1, 3, 1), ((1, 2, 3, 2),), (1, 4)),),
+        merges=((1, 1, 1, 2),),
+    )
+    small = SheetLayout(tab="T", cells=(("x",),))
+    render_layout(ws, big)
+    render_layout(ws, small)
+    assert [list(r) for r in ws.iter_rows(values_only=True)] == [["x"]]
+    assert ws._charts == [] and not ws.merged_cells.ranges

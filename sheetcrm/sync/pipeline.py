@@ -197,6 +197,18 @@ def _render(value: Any, col_type: str, schemas: Schemas, language: str) -> Any:
     return value
 
 
+def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language: str) -> pd.Series:
+    """Vectorised `_render`: each distinct value is rendered once."""
+    obj = values.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.date.astype(object).where(values.notna(), None)
+    missing = obj.isna()
+    uniques = pd.unique(obj[~missing].to_numpy(dtype=object))
+    table = {u: _render(u, col_type, schemas, language) for u in uniques}
+    out = obj.map(table).astype(object)
+    return out.where(~missing, None)
+
+
 def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schemas,
             language: str, key: str | None = None) -> int:
     """Queue `rows` (schema keys) for appending to `table`, in the tab's column order."""
@@ -217,14 +229,12 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
                 width += 1
                 col_of[c.key] = width
     types = {c.key: c.type for c in schema.columns}
-    out = []
-    records = rows.to_dict("records")
-    for rec in records:
-        row: list[Any] = [None] * width
-        for k, v in rec.items():
-            if k in col_of:
-                row[col_of[k] - 1] = _render(v, types.get(k, "text"), schemas, language)
-        out.append(tuple(row))
+    grid = pd.DataFrame(None, index=range(len(rows)), columns=range(width), dtype=object)
+    for k in rows.columns:
+        if k in col_of:
+            grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
+                                                 schemas, language)
+    out = list(map(tuple, grid.to_numpy(dtype=object).tolist()))
     key_col = col_of[key] - 1 if key and key in col_of else None
     changes.appends.append(AppendRows(table.title, tuple(out), key_col))
     return len(out)

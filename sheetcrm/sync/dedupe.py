@@ -85,6 +85,8 @@ class DedupeRules:
             col = _req(f, "column", name + ".")
             if col.split(":")[0] not in ("name", "company"):
                 raise ValueError(f"dedupe rules: {name}.column must be 'name' or 'company'")
+            if f.get("scorer", "ratio") not in eng.SCORERS:
+                raise ValueError(f"dedupe rules: {name}.scorer must be one of {sorted(eng.SCORERS)}")
             try:
                 fields.append(eng.FuzzyField(
                     column=col, scorer=f.get("scorer", "ratio"),

@@ -143,7 +143,9 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
         applied = None if dry_run else backend.apply(plan.changes)
     result = SyncResult(plan.report, plan.changes, applied, backend.name, backend.location, day,
                         time.perf_counter() - t0, dry_run, plan.report.tabs)
-    log.info("sync done", extra={"data": {
+    log.info("sync finished: %d rows read, %d with issues, %d cells written%s",
+             plan.report.rows_read, plan.report.rows_with_issues, result.cells_written,
+             " (dry run)" if dry_run else "", extra={"data": {
         "rows_read": plan.report.rows_read, "rows_with_issues": plan.report.rows_with_issues,
         "duplicates": plan.report.duplicates, "transitions": plan.report.transitions,
         "cells_written": result.cells_written, "dry_run": dry_run}})

@@ -54,7 +54,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(fmt: str = "text", verbosity: int = 0) -> None:
-    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    # Text output already prints a summary on stdout; cron's JSON gets one record per run.
+    base = logging.INFO if fmt == "json" else logging.WARNING
+    level = logging.ERROR if verbosity < 0 else logging.DEBUG if verbosity > 1 else logging.INFO if verbosity == 1 else base
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(message)s"))

@@ -55,8 +55,11 @@ class JsonFormatter(logging.Formatter):
 
 def setup(fmt: str = "text", verbosity: int = 0) -> None:
     # Text output already prints a summary on stdout; cron's JSON gets one record per run.
-    base = logging.INFO if fmt == "json" else logging.WARNING
-    level = logging.ERROR if verbosity < 0 else logging.DEBUG if verbosity > 1 else logging.INFO if verbosity == 1 else base
+    # -q silences the text summary, not cron's JSON record.
+    if fmt == "json":
+        level = logging.DEBUG if verbosity > 0 else logging.INFO
+    else:
+        level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(max(-1, min(verbosity, 2)), logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(message)s"))

@@ -16,8 +16,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sheetcrm.schema import load_schemas  # noqa: E402
-from sheetcrm.sync.reasons import map_reasons  # noqa: E402
+from sheetcrm.schema import load_schemas
+from sheetcrm.sync.reasons import map_reasons
 
 FIXTURE = ROOT / "tests" / "fixtures" / "reasons_labelled.csv"
 

@@ -18,8 +18,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sheetcrm.schema import load_schemas  # noqa: E402
-from sheetcrm.sync.status import apply_status_chain, normalize_status  # noqa: E402
+from sheetcrm.schema import load_schemas
+from sheetcrm.sync.status import apply_status_chain, normalize_status
 
 SCHEMAS = load_schemas()
 STATUSES = ["Mới", "Đã tìm hiểu", "Tiềm năng", "Nóng", "Chốt", "Từ chối", "Chưa chốt", "Nuôi dưỡng",

@@ -14,7 +14,7 @@ from sheetcrm.schema import load_reasons, load_schemas
 from sheetcrm.sync.reasons import map_reasons
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.reasons import measure  # noqa: E402
+from bench.reasons import measure
 
 CAT = load_schemas().reasons
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from status_helpers import SCHEMAS, Book, D, empty_tab, leads_frame
 
 from sheetcrm.sync.status import apply_status_chain, normalize_status
-from status_helpers import SCHEMAS, Book, D, empty_tab, leads_frame
 
 CHAIN = SCHEMAS.chain
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook, load_workbook
 
-import sheetcrm.api as api
+from sheetcrm import api
 
 LEADS = "Khách hàng"
 HEADERS = ["Mã KH", "Tên khách hàng", "Công ty", "Email", "Số điện thoại", "Người phụ trách",
@@ -104,7 +103,7 @@ def test_one_lead_through_the_whole_chain(tmp_path):
     assert len(nur) == 1 and nur[0]["Tình trạng nuôi dưỡng"] == "Đang nuôi dưỡng"
     assert as_date(nur[0]["Lần chăm sóc tới"]) == dt.date(2026, 2, 23)  # 21/02 is Tết weekend
     # The same day again adds nothing.
-    lead2, hist2, rej2, nur2 = day(path, "2026-01-21")
+    _, hist2, rej2, nur2 = day(path, "2026-01-21")
     assert (len(hist2), len(rej2), len(nur2)) == (len(hist), 1, 1)
 
     # Day 5: a person records a nurture touch → the next touch advances by a month.

@@ -50,7 +50,7 @@ class _Matcher:
     other: str
 
     @classmethod
-    def build(cls, catalogue: ReasonCatalogue) -> "_Matcher":
+    def build(cls, catalogue: ReasonCatalogue) -> _Matcher:
         ab = catalogue.abbreviations
         names: dict[str, str] = {}
         prefixes: list[tuple[str, str]] = []

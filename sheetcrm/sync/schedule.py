@@ -120,7 +120,7 @@ def add_offset(dates: pd.Series, offset: Offset | str, calendar: WorkCalendar) -
 def add_offsets(dates: pd.Series, offsets: pd.Series, calendar: WorkCalendar) -> pd.Series:
     """`add_offset` where each row has its own offset (a Series of Offset or text, aligned)."""
     out = pd.Series(pd.NaT, index=dates.index, dtype="datetime64[ns]")
-    keys = offsets.map(lambda o: str(o) if o is not None and o == o else "")
+    keys = offsets.map(lambda o: str(o) if isinstance(o, (Offset, str)) else "")
     for key in pd.unique(keys.to_numpy()):
         if not key:
             continue
@@ -146,7 +146,6 @@ def apply_daily_cap(owner: pd.Series, nominal: pd.Series, lead_id: pd.Series,
     """
     if cap < 1:
         raise ValueError("cap must be at least 1")
-    n = len(nominal)
     owner = pd.Series(owner).astype("string").fillna("").to_numpy(dtype=object)
     lead = pd.Series(lead_id).astype("string").fillna("").to_numpy(dtype=object)
     nom = _days(nominal)

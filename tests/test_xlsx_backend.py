@@ -1,0 +1,194 @@
+"""The xlsx backend: typed reads, no write on an empty change set, atomic save (even under
+SIGKILL), office lock files, one sync at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from filelock import FileLock
+from openpyxl import Workbook, load_workbook
+
+from sheetcrm import api
+from sheetcrm.backends.xlsx import XlsxBackend, apply_to_workbook
+from sheetcrm.changes import AppendRows, CellUpdate, ChangeSet, EnsureTab
+from sheetcrm.demo import generate_leads
+from sheetcrm.errors import LockHeldError, WorkbookError
+
+from helpers_xlsx import CLEAN, H, LEADS, SHEETCRM, TODAY, TODAY_S, column_values, sha, snapshot, write_leads
+
+
+@pytest.fixture
+def wb_path(tmp_path):
+    return write_leads(tmp_path / "leads.xlsx")
+
+
+def test_read_keeps_types(wb_path):
+    sheets = XlsxBackend(wb_path).read()
+    g = sheets[LEADS].values
+    assert g[0][:3] == ["Mã KH", "Tên khách hàng", "Công ty"]
+    row = g[1]
+    assert row[4] == "0912345678"  # text phone keeps its 0
+    d = row[9]
+    assert isinstance(d, dt.date) and (d.date() if isinstance(d, dt.datetime) else d) == dt.date(2026, 1, 5)
+    assert g[3][3] is None  # blank cell → None, not ''
+
+
+def test_empty_change_set_writes_nothing(wb_path):
+    st, h = os.stat(wb_path), sha(wb_path)
+    res = XlsxBackend(wb_path).apply(ChangeSet())
+    assert not res.wrote and res.cells_written == 0
+    assert sha(wb_path) == h and os.stat(wb_path).st_mtime_ns == st.st_mtime_ns
+
+
+def test_apply_writes_text_as_text_and_dates_as_dates(wb_path):
+    cs = ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "=1+2"), CellUpdate(LEADS, 3, 10, dt.date(2026, 3, 1))])
+    res = XlsxBackend(wb_path).apply(cs)
+    assert res.wrote and res.cells_written == 2
+    wb = load_workbook(wb_path)
+    ws = wb[LEADS]
+    assert (ws.cell(2, 13).value, ws.cell(2, 13).data_type) == ("=1+2", "s")
+    assert ws.cell(3, 10).value == dt.datetime(2026, 3, 1) and ws.cell(3, 10).number_format == "dd/mm/yyyy"
+    assert not glob.glob(str(wb_path.parent / ".leads.*.tmp"))
+
+
+def test_failed_save_leaves_original_and_no_temp_file(wb_path, monkeypatch):
+    h = sha(wb_path)
+
+    def boom(self, filename):
+        with open(filename, "wb") as fh:
+            fh.write(b"PK half a workbook")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Workbook, "save", boom)
+    with pytest.raises(OSError):
+        XlsxBackend(wb_path).apply(ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "x")]))
+    assert sha(wb_path) == h
+    assert os.listdir(wb_path.parent) == ["leads.xlsx"]
+
+
+def test_append_with_event_key_is_exactly_once():
+    wb = Workbook()
+    wb.active.title = "Log"
+    wb["Log"].append(["key", "v"])
+    cs = ChangeSet(appends=[AppendRows("Log", (("e1", 1), ("e2", 2)), key_col=0)])
+    assert apply_to_workbook(wb, cs) == (4, 2)
+    cs2 = ChangeSet(appends=[AppendRows("Log", (("e2", 2), ("e3", 3)), key_col=0)])
+    apply_to_workbook(wb, cs2)
+    assert [r[0].value for r in wb["Log"].iter_rows(min_row=2)] == ["e1", "e2", "e3"]
+
+
+def test_ensure_tab_headers_freeze_dropdowns():
+    wb = Workbook()
+    cs = ChangeSet(ensure_tabs=[EnsureTab("T", ("A", "Trạng thái"), 1, (("Trạng thái", ("Mới", "Chốt")),))])
+    apply_to_workbook(wb, cs)
+    ws = wb["T"]
+    assert [c.value for c in ws[1]] == ["A", "Trạng thái"]
+    assert ws.freeze_panes == "A2"
+    dv = ws.data_validations.dataValidation
+    assert len(dv) == 1 and dv[0].formula1 == '"Mới,Chốt"' and "B2" in str(dv[0].sqref)
+
+
+# ------------------------------------------------------------------ refusals
+
+@pytest.mark.parametrize("lock_name", [".~lock.leads.xlsx#", "~$leads.xlsx"])
+def test_office_lock_file_refuses_to_write(wb_path, lock_name):
+    (wb_path.parent / lock_name).write_text("someone,host,01.01.2026")
+    h = sha(wb_path)
+    with pytest.raises(WorkbookError) as ei:
+        XlsxBackend(wb_path).apply(ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "x")]))
+    assert lock_name in str(ei.value) and "leads.xlsx" in str(ei.value)
+    assert sha(wb_path) == h
+
+
+def test_not_a_workbook(tmp_path):
+    p = tmp_path / "x.xlsx"
+    p.write_text("hello, I am text")
+    with pytest.raises(WorkbookError) as ei:
+        XlsxBackend(p).read()
+    assert "x.xlsx" in str(ei.value)
+
+
+def test_missing_file_and_wrong_suffix(tmp_path):
+    with pytest.raises(WorkbookError, match="not found"):
+        XlsxBackend(tmp_path / "nope.xlsx").read()
+    (tmp_path / "a.csv").write_text("a,b")
+    with pytest.raises(WorkbookError, match="a.csv"):
+        XlsxBackend(tmp_path / "a.csv").read()
+
+
+def test_lock_is_exclusive_and_released(wb_path):
+    b = XlsxBackend(wb_path)
+    with FileLock(str(wb_path.with_name(".leads.xlsx.sheetcrm.lock")), timeout=0):
+        with pytest.raises(LockHeldError):
+            with b.lock():
+                pass
+        with pytest.raises(LockHeldError):
+            api.sync(workbook=wb_path, today=TODAY)
+    with b.lock():
+        pass
+    with b.lock():  # released, and reusable
+        pass
+
+
+# ------------------------------------------------------------------ SIGKILL during the write
+
+def _big_workbook(path, leads=400, archive_rows=9000):
+    """Leads plus a large archive tab (keeps planning quick and the write long enough)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(LEADS)
+    for r in generate_leads(leads, 5, TODAY):
+        ws.append(r)
+    arch = wb.create_sheet("Lưu trữ")
+    for i in range(archive_rows):
+        arch.append([f"KH-{i:06d}", f"Khách {i}", f"09{i:08d}", i * 1.5, "Ghi chú lưu trữ", dt.date(2025, 1, 1)])
+    wb.save(path)
+    return path
+
+
+def test_sigkill_during_write_leaves_original_intact_then_rerun_converges(tmp_path):
+    path = _big_workbook(tmp_path / "big.xlsx")
+    h = sha(path)
+    proc = subprocess.Popen([SHEETCRM, "sync", "--workbook", str(path), "--today", TODAY_S],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    pattern = str(tmp_path / ".big.*.xlsx.tmp")
+    deadline = time.monotonic() + 120
+    tmp = []
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            tmp = glob.glob(pattern)
+            if tmp:
+                time.sleep(0.05)  # let it write part of the temp file
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.002)
+    finally:
+        if proc.poll() is None and not tmp:
+            proc.kill()
+        proc.wait(30)
+    assert tmp, f"the sync finished (rc {proc.returncode}) before its temp file was seen"
+    assert proc.returncode == -signal.SIGKILL
+
+    assert sha(path) == h  # not one byte changed
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == [LEADS, "Lưu trữ"]
+    wb.close()
+
+    # the next run converges (no stale lock, the crash's temp file does not get in the way)
+    res = api.sync(workbook=path, today=TODAY)
+    assert res.applied.wrote and res.report.rows_read == 400
+    ids = column_values(path, H["lead_id"])
+    assert all(isinstance(i, str) and i.startswith("KH-") for i in ids)
+    assert H["issues"] in [c for c in snapshot_headers(path)]
+
+
+def snapshot_headers(path):
+    wb = load_workbook(path, read_only=True)
+    row = next(wb[LEADS].iter_rows(min_row=1, max_row=1, values_only=True))
+    wb.close()
+    return row

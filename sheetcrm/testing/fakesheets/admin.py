@@ -94,7 +94,9 @@ class Admin:
         (USER_ENTERED). Not an API request: no quota, no counters, no hooks."""
         with self._s.backend.lock:
             ss = self._s.backend.get(spreadsheet_id, None)
-            return self._s.backend.write_values(ss, range_a1, values, "USER_ENTERED")
+            res = self._s.backend.write_values(ss, range_a1, values, "USER_ENTERED")
+            res.pop("_cells", None)
+            return res
 
     def person_batch_update(self, spreadsheet_id: str, requests: list) -> list:
         """Structural edits as a person (insert/delete/sort rows...), batchUpdate syntax."""

@@ -103,6 +103,8 @@ def render_layout(ws: Worksheet, layout: SheetLayout) -> None:
         cell = ws.cell(row=r, column=c)
         if style in NUMBER_FORMATS:
             cell.number_format = NUMBER_FORMATS[style]
+            if style == "date":  # centred: clear of a left-aligned neighbour
+                cell.alignment = Alignment(horizontal="center")
         elif style == "title":
             cell.font = _TITLE_FONT
         elif style == "subtitle":
@@ -111,7 +113,10 @@ def render_layout(ws: Worksheet, layout: SheetLayout) -> None:
             cell.font = _BOLD
             cell.fill = _HEADER_FILL
             cell.border = _HEADER_BORDER
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            below = layout.cells[r][c - 1] if r < len(layout.cells) and c <= len(layout.cells[r]) else None
+            numeric = isinstance(below, (int, float)) and not isinstance(below, bool)
+            # a header sits over its numbers: right-aligned like them
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="right" if numeric else "left")
         elif style == "bold":
             cell.font = _BOLD
         elif style == "note":
@@ -142,7 +147,7 @@ def render_layout(ws: Worksheet, layout: SheetLayout) -> None:
 
 
 def _col_px(width_chars: float) -> float:
-    return width_chars * 7 + 5
+    return width_chars * 8 + 5  # LibreOffice renders Calibri (Carlito) a little wider than 7 px
 
 
 def _row_heights(layout: SheetLayout) -> dict[int, float]:
@@ -156,7 +161,7 @@ def _row_heights(layout: SheetLayout) -> dict[int, float]:
         if not text:
             continue
         w = widths[c - 1] if c <= len(widths) else 8.43
-        lines = math.ceil(len(str(text)) * 1.1 / max(w - 1, 1))
+        lines = math.ceil(len(str(text)) / max(w - 1, 1))
         out[r] = max(out.get(r, _ROW_PT), min(lines, 4) * _ROW_PT)
     for r, _, style in layout.styles:
         if style == "title":
@@ -183,16 +188,17 @@ def _page_breaks(layout: SheetLayout, heights: dict[int, float]) -> list[int]:
     page_h = (8.27 - 1.0 - 0.4) * 96 * 0.95
     scale = min(1.0, page_w / right) if right else 1.0
     nrows = len(layout.cells)
-    row_px = [heights.get(r, _ROW_PT) * _PX_PER_PT * scale for r in range(1, nrows + 1)]
+    # an unset row is 0.45 cm (17 px) tall in LibreOffice and Excel at 100 %
+    row_px = [(heights[r] * _PX_PER_PT if r in heights else 17.0) * scale for r in range(1, nrows + 1)]
     chart_end: dict[int, int] = {}
     for ch in layout.charts:
-        rows = math.ceil(ch.height / (_ROW_PT * _PX_PER_PT))
+        rows = math.ceil(ch.height / 17.0)
         chart_end[ch.anchor[0]] = max(chart_end.get(ch.anchor[0], 0), ch.anchor[0] + rows)
     starts = sorted({r for r, _, s in layout.styles if s == "subtitle"})
     # a block starting inside a chart's rows belongs to the block that owns the chart
     covered: set[int] = set()
     for top, end in chart_end.items():
-        covered.update(range(top + 1, end + 1))
+        covered.update(range(top + 1, end))
     starts = [r for r in starts if r not in covered]
     blocks: list[tuple[int, int]] = []
     for i, r in enumerate(starts):

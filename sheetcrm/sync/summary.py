@@ -43,7 +43,7 @@ OVERVIEW_TAB = "Tổng quan"
 SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
 CHART_COL = 6  # F: charts beside narrow tables
 STATUS_COL = 4  # D: the status table sits beside the key figures
-CHART_ROWS = 17  # rows a 300 px chart covers at the default row height
+ROW_PX = 17  # default row height (0.45 cm) in pixels: how many rows a chart covers
 TOP_PRODUCTS = 10
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
@@ -219,6 +219,11 @@ def fit_widths(g: Grid, skip_rows: set[int], lo: float, hi: float, first: tuple[
     if first and out:
         out[0] = min(max(widths[0], first[0]), first[1])
     return tuple(float(w) for w in out)
+
+
+def chart_rows(chart: ChartSpec) -> int:
+    """Rows a chart covers from its anchor row, at the default row height."""
+    return math.ceil(chart.height / ROW_PX) + 1
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -525,7 +530,7 @@ def build_overview(
         [[name[k], d, c] for k, d, c in f["stage_time"]],
         [None, "decimal", "integer"],
     )
-    g.reserve(pos["title"], CHART_ROWS)
+    g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
     # owner x status (+ stacked chart under it)
     ct = f["owner_status"]
@@ -556,7 +561,7 @@ def build_overview(
                 height=320,
             )
         )
-        g.reserve(chart_top, CHART_ROWS + 1)
+        g.reserve(chart_top, chart_rows(g.charts[-1]))
 
     # rejection reasons (+ chart beside it)
     rf = f["reasons"]
@@ -581,7 +586,7 @@ def build_overview(
             height=300,
         )
     )
-    g.reserve(pos["title"], CHART_ROWS)
+    g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
     reason_header = [rname[k] for k in rf["order"]] + [L["total"]]
     num = ["integer"] * (len(rf["order"]) + 1)

@@ -168,10 +168,15 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
 
 
 def _is_sheet_error(s: pd.Series) -> pd.Series:
-    is_str = s.map(type).eq(str)
+    # Error values come from spreadsheets themselves, so they start with '#' exactly.
     out = pd.Series(False, index=s.index)
-    if is_str.any():
-        out[is_str] = s[is_str].str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
+    try:
+        hash_start = s.str.startswith("#", na=False)
+    except AttributeError:  # no text at all in this column
+        return out
+    if hash_start.any():
+        cand = s[hash_start.astype(bool)]
+        out[cand.index] = cand.str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
     return out
 
 

@@ -173,19 +173,22 @@ def main() -> None:
     leads, history, rejections, nurture, quality = frames
     now = dt.datetime(2025, 6, 18, 9, 30)
     build_overview(leads, history, rejections, nurture, quality, schemas, today, now)  # warm the label cache
-    best = {"overview": 1e9, "agenda": 1e9}
+    best = {"overview": 1e9, "agenda": 1e9, "cpu": 1e9}
     for _ in range(args.repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         ov = build_overview(leads, history, rejections, nurture, quality, schemas, today, now)
         t1 = time.perf_counter()
         ag = build_agenda(leads, schemas, today)
         t2 = time.perf_counter()
+        best["cpu"] = min(best["cpu"], time.process_time() - c0)
         best["overview"] = min(best["overview"], t1 - t0)
         best["agenda"] = min(best["agenda"], t2 - t1)
+    # CPU time too: on a shared machine the wall clock also counts other processes
     print(
         f"{args.leads} leads, {len(history)} history rows, {len(rejections)} rejections, {len(nurture)} nurture rows: "
         f"overview {best['overview']:.3f} s ({len(ov.cells)} rows), agenda {best['agenda']:.3f} s ({len(ag.cells)} rows), "
-        f"total {best['overview'] + best['agenda']:.3f} s (best of {args.repeat})"
+        f"total {best['overview'] + best['agenda']:.3f} s wall, {best['cpu']:.3f} s CPU (best of {args.repeat})"
     )
 
 

@@ -11,6 +11,7 @@ count table comes first so a manager sees the load at a glance.
 from __future__ import annotations
 
 import datetime as dt
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,9 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
         },
         index=df.index,
     )
-    out["owner_key"] = out["owner"].map({o: (o == "", fold(o), o) for o in pd.unique(out["owner"].to_numpy())})
+    # owners alphabetical (accent-insensitive), the unassigned last: an integer rank sorts fast
+    owners = sorted(pd.unique(out["owner"].to_numpy()), key=lambda o: (o == "", fold(o), o))
+    out["owner_key"] = out["owner"].map({o: i for i, o in enumerate(owners)})
     out = out.sort_values(["owner_key", "section", "date", "lead_id"], kind="mergesort")
     return out.drop(columns="owner_key")
 
@@ -156,7 +159,7 @@ def build_agenda(
         g.put(r, 1, f"{sec_name[sec_arr[i]]} ({j - i})", "bold")
         r += 1
         g.put_rows(r, detail[i:j])
-        g.styles.extend((x, 1, "date") for x in range(r, r + j - i))
+        g.styles.extend(zip(range(r, r + j - i), repeat(1), repeat("date")))
         r += j - i
     g.row = r + 1
     widths = _agenda_widths(a, rows, status_name, reason_name)
@@ -167,7 +170,7 @@ def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, r
     """Fit the detail columns to their longest value (vectorised), within sane bounds."""
 
     def longest(s: pd.Series, lo: int, hi: int) -> float:
-        n = int(s.astype(str).str.len().max()) if len(s) else 0
+        n = max(map(len, pd.unique(s.fillna("").astype(str).to_numpy())), default=0)
         return float(min(max(n + 2, lo), hi))
 
     owner_w = max((len(str(r[0])) for r in owner_rows), default=0) + 2

@@ -120,7 +120,10 @@ class Grid:
     def _ensure(self, r: int) -> list[Any]:
         while len(self.rows) < r:
             self.rows.append([])
-        return self.rows[r - 1]
+        line = self.rows[r - 1]
+        if type(line) is tuple:  # a bulk row (put_rows) written to again
+            line = self.rows[r - 1] = list(line)
+        return line
 
     def put(self, r: int, c: int, value: Any, style: str | None = None) -> None:
         line = self._ensure(r)
@@ -143,14 +146,14 @@ class Grid:
             styles = [styles] * len(values)
         self.styles.extend((r, col + i, s) for i, s in enumerate(styles) if s)
 
-    def put_rows(self, r: int, rows: list[list[Any]]) -> None:
+    def put_rows(self, r: int, rows: list[tuple[Any, ...]]) -> None:
         """Bulk write of whole rows from column A (the agenda's detail lines)."""
         self._ensure(r - 1)
         if len(self.rows) >= r:
             for i, values in enumerate(rows):
                 self.put_row(r + i, values)
         else:
-            self.rows.extend(list(v) for v in rows)
+            self.rows.extend(rows)  # tuples, kept as they are (the agenda's 50k lines)
 
     def table(
         self,
@@ -189,10 +192,13 @@ class Grid:
 
     def layout(self, tab: str, col_widths: tuple[float, ...], freeze_rows: int) -> SheetLayout:
         ncols = max((len(line) for line in self.rows), default=0)
-        pad = [None] * ncols
+        pads = [(None,) * (ncols - k) for k in range(ncols + 1)]
         return SheetLayout(
             tab=tab,
-            cells=tuple(tuple(line) + tuple(pad[len(line) :]) for line in self.rows),
+            cells=tuple(
+                line if type(line) is tuple and len(line) == ncols else tuple(line) + pads[len(line)]
+                for line in self.rows
+            ),
             styles=tuple(self.styles),
             col_widths=col_widths,
             freeze_rows=freeze_rows,

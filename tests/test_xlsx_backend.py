@@ -39,6 +39,34 @@ def test_read_keeps_types(wb_path):
     assert g[3][3] is None  # blank cell → None, not ''
 
 
+def _with_error_cells(path):
+    """Error cells as a broken formula leaves them (data type 'e'), not text."""
+    wb = load_workbook(path)
+    ws = wb[LEADS]
+    for ref, err in (("C3", "#REF!"), ("E4", "#N/A")):
+        ws[ref] = err
+        ws[ref].data_type = "e"
+    wb.save(path)
+    return path
+
+
+def test_read_keeps_spreadsheet_error_cells(wb_path):
+    # python-calamine reads error cells as '' (dimastbk/python-calamine#105): they must not
+    # arrive as blanks, or validation can never report them
+    _with_error_cells(wb_path)
+    g = XlsxBackend(wb_path).read()[LEADS].values
+    assert g[2][2] == "#REF!"
+    assert g[3][4] == "#N/A"
+    assert g[1][2] == CLEAN[0]["company"]
+
+
+def test_error_cells_are_reported_by_sync(wb_path):
+    _with_error_cells(wb_path)
+    res = api.check(workbook=wb_path, today=TODAY)
+    pf = res.report.problems
+    assert set(pf.loc[pf["kind"] == "sheet_error", "cell"]) == {f"{LEADS}!C3", f"{LEADS}!E4"}
+
+
 def test_empty_change_set_writes_nothing(wb_path):
     st, h = os.stat(wb_path), sha(wb_path)
     res = XlsxBackend(wb_path).apply(ChangeSet())

@@ -105,10 +105,14 @@ class XlsxBackend:
 
         try:
             wb = CalamineWorkbook.from_path(str(self.path))
+            errors = _error_cells(self.path)
             out = {}
             for name in wb.sheet_names:
-                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                out[name] = RawSheet(name, [_clean_row(r) for r in rows])
+                rows = [_clean_row(r) for r in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+                for (r, c), value in errors.get(name, {}).items():
+                    if r <= len(rows) and c <= len(rows[r - 1]):
+                        rows[r - 1][c - 1] = value
+                out[name] = RawSheet(name, rows)
             return out
         except (CalamineError, ValueError, OSError) as exc:
             raise WorkbookError(f"{self.path}: cannot be read as a workbook ({exc})") from None
@@ -160,6 +164,23 @@ class XlsxBackend:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Error cells (#N/A, #REF!) by tab: calamine reads them as '' (python-calamine #105),
+    which would hide them from validation. openpyxl reads them, only in tabs that have any."""
+    with zipfile.ZipFile(path) as z:
+        flagged = {n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")
+                   and b't="e"' in z.read(n)}
+    if not flagged:
+        return {}
+    wb = load_workbook(path, read_only=True)
+    try:
+        return {ws.title: {(c.row, c.column): str(c.value) for row in ws.iter_rows() for c in row
+                           if getattr(c, "data_type", None) == "e" and c.value is not None}
+                for ws in wb.worksheets if getattr(ws, "_worksheet_path", None) in flagged}
+    finally:
+        wb.close()
 
 
 def _clean_row(row: list[Any]) -> list[Any]:

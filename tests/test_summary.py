@@ -5,6 +5,7 @@ layout the way a person reads it: find the block title, its header row, its rows
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 
 import pandas as pd
@@ -245,7 +246,7 @@ def reached(lead):
 
 
 def test_funnel_from_history(layout):
-    header, rows = block(layout, L["funnel_title"])
+    _, rows = block(layout, L["funnel_title"])
     pop = population()
     r = [reached(x) for x in pop]
     assert [row[0] for row in rows[:5]] == [NAME[k] for k in CHAIN]
@@ -294,7 +295,7 @@ def test_average_days_in_stage(layout):
     stays: dict[str, list[float]] = {}
     for lid in ids:
         hs = sorted((h for h in HISTORY if h[0] == lid), key=lambda h: h[3])
-        for a, b in zip(hs, hs[1:]):
+        for a, b in itertools.pairwise(hs):
             stays.setdefault(a[2], []).append((b[3] - a[3]).days)
     got = {r[0]: (r[1], r[2]) for r in rows}
     for k in CHAIN[:4]:
@@ -304,7 +305,7 @@ def test_average_days_in_stage(layout):
 
 
 def test_rejection_reasons_top_first(layout):
-    header, rows = block(layout, L["reasons_title"])
+    _, rows = block(layout, L["reasons_title"])
     counts: dict[str, int] = {}
     for r in REJECTIONS:
         name = RNAME[r[1]] if r[1] else L["unclassified"]
@@ -411,7 +412,7 @@ def test_title_and_formats(layout):
 def test_charts_point_at_their_blocks(layout):
     charts = {c.key: c for c in layout.charts}
     assert set(charts) == {"funnel", "reasons", "owner_status"}
-    cell = lambda r, c: layout.cells[r - 1][c - 1]  # noqa: E731
+    cell = lambda r, c: layout.cells[r - 1][c - 1]
 
     f = charts["funnel"]
     r1, c1, r2, c2 = f.categories
@@ -421,13 +422,13 @@ def test_charts_point_at_their_blocks(layout):
     assert [cell(r, s[1]) for r in range(s[0] + 1, s[2] + 1)] == [11, 7, 5, 5, 3]
 
     rs = charts["reasons"]
-    r1, c1, r2, c2 = rs.categories
+    r1, c1, r2, _ = rs.categories
     _, rows = block(layout, L["reasons_title"])
     assert [cell(r, c1) for r in range(r1, r2 + 1)] == [r[0] for r in rows[:-1]]  # no total row
 
     o = charts["owner_status"]
     header, rows = block(layout, L["owner_title"])
-    r1, c1, r2, c2 = o.categories
+    r1, c1, r2, _ = o.categories
     assert [cell(r, c1) for r in range(r1, r2 + 1)] == [r[0] for r in rows[:-1]]
     assert [cell(s[0], s[1]) for s in o.series] == header[1:-1]  # statuses, not the total
     assert o.kind == "stacked_column"

@@ -11,14 +11,13 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
+from test_agenda import ROWS, make_leads
+from test_summary import NOW, QUALITY, SCHEMAS, TODAY, find, frames
 
 from sheetcrm.backends.xlsx_layout import render_layout
 from sheetcrm.changes import ChartSpec, SheetLayout
 from sheetcrm.sync.agenda import build_agenda
 from sheetcrm.sync.summary import build_overview, labels, layout_matches
-
-from test_agenda import ROWS, make_leads
-from test_summary import NOW, QUALITY, SCHEMAS, TODAY, find, frames
 
 L = labels("vi")
 

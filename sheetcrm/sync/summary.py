@@ -27,10 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ class QualitySummary:
     collisions: int = 0
 
     @classmethod
-    def coerce(cls, q: "QualitySummary | Mapping[str, Any] | None") -> "QualitySummary":
+    def coerce(cls, q: QualitySummary | Mapping[str, Any] | None) -> QualitySummary:
         if q is None:
             return cls()
         if isinstance(q, cls):
@@ -369,7 +370,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     n_open = sum(by_status[k] for k in pre_won)
 
     return {
-        "leads": int(len(pop)),
+        "leads": len(pop),
         "duplicates_excluded": n_dup,
         "by_status": by_status,
         "unknown_status": unknown,
@@ -381,7 +382,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "win_rate": _ratio(n_won, n_won + n_lost),
         "cycle_avg": _r1(days.mean()) if len(days) else None,
         "cycle_median": _r1(days.median()) if len(days) else None,
-        "cycle_n": int(len(days)),
+        "cycle_n": len(days),
         "stage_time": stage_time,
         "reasons": _reason_figures(rejections, schemas, today),
         "nurture": _nurture_figures(nurture, today),
@@ -414,7 +415,7 @@ def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict
     return {
         "order": ordered,
         "counts": {k: int(counts.get(k, 0)) for k in ordered},
-        "total": int(len(rej)),
+        "total": len(rej),
         "by_owner": ctab(owner),
         "by_product": ctab(product),
         "by_month": ctab(month.astype(str), in_range).reindex([str(m) for m in months], fill_value=0),
@@ -429,7 +430,7 @@ def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float
     we = pd.Timestamp(week_end(today))
     active = state == "active"
     n = {k: int((state == k).sum()) for k in NURTURE_STATES}
-    total = int(len(nur))
+    total = len(nur)
     return {
         **n,
         "overdue": int((active & (nxt < t)).sum()),

@@ -8,7 +8,8 @@ write of the same run's row is not logged twice.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .. import __version__
 from ..changes import AppendRows, TrimRows

@@ -415,7 +415,7 @@ def test_charts_point_at_their_blocks(layout):
     cell = lambda r, c: layout.cells[r - 1][c - 1]
 
     f = charts["funnel"]
-    r1, c1, r2, c2 = f.categories
+    r1, c1, r2, _ = f.categories
     assert [cell(r, c1) for r in range(r1, r2 + 1)] == [NAME[k] for k in CHAIN]
     (s,) = f.series
     assert cell(s[0], s[1]) == L["funnel_reached"]

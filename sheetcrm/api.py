@@ -101,14 +101,17 @@ def _sync_log(plan: SyncPlan, sheets: dict, schemas: Schemas, cfg: Config, backe
     from .sync.pipeline import _append
     from .sync.tables import bind, find_tab
 
+    from .sync.synclog import sync_log_row
+
     schema = schemas.tab("sync_log")
     title = find_tab(list(sheets), schema)
     table = bind(sheets[title] if title else None, title, schema, required=False)
     changes = plan.changes
     report = plan.report
-    row = {
-        "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
-        "duration_s": round(time.perf_counter() - t0, 2),
+    outcome = outcome if not changes.is_empty() or outcome != "ok" else "no_change"
+    fields = {
+        "started_at": started,
+        "duration_s": time.perf_counter() - t0,
         "backend": backend.name,
         "today": today,
         "rows_read": report.rows_read,
@@ -119,8 +122,8 @@ def _sync_log(plan: SyncPlan, sheets: dict, schemas: Schemas, cfg: Config, backe
         "cells_written": changes.cells + len(schema.columns),
         "api_calls": backend.api_calls,
         "outcome": outcome,
-        "version": __version__,
     }
+    row = dict(zip(schema.keys, sync_log_row(fields, cfg.language, schemas)))
     _append(table, pd.DataFrame([row]), changes, schemas, cfg.language)
     if len(table.frame) + 1 > cfg.sync_log_keep:
         changes.trims.append(TrimRows(table.title, cfg.sync_log_keep))

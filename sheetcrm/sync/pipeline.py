@@ -414,7 +414,7 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = [
         build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang),
-        build_agenda(leads, schemas, today, lang),
+        build_agenda(leads, schemas, today, lang, now=now),
     ]
     for layout in layouts:
         existing = None

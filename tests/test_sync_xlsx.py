@@ -233,3 +233,22 @@ def test_logs_never_hold_a_full_phone_or_email(tmp_path):
         if d.get("phone"):
             assert d["phone"] not in text
             assert _digits(d["phone"])[-9:] not in squeezed, d["phone"]
+
+
+def test_nfd_tab_title_and_numeric_cells_are_kept(tmp_path):
+    # a tab renamed on macOS (decomposed), a phone typed as a number, a date as a serial number
+    title = NFD(LEADS)
+    assert title != LEADS
+    leads = [lead(lead_id="KH-000001", phone=912345678),
+             lead(lead_id="KH-000002", name="B", email="b@x.vn", phone=84987654321, created_at=46083),
+             lead(lead_id=None, name="C", email="c@x.vn", phone=None)]
+    path = write_workbook(tmp_path / "leads.xlsx", {title: grid(leads)})
+    before = snapshot(path)
+    res = api.sync(workbook=path, today=TODAY)
+    after = snapshot(path)
+    assert LEADS not in after and title in after  # no second leads tab
+    for k, v in before[title].items():
+        assert after[title][k] == v, k
+    assert after[title][(2, PERSON_KEYS.index("phone") + 1)] == (912345678, "n")
+    assert res.report.rows_with_issues == 0
+    assert column_values(path, H["lead_id"], tab=title) == ["KH-000001", "KH-000002", "KH-000003"]

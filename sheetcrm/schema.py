@@ -124,7 +124,7 @@ class Offset:
     unit: str  # "d" days, "bd" working days, "m" calendar months
 
     @classmethod
-    def parse(cls, text: str) -> "Offset":
+    def parse(cls, text: str) -> Offset:
         m = _OFFSET.match(str(text).strip())
         if not m:
             raise ValueError(f"'{text}' is not an offset like 30d, 3m or 3bd")
@@ -178,11 +178,12 @@ class Schemas:
     reasons: ReasonCatalogue
     dedupe: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # summary tab texts by language
 
     def tab(self, key: str) -> TabSchema:
         return self.tabs[key]
 
-    def with_titles(self, titles: dict[str, str], headers: dict[str, dict[str, str]]) -> "Schemas":
+    def with_titles(self, titles: dict[str, str], headers: dict[str, dict[str, str]]) -> Schemas:
         """Apply configured tab titles and header names (the old names stay as aliases)."""
         tabs = {}
         for key, tab in self.tabs.items():
@@ -396,10 +397,12 @@ def load_schemas(directory: Path | str | None = None) -> Schemas:
         tabs[key] = tab
     dedupe = _read(d / "dedupe.toml") if (d / "dedupe.toml").exists() else {}
     messages = _read(d / "messages.toml") if (d / "messages.toml").exists() else {}
+    labels = _read(d / "summary_labels.toml") if (d / "summary_labels.toml").exists() else {}
     return Schemas(
         tabs=tabs,
         chain=load_chain(d / "status_chain.toml"),
         reasons=load_reasons(d / "reasons.toml"),
         dedupe=dedupe,
         messages=messages,
+        labels=labels,
     )

@@ -95,7 +95,7 @@ def build_agenda(
     tab: str = AGENDA_TAB,
 ) -> SheetLayout:
     """The recontact agenda for `today` (see the module doc for who is on it)."""
-    L = labels(language)
+    L = labels(language, schemas)
     a = agenda_frame(leads, schemas, today)
     status_name = {s.key: s.display(language) for s in schemas.chain.statuses}
     reasons = {r.key: r for r in schemas.reasons.reasons}

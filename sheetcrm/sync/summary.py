@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..changes import ChartSpec, SheetLayout
-from ..schema import SCHEMA_DIR, Schemas
+from ..schema import Schemas
 from ..text import fold
 
 OVERVIEW_TAB = "Tổng quan"
@@ -62,13 +60,18 @@ _NURTURE_ALIASES = {
 # ---------------------------------------------------------------- labels
 
 
-@lru_cache(maxsize=4)
-def labels(language: str = "vi", path: str | None = None) -> dict[str, str]:
-    """Texts of the summary tabs in `language` ("vi" default, "en")."""
-    file = Path(path) if path else SCHEMA_DIR / "summary_labels.toml"
-    with file.open("rb") as fh:
-        data = tomllib.load(fh)
+def labels(language: str = "vi", schemas: Schemas | None = None) -> dict[str, str]:
+    """Texts of the summary tabs in `language` ("vi" default, "en"), from the team's
+    schemas (`summary_labels.toml`) or the shipped defaults."""
+    data = schemas.labels if schemas is not None and schemas.labels else _default_labels()
     return dict(data["en" if language == "en" else "vi"])
+
+
+@lru_cache(maxsize=1)
+def _default_labels() -> dict[str, dict[str, str]]:
+    from ..schema import load_schemas
+
+    return load_schemas().labels
 
 
 def status_order(schemas: Schemas) -> list[str]:
@@ -457,7 +460,7 @@ def build_overview(
     tab: str = OVERVIEW_TAB,
 ) -> SheetLayout:
     """The overview tab for the frames of one sync (see the module doc for definitions)."""
-    L = labels(language)
+    L = labels(language, schemas)
     f = compute_figures(leads, history, rejections, nurture, schemas, today)
     q = QualitySummary.coerce(quality)
     name = {s.key: s.display(language) for s in schemas.chain.statuses}

@@ -38,7 +38,7 @@ def sync_log_row(report_fields: Mapping[str, Any], language: str = "vi", schemas
     `report_fields` keys are the schema keys (missing counts are 0, missing version is
     this package's). `outcome` is a key (ok, no_change, dry_run, error, locked) shown as
     its label, or free text kept as given."""
-    L = labels(language)
+    L = labels(language, schemas)
     order = schemas.tab("sync_log").keys if schemas else FIELDS
     out = []
     for key in order:

@@ -234,7 +234,9 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
         if k in col_of:
             grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
                                                  schemas, language)
-    out = list(map(tuple, grid.to_numpy(dtype=object).tolist()))
+    values = grid.to_numpy(dtype=object)
+    values[pd.isna(values)] = None  # columns the rows do not fill stay empty cells
+    out = list(map(tuple, values.tolist()))
     key_col = col_of[key] - 1 if key and key in col_of else None
     changes.appends.append(AppendRows(table.title, tuple(out), key_col))
     return len(out)

@@ -104,7 +104,11 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
         frame[c.key] = raw[col_of[c.key] - 1].astype(object) if c.key in col_of else None
     frame = frame.astype(object).where(frame.notna(), None)
     frame["row"] = np.arange(2, len(frame) + 2)
-    keys = [c.key for c in schema.columns if c.key in col_of]
+    # In a tab of people's rows (one with required columns: leads) a row counts when a
+    # person typed something in it: an old issue note the sync left in a row a person
+    # emptied does not make it a lead. In log tabs the sync's own rows count.
+    person_rows = any(c.required for c in schema.columns)
+    keys = [c.key for c in schema.columns if c.key in col_of and (c.writer != "sync" or not person_rows)]
     if keys and len(frame):
         blank = np.column_stack([_blank(frame[k]) for k in keys]).all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)

@@ -173,10 +173,18 @@ def test_duplicate_id_is_reported_and_kept(tmp_path):
 
 
 def test_formula_looking_text_stays_text(tmp_path):
-    leads = [lead(name=FORMULA, notes="=1+1", company='=HYPERLINK("http://x")', status="=A1")]
+    leads = [lead(name=FORMULA, notes="=1+1", company='=HYPERLINK("http://x")', status="=A1"),
+             # rejected: the sync copies its name, company and notes into the rejection log
+             lead(name="=2*3", email="r@x.vn", phone=None, company="=cmd|' /C calc'!A0",
+                  notes="=IMPORTXML(\"http://y\",\"//a\")", status="Từ chối", reason="Giá quá cao",
+                  last_contact=dt.date(2026, 3, 10))]
     path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid(leads)})
-    api.sync(workbook=path, today=TODAY)
-    snap = snapshot(path)[LEADS]
+    res = api.sync(workbook=path, today=TODAY)
+    assert res.report.rows_appended.get("rejections") == 1
+    full = snapshot(path)
+    logged = {v for v in full[schemas().tab("rejections").title].values()}
+    assert ("=2*3", "s") in logged and ("=IMPORTXML(\"http://y\",\"//a\")", "s") in logged
+    snap = full[LEADS]
     cols = header_cols(path)
     assert snap[(2, cols[H["name"]])] == (FORMULA, "s")
     assert snap[(2, cols[H["notes"]])] == ("=1+1", "s")
@@ -185,9 +193,19 @@ def test_formula_looking_text_stays_text(tmp_path):
     # the issue text quoting the status is text too
     value, kind = snap[(2, cols[H["issues"]])]
     assert kind == "s" and "=A1" in value
-    # no formula anywhere in the written workbook
-    for tab, cells in snapshot(path).items():
-        assert all(t != "f" for _, t in cells.values()), tab
+
+
+def test_no_formula_in_any_tab_the_sync_writes(tmp_path):
+    # person-typed text reaches the log tabs and the summaries (agenda: name, company):
+    # wherever it lands it stays text, never a live formula
+    leads = [lead(name="=2*3", email="r@x.vn", phone=None, company="=cmd|' /C calc'!A0", notes="=1+1",
+                  status="Từ chối", reason="Giá quá cao", last_contact=dt.date(2026, 3, 10)),
+             lead(name=FORMULA, email="n@x.vn", phone=None, company="=HYPERLINK(\"http://x\")",
+                  status="Chưa chốt", reason="Chưa cần ngay", last_contact=dt.date(2026, 3, 1))]
+    path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid(leads)})
+    api.sync(workbook=path, today=TODAY)
+    formulas = [(tab, k, v) for tab, cells in snapshot(path).items() for k, (v, t) in cells.items() if t == "f"]
+    assert formulas == []
 
 
 def test_demo_formula_note_stays_text(tmp_path):

@@ -55,12 +55,13 @@ def find_tab(titles: list[str], schema: TabSchema) -> str | None:
 
 
 def _blank(values: pd.Series) -> np.ndarray:
-    s = values.to_numpy(dtype=object)
-    out = pd.isna(values).to_numpy()
-    strs = np.fromiter((isinstance(v, str) for v in s), bool, len(s))
-    if strs.any():
-        out[strs] = pd.Series(s[strs]).str.strip().eq("").to_numpy()
-    return out
+    """True for empty cells: None/NaN or text that is only whitespace."""
+    out = values.isna().to_numpy()
+    try:
+        spaces = values.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    except AttributeError:  # no text in this column
+        return out
+    return out | spaces
 
 
 def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, required: bool = True) -> Table:

@@ -198,6 +198,10 @@ def test_console_script_check_sync_and_errors(tmp_path, bad_wb):
     txt.write_text("not a workbook")
     r = run_cli("sync", "--workbook", str(txt))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "x.xlsx" in r.stderr
+    hdr = write_workbook(tmp_path / "hdr.xlsx", {LEADS: grid(CLEAN, headers={"name": "Tên KH"})})
+    r = run_cli("sync", "--workbook", str(hdr), "--today", TODAY_S)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert LEADS in r.stderr and "'Tên khách hàng'" in r.stderr and "did you mean 'Tên KH'" in r.stderr
 
 
 # ------------------------------------------------------------------ init

@@ -57,12 +57,16 @@ def make_gspread_client(credentials: Any, api_endpoint: Optional[str] = None, ti
         from google.oauth2.service_account import Credentials
 
         credentials = Credentials.from_service_account_info(dict(credentials), scopes=list(SCOPES))
+    keep_off_google(credentials, api_endpoint)
+    return gspread.Client(auth=credentials, http_client=EndpointHTTPClient.configured(api_endpoint, timeout))
+
+
+def keep_off_google(credentials: Any, api_endpoint: Optional[str]) -> None:
+    """google-auth otherwise looks a service account's access boundary up at
+    iamcredentials.googleapis.com in the background; credentials aimed at another
+    endpoint must not call Google. "0x0" is google-auth's own no-op boundary."""
     if api_endpoint and hasattr(credentials, "_set_regional_access_boundary"):
-        # google-auth otherwise looks the account's access boundary up at
-        # iamcredentials.googleapis.com in the background; a client aimed at another
-        # endpoint must not call Google. "0x0" is google-auth's own no-op boundary.
         import datetime as _dt
 
         far = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None) + _dt.timedelta(days=3650)
         credentials._set_regional_access_boundary({"encodedLocations": "0x0", "expiry": far})
-    return gspread.Client(auth=credentials, http_client=EndpointHTTPClient.configured(api_endpoint, timeout))

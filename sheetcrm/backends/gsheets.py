@@ -1,19 +1,21 @@
 """Google Sheets backend (gspread + google-auth), SPEC §6.
 
-A sync costs, in the common case, five requests:
+A sync costs, in the common case, four requests:
 
 1. `:batchUpdate` adding the lock (a named range) with `includeSpreadsheetInResponse`,
    which also answers the metadata (tabs, grid sizes, named ranges, charts, protections);
 2. one `values:batchGet` of every tab (UNFORMATTED_VALUE, dates as serial numbers);
 3. one `values:batchGet` re-reading, just before writing, the id column and every target
-   column of the lead tab, and the rows below the end of each log tab;
-4. one `values:batchUpdate` (RAW) of the cells whose value changes, the log rows placed
-   after the table end the re-read found, and the summary cells that differ;
-5. one `:batchUpdate` releasing the lock, carrying any formats, charts, protections and
-   trims that are not yet in place.
+   column of the lead tab, and the event-key column and tail of each log tab;
+4. one `:batchUpdate`: `updateCells` for the cells whose value changes (text as
+   `stringValue`, never parsed), `appendCells` for the log rows (Sheets places them after
+   the last row with data *at that moment*, so rows a person added are never
+   overwritten), the formats, charts, protections and trims not yet in place, and the
+   lock release. A batch is all-or-nothing, and a replay of an applied batch fails on
+   the already-deleted lock, so a lost answer never appends a row twice.
 
-A `:batchUpdate` for structure (new tabs, columns, grid growth) is added before 3 only
-when something structural is missing.
+A `:batchUpdate` for structure (new tabs, columns) is added before 3 only when something
+structural is missing; past ~2 MB the write is split into several batches.
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ import datetime as dt
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..a1 import col_letter, quote_title
+from ..a1 import quote_title
 from ..changes import AppendRows, CellUpdate, ChangeSet, ChartSpec, SheetLayout
 from ..errors import BackendError, ConfigError, LockHeldError, SheetcrmError
 from . import gsheets_plan as plan
@@ -134,8 +135,9 @@ class GSheetsBackend:
         timeout: float = 60.0,
         lock_ttl: float = LOCK_TTL,
     ):
-        from ..google_http import EndpointHTTPClient
+        from ..google_http import EndpointHTTPClient, keep_off_google
 
+        keep_off_google(credentials, api_endpoint)
         self.spreadsheet_id = spreadsheet_id
         self.location = spreadsheet_id
         self.account = account
@@ -254,8 +256,6 @@ class GSheetsBackend:
                 self._release()
 
     def _acquire(self) -> None:
-        from gspread.exceptions import APIError
-
         mine = locks.SheetLock.new(self.lock_ttl)
         try:
             resp = self._batch_update([locks.add_request(mine, 0)], "taking the sync lock", include_spreadsheet=True)
@@ -377,10 +377,8 @@ class GSheetsBackend:
             need(lay.tab, max(len(lay.cells), len(old)), max([len(r) for r in lay.cells] + [len(r) for r in old] + [1]))
         for ap in changes.appends:
             if ap.rows:
-                first = self._first.get(ap.tab, [])
-                end = max(plan.table_end(first, None), 1)
-                # Slack for rows a person may add meanwhile.
-                need(ap.tab, end + len(ap.rows) + 50, max(len(r) for r in ap.rows))
+                # appendCells grows the rows itself; columns must exist.
+                need(ap.tab, 1, max(len(r) for r in ap.rows))
         if structure:
             resp = self._batch_update(structure, "creating tabs and columns", include_spreadsheet=True)
             if resp.get("updatedSpreadsheet"):
@@ -436,38 +434,34 @@ class GSheetsBackend:
         for ac in changes.add_columns:
             cells.setdefault(ac.tab, []).extend((1, ac.first_col + i, h) for i, h in enumerate(ac.headers))
         ends: dict[str, int] = {}
+        written: list[dict] = []  # updateCells then appendCells, in the final batch
         for a in appends:
-            end = max(plan.table_end(self._first.get(a.tab, []), tails.get(a.tab)), 1)
-            end = ends.get(a.tab, end)
+            end = ends.get(a.tab, max(plan.table_end(self._first.get(a.tab, []), tails.get(a.tab)), 1))
             seen = keys.setdefault(a.tab, set())
+            rows = []
             for row in a.rows:
                 if a.key_col is not None:
                     k = plan.key_text(row[a.key_col]) if a.key_col < len(row) else ""
                     if k and k in seen:
-                        continue
+                        continue  # logged by an earlier (retried or crashed) run
                     seen.add(k)
-                end += 1
-                cells.setdefault(a.tab, []).extend((end, c + 1, v) for c, v in enumerate(row) if plan.to_api(v) != "")
-                result.rows_appended += 1
-            ends[a.tab] = end
+                rows.append(row)
+                result.cells_written += sum(1 for v in row if plan.to_api(v) != "")
+            if rows:
+                written.append(_append_cells(sheet_ids[a.tab], rows))
+                result.rows_appended += len(rows)
+                ends[a.tab] = end + len(rows)
         for lay in changes.replacements:
             cells.setdefault(lay.tab, []).extend(_layout_diff(self._first.get(lay.tab, []), lay))
-
-        # 4. one values:batchUpdate (chunked only past the payload limit).
-        data = []
+        updates = []
         for t, cs in cells.items():
             for r, c, vals in plan.runs(cs):
-                data.append({"range": f"{quote_title(t)}!{col_letter(c)}{r}", "values": [[plan.to_api(v) for v in vals]]})
+                updates.extend(_update_cells(sheet_ids[t], r, c, vals))
                 result.cells_written += len(vals)
-                for i, v in enumerate(vals):
-                    if isinstance(v, dt.date) and t in sheet_ids:
-                        self._pending.append(_number_format(sheet_ids[t], r, c + i, DATE_FORMAT))
-        for chunk in _chunks(data, PAYLOAD_LIMIT):
-            body = {"valueInputOption": "RAW", "data": chunk}
-            self._call("writing cells", lambda body=body: self.http.values_batch_update(self.spreadsheet_id, body))
-            result.wrote = True
+        self._pending[:0] = updates + written
 
-        # 5. formats, charts, protections, trims: with the lock release (or now).
+        # 4. formats, charts, protections, trims after the values; all of it goes in one
+        # :batchUpdate with the lock release (atomic, and a replay fails on the lock).
         meta_sheets = {s["properties"]["title"]: s for s in (self._meta or {}).get("sheets", [])}
         for et in changes.ensure_tabs:
             self._pending.extend(_dropdowns(et, sheet_ids[et.tab], self._first.get(et.tab, []), named))
@@ -478,16 +472,64 @@ class GSheetsBackend:
             self._pending.extend(_layout_formats(lay, sheet_ids[lay.tab], meta_sheets.get(lay.tab), named))
             self._pending.extend(_protect(meta_sheets.get(lay.tab), sheet_ids[lay.tab], "sheetcrm: summary written by sync", None))
         for tr in changes.trims:
-            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), None))
+            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), tails.get(tr.tab)))
             drop = total - 1 - tr.keep
             if drop > 0 and tr.tab in sheet_ids:
                 self._pending.append({"deleteDimension": {"range": {"sheetId": sheet_ids[tr.tab], "dimension": "ROWS", "startIndex": 1, "endIndex": 1 + drop}}})
-        if self._pending and not self._in_lock:
-            reqs, self._pending = self._pending, []
-            self._batch_update(reqs, "formatting")
+        if self._pending:
+            self._write_final(appends)
+            result.wrote = True
         result.api_calls = self._calls - calls0
         self._meta = None  # the sheet changed: the next read() fetches metadata again
         return result
+
+    def _write_final(self, appends: list[AppendRows]) -> None:
+        """Send the pending requests, with the lock release last when a lock is held.
+
+        Above the payload limit the leading chunks go first, each a batch of its own.
+        The last batch deletes the lock's named range: if an attempt was applied but its
+        answer lost, the retry fails on the missing lock instead of appending twice."""
+        reqs, self._pending = self._pending, []
+        lock = self._lock if self._in_lock else None
+        if lock is not None:
+            reqs.append(locks.delete_request(lock))
+        chunks = list(_chunks(reqs, PAYLOAD_LIMIT))
+        for chunk in chunks[:-1]:
+            self._batch_update(chunk, "writing cells")
+        attempts = 0
+
+        def send() -> dict:
+            nonlocal attempts
+            attempts += 1
+            return self.http.batch_update(self.spreadsheet_id, {"requests": chunks[-1]})
+
+        try:
+            self._call("writing cells", send)
+        except BackendError as exc:
+            if not (lock is not None and attempts > 1 and "HTTP 400" in str(exc) and lock.id in str(exc)):
+                raise
+            # An earlier attempt went through: our lock is gone and our rows are there.
+            if not self._appended(appends):
+                raise BackendError(
+                    f"Lost the sync lock of spreadsheet {self.spreadsheet_id} before writing; "
+                    "nothing was written. The next run converges."
+                ) from None
+            log.warning("writing cells: an earlier attempt was applied (its answer was lost)")
+        if lock is not None:
+            self._lock = None
+
+    def _appended(self, appends: list[AppendRows]) -> bool:
+        """Whether the keyed rows of `appends` are in their tabs now."""
+        keyed = [a for a in appends if a.key_col is not None]
+        if not keyed:
+            return True
+        got = self._batch_get([plan.col_range(a.tab, a.key_col + 1) for a in keyed], "checking the log rows")
+        for a, vals in zip(keyed, got):
+            present = {plan.key_text(v) for v in plan.column_values(vals)}
+            if any(plan.key_text(r[a.key_col]) not in present for r in a.rows if a.key_col < len(r)):
+                return False
+        return True
+
 
 
 # ---------------------------------------------------------------- helpers
@@ -527,9 +569,53 @@ def _freeze(sheet_id: int, rows: int) -> dict:
                                       "fields": "gridProperties.frozenRowCount"}}
 
 
-def _number_format(sheet_id: int, row: int, col: int, fmt: dict) -> dict:
-    return {"repeatCell": {"range": _grid(sheet_id, row, col), "cell": {"userEnteredFormat": {"numberFormat": fmt}},
-                           "fields": "userEnteredFormat.numberFormat"}}
+def _cell_data(value: Any) -> dict:
+    """A value as CellData: text is a stringValue (never parsed, so `=...` stays text),
+    a date a serial number carrying the date format."""
+    v = plan.to_api(value)
+    if v == "":
+        return {}
+    if isinstance(v, bool):
+        return {"userEnteredValue": {"boolValue": v}}
+    if isinstance(v, (int, float)):
+        cd: dict = {"userEnteredValue": {"numberValue": v}}
+        if isinstance(value, dt.date):
+            cd["userEnteredFormat"] = {"numberFormat": DATE_FORMAT}
+        return cd
+    return {"userEnteredValue": {"stringValue": str(v)}}
+
+
+def _fields(values: Any) -> str:
+    # The number format only where a date is written: other cells keep theirs.
+    dated = any(isinstance(v, dt.date) for v in values)
+    return "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue"
+
+
+def _update_cells(sheet_id: int, row: int, col: int, values: list[Any]) -> list[dict]:
+    """updateCells for one horizontal run, split where dates start or stop."""
+    out: list[dict] = []
+    i = 0
+    while i < len(values):
+        j = i + 1
+        dated = isinstance(values[i], dt.date)
+        while j < len(values) and isinstance(values[j], dt.date) == dated:
+            j += 1
+        part = values[i:j]
+        out.append({"updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": col - 1 + i},
+            "rows": [{"values": [_cell_data(v) for v in part]}], "fields": _fields(part)}})
+        i = j
+    return out
+
+
+def _append_cells(sheet_id: int, rows: list[tuple[Any, ...]]) -> dict:
+    data = []
+    for row in rows:
+        cells = [_cell_data(v) for v in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        data.append({"values": cells})
+    return {"appendCells": {"sheetId": sheet_id, "rows": data, "fields": _fields(v for r in rows for v in r)}}
 
 
 def _marker(sheet_id: int, name: str) -> dict:

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -33,6 +34,11 @@ def log_rows(fake, sid):
     return fake.admin.values(sid, "Log!A1:B20")
 
 
+def fault_on_write(fake, **fault):
+    """Fault the final :batchUpdate (after lock, read and re-read), not the lock call."""
+    fake.admin.after_requests(3, lambda a: a.inject_fault(match=r"spreadsheets\.batchUpdate", **fault))
+
+
 @pytest.mark.parametrize("fault", [
     dict(status=429, count=3, retry_after=0),
     dict(status=503, count=3),
@@ -58,9 +64,10 @@ def test_retry_after_is_honoured(fake, account):
 
 def test_past_budget_exits_3_and_next_run_converges(fake, account):
     sid, b = setup(fake, account, RetryPolicy(attempts=3, max_seconds=5, initial=0.01, max_wait=0.02))
-    fake.admin.inject_fault(match="values.batchUpdate", status=503, count=-1)
+    fault_on_write(fake, status=503, count=3)  # every attempt of the write; the release then works
     with pytest.raises(BackendError) as err:
         run(b)
+    assert log_rows(fake, sid) == [["key", "what"]]  # nothing half-written
     assert err.value.exit_code == 3 and "next run" in str(err.value)
     fake.admin.clear_faults()
     run(b)
@@ -73,14 +80,43 @@ def test_write_applied_but_answer_lost_is_not_duplicated(fake, account):
     """The write reached the sheet but the connection dropped before the answer: the
     retry writes the same cells again, and a re-run appends nothing twice."""
     sid, b = setup(fake, account)
-    fake.admin.inject_fault(match="values.batchUpdate", latency=3, count=1)
+    fault_on_write(fake, latency=3, count=1)
     b.http.set_timeout(1)
     try:
         run(b)
     except BackendError:
         pass
+    time.sleep(2.5)  # let the slow first attempt land too
     run(b)
     assert log_rows(fake, sid) == [["key", "what"], ["ev-1", "moved"]]
+
+
+def test_replayed_write_is_recognised_not_appended_twice(fake, account):
+    """The final batch is applied but its answer is lost; the retry fails on the lock the
+    first attempt released, and the backend sees its rows in place: success, once."""
+    sid, b = setup(fake, account)
+    fault_on_write(fake, lose_answer=True, count=1)
+    res = run(b)
+    assert res.wrote
+    assert log_rows(fake, sid) == [["key", "what"], ["ev-1", "moved"]]
+    assert fake.admin.values(sid, f"'{TAB}'!C2") == [["Nóng"]]
+    assert "sheetcrm_lock" not in {n["name"] for n in fake.admin.state(sid).get("namedRanges", [])}
+    assert fake.admin.counters()["statuses"].get("400") == 1  # the replay, refused whole
+
+
+def test_lost_lock_means_nothing_written(fake, account):
+    """Another run deleted our (expired) lock before the write: the write fails whole."""
+    sid, b = setup(fake, account)
+
+    def steal(admin):
+        lock = next(n for n in admin.state(sid)["namedRanges"] if n["name"] == "sheetcrm_lock")
+        admin.person_batch_update(sid, [{"deleteNamedRange": {"namedRangeId": lock["namedRangeId"]}}])
+
+    fake.admin.after_requests(3, steal)
+    with pytest.raises(BackendError):
+        run(b)
+    assert log_rows(fake, sid) == [["key", "what"]]
+    assert fake.admin.values(sid, f"'{TAB}'!C2") == [["Mới"]]
 
 
 def test_403_names_the_account_to_share_with(fake, account):

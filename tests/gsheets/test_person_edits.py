@@ -175,3 +175,24 @@ def test_new_id_fill_lands_when_nothing_moved(fake, account):
                                          CellUpdate(TAB, 2, 3, "Nóng", old="Mới", lead_id="KH-000001")]))
     assert res.skipped == []
     assert fake.admin.values(sid, f"'{TAB}'!A2:C3") == [["KH-000001", "An", "Nóng"], ["KH-000002", "Lan", "Mới"]]
+
+
+def test_log_row_a_person_adds_between_read_and_write_survives(fake, account):
+    """Log rows go with appendCells: Sheets puts them after whatever is last when the
+    write lands, so a row typed into the log meanwhile is kept, and a retried event is
+    not logged twice."""
+    from sheetcrm.changes import AppendRows
+
+    info, keyfile = account
+    log = [["Khóa", "Sự kiện"], ["ev-1", "cũ"]]
+    sid = fake.admin.create_spreadsheet("CRM", tabs={TAB: leads(2), "Lịch sử": log}, owner=info["client_email"])
+    b = backend(fake, sid, keyfile)
+    # After lock, read and re-read: the person types two rows right under the log.
+    fake.admin.after_requests(3, lambda a: a.edit_as_person(sid, "'Lịch sử'!A3:B4", [["", "ghi tay"], ["tay-2", "=1+1"]]))
+    with b.lock():
+        b.read()
+        res = b.apply(ChangeSet(appends=[AppendRows("Lịch sử", (("ev-1", "lặp"), ("ev-2", "mới"), ("ev-3", "=A1")), key_col=0)]))
+    assert res.rows_appended == 2
+    assert fake.admin.values(sid, "'Lịch sử'!A1:B10", "FORMULA") == [
+        ["Khóa", "Sự kiện"], ["ev-1", "cũ"], ["", "ghi tay"], ["tay-2", "=1+1"], ["ev-2", "mới"], ["ev-3", "=A1"]]
+    assert "formula" not in fake.admin.state(sid)["sheets"][1]["cells"]["B6"]  # text, not a formula

@@ -115,13 +115,15 @@ class Admin:
 
     def inject_fault(self, match: Optional[str] = None, status: Optional[int] = None, count: int = 1,
                      latency: float = 0.0, drop: bool = False, message: Optional[str] = None,
-                     retry_after: Optional[int] = None) -> None:
+                     retry_after: Optional[int] = None, lose_answer: bool = False) -> None:
         """Affect the next ``count`` requests (-1: all) whose endpoint name (e.g.
         ``spreadsheets.values.update``) or "METHOD /path" matches the regex ``match``
         (None: any API request): sleep ``latency`` seconds, then answer ``status`` in
-        Google's envelope, or drop the connection without answering."""
+        Google's envelope, or drop the connection without answering. ``lose_answer``
+        applies the request and then drops the connection: the write happened, the
+        client never hears of it."""
         with self._s.backend.lock:
-            self._s.faults.append({"match": match, "status": status, "count": count, "latency": latency, "drop": drop, "message": message, "retry_after": retry_after})
+            self._s.faults.append({"match": match, "status": status, "count": count, "latency": latency, "drop": drop, "message": message, "retry_after": retry_after, "lose_answer": lose_answer})
 
     def clear_faults(self) -> None:
         with self._s.backend.lock:
@@ -182,7 +184,7 @@ def handle(admin: Admin, method: str, path: str, body: dict) -> tuple[int, Any]:
             return 200, {"replies": admin.person_batch_update(sid, body.get("requests", []))}
     if p == "/faults":
         if method == "POST":
-            admin.inject_fault(body.get("match"), body.get("status"), body.get("count", 1), body.get("latency", 0.0), body.get("drop", False), body.get("message"), body.get("retry_after"))
+            admin.inject_fault(body.get("match"), body.get("status"), body.get("count", 1), body.get("latency", 0.0), body.get("drop", False), body.get("message"), body.get("retry_after"), body.get("lose_answer", False))
             return 200, {}
         if method == "DELETE":
             admin.clear_faults()

@@ -495,6 +495,35 @@ def update_cells(ctx: Ctx, body):
     return None
 
 
+@handler("appendCells")
+def append_cells(ctx: Ctx, body):
+    """Rows go after the last row holding a value or formula in any column (formats,
+    notes and validation alone do not count), growing the grid by the rows needed.
+    Cells are written exactly as in updateCells: a stringValue is never parsed."""
+    fields = body.get("fields")
+    if not fields:
+        raise ctx.err("At least one field must be updated, but none were specified.")
+    if body.get("tableId"):
+        raise SheetsError(501, f"Invalid requests[{ctx.index}].appendCells: tableId is not implemented by the fake server", "UNIMPLEMENTED")
+    paths = mask_paths(fields)
+    sh = ctx.sheet(body.get("sheetId", 0))
+    rows = body.get("rows") or []
+    start = 1 + max((r for (r, _c), cell in sh.cells.items() if cell.has_value()), default=-1)
+    width = max((len(r.get("values") or []) for r in rows), default=0)
+    if width > sh.cols:
+        # Google documents row growth only; the fake refuses wider rows rather than guess.
+        raise ctx.err(f"Range ('{sh.title}'!A{start + 1}:{a1.col_to_letters(width - 1)}{start + len(rows)}) exceeds grid limits. Max rows: {sh.rows}, max columns: {sh.cols}")
+    if start + len(rows) > sh.rows:
+        rows_needed = start + len(rows)
+        if ctx.ss.total_cells(skip=sh) + rows_needed * sh.cols > 10_000_000:
+            raise ctx.err("This action would increase the number of cells in the workbook above the limit of 10000000 cells.")
+        sh.set_grid(rows=rows_needed)
+    for i, row in enumerate(rows):
+        for j, data in enumerate(row.get("values") or []):
+            _write_cell_fields(ctx, sh, start + i, j, data or {}, paths)
+    return None
+
+
 @handler("repeatCell")
 def repeat_cell(ctx: Ctx, body):
     fields = body.get("fields")

@@ -130,6 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
             st = state.counters["statuses"]
             st[str(code)] = st.get(str(code), 0) + 1
             self._run_hooks(state)
+        if fault and fault.get("lose_answer"):
+            self.close_connection = True
+            return
         self._send(code, body, hdrs)
 
     def _count(self, state, name, raw, _):

@@ -311,3 +311,35 @@ def test_short_digit_strings_are_invalid_phones(digits):
     _, pf = run([lead(phone=d) for d in digits])
     bad = pf[pf["kind"] == "bad_phone"]
     assert sorted(bad["index"]) == list(range(len(digits)))
+
+
+# ---- pipeline robustness: whatever people type, the plan is made and problems point at cells
+
+_cell = st.one_of(
+    st.none(), st.text(max_size=15), st.integers(-10**6, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 1, 1)),
+    st.sampled_from(["#N/A", "#REF!", "Từ chối", "Chưa chốt", "Giá quá cao", "Khác", "Mới", "0912345678",
+                     "a@b.vn", "KH-000001", "=1+1", "  "]))
+_ALL = [*KEYS, "duplicate_of", "issues"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.lists(st.lists(_cell, min_size=len(_ALL), max_size=len(_ALL)), min_size=1, max_size=8))
+def test_plan_sync_never_raises_on_arbitrary_cells(rows):
+    from sheetcrm.sync.pipeline import Settings, plan_sync
+
+    g = [[H[k] for k in _ALL], *rows]
+    plan = plan_sync({LEADS: g}, schemas(), Settings(summaries=False), TODAY)
+    n = len(plan.leads)
+    assert plan.report.rows_read == n
+    data_rows = set(plan.leads["row"])
+    for cell, row in zip(plan.report.problems["cell"], plan.report.problems["row"]):
+        assert cell.startswith(f"{LEADS}!") and row in data_rows
+    # ids: every row has one afterwards, typed ids are unchanged
+    typed = {i + 2: r[0] for i, r in enumerate(rows)}
+    for row, lid in zip(plan.leads["row"], plan.leads["lead_id"]):
+        assert lid
+        t = typed[row]
+        if isinstance(t, str) and t.strip():
+            assert lid == t.strip()

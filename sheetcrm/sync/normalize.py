@@ -2,7 +2,9 @@
 
 Every function takes a Series of raw cell values as a sheet gives them (str, int/float,
 None/NaN) and normalises each *distinct* value once, so a 600k-row column costs as many
-Python calls as it has distinct values.
+Python calls as it has distinct values. Phone and email results are also kept in a
+bounded module-level memo keyed by (kind, region, type, value): validation and
+deduplication normalise the same columns, and the second pass is then a dict lookup.
 
 Phones:
 - `normalize_phone(s)` -> E.164 str, or None when empty *or* not a valid number.
@@ -39,12 +41,19 @@ OLD_MOBILE_PREFIXES: dict[str, str] = {
 }
 
 _PHONE_PUNCT = re.compile(r"[\s.\-()/\u00a0\u2010-\u2015]")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# The same characters for ASCII text, as a str.translate deletion table (C speed).
+_ASCII_PUNCT = str.maketrans("", "", " \t\n\r\f\v.-()/")
 _SPACES = re.compile(r"\s+")
 _EMAIL = re.compile(
     r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
 )
+
+
+# Bounded memo of raw value -> (result, status); cleared when full (cheap, and a sync
+# run's values fit well inside it).
+_MEMO: dict[tuple, tuple[str | None, str]] = {}
+_MEMO_MAX = 1 << 21
 
 
 def _is_missing(v: object) -> bool:
@@ -61,6 +70,24 @@ def _map_unique(values: pd.Series, fn: Callable[[object], object], empty: object
     out[:-1] = [fn(u) for u in uniques]
     out[-1] = empty  # code -1 (missing) indexes the last slot
     return pd.Series(out[codes], index=s.index, dtype=object)
+
+
+def _map_memo(values: pd.Series, kind: str, region: str,
+              parse: Callable[[object], tuple[str | None, str]], pick: int, empty: object) -> pd.Series:
+    """`_map_unique` of `parse(v)[pick]`, through the shared memo."""
+    memo = _MEMO
+
+    def one(u: object) -> tuple[str | None, str]:
+        key = (kind, region, type(u), u)  # type: 1, 1.0 and True must not share a slot
+        r = memo.get(key)
+        if r is None:
+            r = parse(u)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = r
+        return r
+
+    return _map_unique(values, lambda u: one(u)[pick], empty)
 
 
 # --- phones -----------------------------------------------------------------------
@@ -91,16 +118,22 @@ def _validator(region: str) -> Callable[[str], bool]:
         return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern)
 
     general = desc(md.general_desc)
+    # Validity means "matches some type", so order is free: the common types first.
     types = [t for t in (desc(getattr(md, k)) for k in (
-        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-        "voicemail", "fixed_line", "mobile")) if t is not None]
-
-    def ok(d: tuple[frozenset[int], re.Pattern[str]], nsn: str) -> bool:
-        lengths, pattern = d
-        return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+        "mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip",
+        "personal_number", "pager", "uan", "voicemail")) if t is not None]
+    if general is None:
+        return lambda nsn: False
+    g_lengths, g_pattern = general
+    n = len
 
     def valid(nsn: str) -> bool:
-        return general is not None and ok(general, nsn) and any(ok(t, nsn) for t in types)
+        if g_lengths and n(nsn) not in g_lengths or g_pattern.fullmatch(nsn) is None:
+            return False
+        for lengths, pattern in types:
+            if (not lengths or n(nsn) in lengths) and pattern.fullmatch(nsn) is not None:
+                return True
+        return False
 
     return valid
 
@@ -113,14 +146,19 @@ def _convert_old_prefix(national: str) -> str:
 
 def _parse_phone(v: object, region: str) -> tuple[str | None, str]:
     """(E.164 or None, status) for one raw cell value."""
-    if _is_missing(v):
-        return None, "empty"
-    text = _cell_text(v)
-    if text is None:
-        return None, "invalid"
+    if type(v) is str and v.isascii():
+        # Fast path for the common cell: NFKC is a no-op on ASCII.
+        text = v.strip().lstrip("'").strip()
+        core = text.translate(_ASCII_PUNCT)
+    else:
+        if _is_missing(v):
+            return None, "empty"
+        text = _cell_text(v)
+        if text is None:
+            return None, "invalid"
+        core = _PHONE_PUNCT.sub("", text)
     if not text:
         return None, "empty"
-    core = _PHONE_PUNCT.sub("", text)
     plus = core.startswith("+")
     digits = core.lstrip("+")
     if not digits.isdigit():
@@ -177,12 +215,12 @@ def _vn_fast(national: str) -> tuple[str | None, str]:
 
 def normalize_phone(s: pd.Series, region: str = "VN") -> pd.Series:
     """E.164 string per cell, or None when the cell is empty or not a valid number."""
-    return _map_unique(s, lambda v: _parse_phone(v, region)[0], None)
+    return _map_memo(s, "phone", region, lambda v: _parse_phone(v, region), 0, None)
 
 
 def phone_status(s: pd.Series, region: str = "VN") -> pd.Series:
     """'empty', 'valid' or 'invalid' per cell (validation's view of `normalize_phone`)."""
-    return _map_unique(s, lambda v: _parse_phone(v, region)[1], "empty")
+    return _map_memo(s, "phone", region, lambda v: _parse_phone(v, region), 1, "empty")
 
 
 def phone_is_valid(s: pd.Series, region: str = "VN") -> pd.Series:
@@ -193,9 +231,12 @@ def phone_is_valid(s: pd.Series, region: str = "VN") -> pd.Series:
 
 
 def _parse_email(v: object) -> tuple[str | None, str]:
-    if _is_missing(v):
+    if type(v) is str and v.isascii():
+        text = v.strip().lower()
+    elif _is_missing(v):
         return None, "empty"
-    text = unicodedata.normalize("NFKC", str(v)).strip().lower()
+    else:
+        text = unicodedata.normalize("NFKC", str(v)).strip().lower()
     if text.startswith("mailto:"):
         text = text[7:].strip()
     text = text.strip("<>").strip()
@@ -208,22 +249,41 @@ def _parse_email(v: object) -> tuple[str | None, str]:
 
 def normalize_email(s: pd.Series) -> pd.Series:
     """Trimmed, lower-cased address, or None when empty or obviously broken."""
-    return _map_unique(s, lambda v: _parse_email(v)[0], None)
+    return _map_memo(s, "email", "", _parse_email, 0, None)
 
 
 def email_status(s: pd.Series) -> pd.Series:
     """'empty', 'valid' or 'invalid' per cell."""
-    return _map_unique(s, lambda v: _parse_email(v)[1], "empty")
+    return _map_memo(s, "email", "", _parse_email, 1, "empty")
 
 
 # --- names and companies ----------------------------------------------------------
 
 
+def _fold_table() -> dict[int, str]:
+    """Per-character `fold` for Latin letters (Vietnamese included) whose fold is ASCII,
+    combining marks deleted: one str.translate then does what NFKD + strip + casefold do."""
+    table = {c: chr(c).lower() for c in range(ord("A"), ord("Z") + 1)}
+    for c in [*range(0x80, 0x250), *range(0x1E00, 0x1F00)]:
+        f = fold(chr(c))
+        if f.isascii() and f != chr(c):
+            table[c] = f
+    table.update({c: "" for c in range(0x300, 0x370)})  # combining marks (NFD input)
+    return table
+
+
+_FOLD = _fold_table()
+_WORD = re.compile(r"[0-9a-z]+")
+
+
 def _name_one(v: object) -> str:
     if _is_missing(v):
         return ""
-    # fold(): NFKD + accents stripped + casefold + đ->d; punctuation is noise in names.
-    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", fold(v))).strip()
+    text = str(v).translate(_FOLD)
+    if not text.isascii():  # a letter outside the table: the general rule
+        text = fold(text)
+    # Punctuation and spacing are noise in names.
+    return " ".join(_WORD.findall(text))
 
 
 def normalize_name(s: pd.Series) -> pd.Series:

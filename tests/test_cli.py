@@ -156,6 +156,19 @@ def test_workbook_open_in_libreoffice(clean_wb):
     assert sha(clean_wb) == h
 
 
+def test_office_lock_also_stops_a_sync_that_only_appends_its_log_row(clean_wb):
+    assert invoke("sync", "--workbook", str(clean_wb), "--today", TODAY_S)[0] == 0
+    (clean_wb.parent / "~$leads.xlsx").write_bytes(b"\x05someone")
+    h = sha(clean_wb)
+    code, _, err = invoke("sync", "--workbook", str(clean_wb), "--today", TODAY_S)
+    assert code == 2
+    _one_line_error(err, "leads.xlsx")
+    assert sha(clean_wb) == h
+    # check and dry runs only read: they still work while the workbook is open
+    assert invoke("check", "--workbook", str(clean_wb), "--today", TODAY_S)[0] == 0
+    assert invoke("sync", "--dry-run", "--workbook", str(clean_wb), "--today", TODAY_S)[0] == 0
+
+
 def test_lock_held_exits_4(clean_wb):
     h = sha(clean_wb)
     with FileLock(str(clean_wb.with_name(".leads.xlsx.sheetcrm.lock")), timeout=0):

@@ -294,3 +294,24 @@ def test_demo_flags_bad_rows_only(tmp_path):
         assert issues[i] in (None, ""), (i, row, issues[i])
         checked += 1
     assert checked > 200
+
+
+def test_missing_leads_tab_exits_2(tmp_path):
+    path = write_workbook(tmp_path / "leads.xlsx", {"Trang tính1": grid(CLEAN)})
+    code, _, err = invoke("sync", "--workbook", str(path), "--today", TODAY_S)
+    assert code == 2
+    _one_line_error(err, LEADS)
+    assert "Trang tính1" in err
+
+
+def test_configured_tab_and_header_names(tmp_path):
+    path = write_workbook(tmp_path / "leads.xlsx", {"DS khách 2026": grid(CLEAN, headers={"phone": "Di động riêng"})})
+    cfg = tmp_path / "sheetcrm.toml"
+    cfg.write_text('workbook = "leads.xlsx"\n[tabs]\nleads = "DS khách 2026"\n'
+                   '[headers.leads]\nphone = "Di động riêng"\n', encoding="utf-8")
+    code, out, err = invoke("check", "--config", str(cfg), "--today", TODAY_S)
+    assert code == 0, out + err
+    # the configured name is the one a missing-header error asks for
+    write_workbook(path, {"DS khách 2026": grid(CLEAN, headers={"phone": "Di động riên"})})
+    code, _, err = invoke("check", "--config", str(cfg), "--today", TODAY_S)
+    assert code == 2 and "DS khách 2026" in err and "'Di động riêng'" in err and "did you mean 'Di động riên'" in err

@@ -120,7 +120,7 @@ def check(today: str | None, limit: int, **kw: Any) -> None:
         _say(kw["quiet"], f"No problems in {result.report.rows_read} rows.")
         return
     for rec in problems.head(limit).itertuples():
-        click.echo(f"{rec.cell}: {rec.message}")
+        click.echo(redact(f"{rec.cell}: {rec.message}"))
     if len(problems) > limit:
         click.echo(f"... and {len(problems) - limit} more")
     click.echo(f"{len(problems)} problem(s) on {result.report.rows_with_issues} of "

@@ -95,7 +95,9 @@ def render_layout(ws: Worksheet, layout: SheetLayout) -> None:
             if v is None or v == "":
                 continue
             cell = ws.cell(row=r, column=c, value=v)
-            if isinstance(v, dt.datetime):
+            if isinstance(v, str):
+                cell.data_type = "s"  # names and companies come from people: never a formula
+            elif isinstance(v, dt.datetime):
                 cell.number_format = DATETIME_FORMAT
             elif isinstance(v, dt.date):
                 cell.number_format = NUMBER_FORMATS["date"]

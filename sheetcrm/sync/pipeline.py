@@ -356,7 +356,11 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     changes.updates += _updates(w, "issues", joined, None, raw, new_ids)
     leads["issues"] = joined
     report.rows_with_issues = int(joined.ne("").sum())
-    report.problems = _problem_table(problems, leads, joined, leads_t)
+    # The computed columns exist even while nothing needs them, so people see them.
+    for c in leads_t.schema.columns:
+        if c.writer in ("sync", "both") and not c.optional:
+            w.column(c.key)
+    report.problems = _problem_table(problems, leads, joined, leads_t.title, w.column("issues"))
     w.flush()
 
     # 7. summaries
@@ -378,7 +382,8 @@ def _join(*parts: pd.Series) -> pd.Series:
     return pd.Series(out, index=parts[0].index, dtype=object)
 
 
-def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Series, table: Table) -> pd.DataFrame:
+def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Series, tab: str,
+                   issues_col: int) -> pd.DataFrame:
     """One line per problem for `check`: the validation problems with their exact cells,
     then every other issue text with its row's `Lỗi dữ liệu` cell."""
     rows = []
@@ -391,10 +396,9 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
     covered = set(validation["index"]) if len(validation) else set()
     other = joined[joined.ne("") & ~joined.index.isin(list(covered))]
     if len(other):
-        col = table.col_of.get("issues", table.width + 1)
         rows.append(pd.DataFrame({
             "row": leads.loc[other.index, "row"].to_numpy(),
-            "cell": [cell_name(table.title, r, col) for r in leads.loc[other.index, "row"]],
+            "cell": [cell_name(tab, r, issues_col) for r in leads.loc[other.index, "row"]],
             "kind": "issue",
             "message": other.to_numpy(),
         }))

@@ -55,3 +55,11 @@ def test_join_skips_blanks_and_keeps_order():
     a = pd.Series(["x", "", "", "y"])
     b = pd.Series(["", "", "z", "w"])
     assert _join(a, b).tolist() == ["x", "", "z", "y; w"]
+
+
+def test_computed_columns_are_added_even_when_every_row_is_clean():
+    grid = [HEAD[:-1], ["KH-000001", "Lan", "lan@example.com", "0912345678", "Mới", "01/03/2026"]]
+    plan = _plan({"Khách hàng": grid})
+    (added,) = [a for a in plan.changes.add_columns if a.tab == "Khách hàng"]
+    assert {"Lỗi dữ liệu", "Trùng với", "Ngày liên hệ lại"} <= set(added.headers)
+    assert "Không liên hệ" not in added.headers  # optional columns are the team's choice

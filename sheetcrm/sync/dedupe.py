@@ -156,15 +156,27 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str)
 
 
+def _given(records: pd.DataFrame, col: str) -> pd.Series:
+    """An already-normalised key column (blank -> None)."""
+    s = records[col].astype(object)
+    return s.where(s.notna() & (s != ""), None)
+
+
 def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
-    """Normalised phone/email/name/company of leads (or log rows) for matching."""
+    """Normalised phone/email/name/company of leads (or log rows) for matching.
+
+    Validation already normalises phones and emails: when `records` carries its
+    `phone_e164` / `email_norm` columns they are used as they are."""
     n = len(records)
     col = lambda c: records[c] if c in records else pd.Series([None] * n, index=records.index)  # noqa: E731
-    email = normalize_email(col("email"))
-    local = email.str.split("@").str[0]
-    email = email.where(~local.isin(rules.role_email_local_parts), None)
+    email = _given(records, "email_norm") if "email_norm" in records else normalize_email(col("email"))
+    phone = (_given(records, "phone_e164") if "phone_e164" in records
+             else normalize_phone(col("phone"), rules.phone_region))
+    codes, uniques = pd.factorize(email)
+    role = np.array([u.split("@", 1)[0] in rules.role_email_local_parts for u in uniques] + [False])
+    email = email.where(~role[codes], None)
     return pd.DataFrame({
-        "phone": normalize_phone(col("phone"), rules.phone_region),
+        "phone": phone,
         "email": email,
         "name": normalize_name(col("name")),
         "company": normalize_company(col("company"), rules.legal_forms),
@@ -194,8 +206,9 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
         rows = records["row"].to_numpy()
     else:
         rows = np.arange(n) + 2  # header on row 1
-    ref = np.array([lid if lid else msg["row"].format(row=r) for lid, r in zip(lead_id, rows)],
-                   dtype=object)
+    ref = lead_id.copy()
+    no_id = np.flatnonzero(lead_id == "")
+    ref[no_id] = [msg["row"].format(row=r) for r in rows[no_id]]
 
     # Survivor: oldest `Ngày tạo` (blank last), then sheet order.
     created = pd.to_datetime(records["created_at"], errors="coerce") if "created_at" in records \
@@ -221,9 +234,9 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
         duplicate_of[marked] = _text(records["duplicate_of"]).to_numpy()[marked]
     reason_text = {k: msg.get(f"reason_{k}", k) for k in ("phone", "email", "fuzzy")}
     issue = np.full(n, "", dtype=object)
-    for r in np.flatnonzero(dup):
-        issue[r] = msg["duplicate"].format(reason=reason_text.get(linked.reason[r], linked.reason[r]),
-                                           survivor=sref[r])
+    d = np.flatnonzero(dup)
+    issue[d] = [msg["duplicate"].format(reason=reason_text.get(why, why), survivor=who)
+                for why, who in zip(linked.reason[d].tolist(), sref[d].tolist())]
 
     # Collisions: a cluster whose members have two or more different owners.
     collision = np.zeros(n, dtype=bool)
@@ -231,19 +244,24 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
     n_coll = 0
     if "owner" in records and members.any():
         owner = _text(records["owner"]).str.strip().to_numpy()
-        m = pd.DataFrame({"c": cluster[members], "o": owner[members],
-                          "f": [fold(o) for o in owner[members]]})
-        m = m[m.f != ""]
-        distinct = m.drop_duplicates(["c", "f"])
-        counts = distinct.c.value_counts()
-        hot = counts[counts > 1].index
-        n_coll = len(hot)
+        ocodes, ouniq = pd.factorize(owner[members])
+        ofold = pd.factorize(np.array([fold(o) for o in ouniq], dtype=object))[0]
+        m = pd.DataFrame({"c": cluster[members], "o": owner[members], "f": ofold[ocodes],
+                          "blank": (ouniq == "")[ocodes]})
+        distinct = m[~m.blank].drop_duplicates(["c", "f"])
+        counts = np.bincount(distinct.c.to_numpy(), minlength=int(cluster.max()) + 1)
+        hot = counts > 1
+        n_coll = int(hot.sum())
         if n_coll:
-            names = distinct[distinct.c.isin(hot)].groupby("c").o.agg(", ".join)
-            collision = members & np.isin(cluster, hot.to_numpy())
-            for r in np.flatnonzero(collision):
-                collision_issue[r] = msg["collision"].format(survivor=sref[r],
-                                                            owners=names[cluster[r]])
+            # Owners of each hot cluster, first-seen order, joined without a Python group loop.
+            h = distinct[hot[distinct.c.to_numpy()]].sort_values("c", kind="stable")
+            starts = np.flatnonzero(np.r_[True, h.c.to_numpy()[1:] != h.c.to_numpy()[:-1]])
+            joined = np.add.reduceat((h.o + ", ").to_numpy(dtype=object), starts)
+            names = {c: t[:-2] for c, t in zip(h.c.to_numpy()[starts].tolist(), joined)}
+            collision = members & hot[np.maximum(cluster, 0)]
+            rc = np.flatnonzero(collision)
+            collision_issue[rc] = [msg["collision"].format(survivor=who, owners=names[c])
+                                   for who, c in zip(sref[rc].tolist(), cluster[rc].tolist())]
     frame = pd.DataFrame({
         "cluster": cluster, "survivor": survivor, "duplicate_of": duplicate_of,
         "issue": issue, "collision": collision, "collision_issue": collision_issue,

@@ -7,16 +7,21 @@ are both thin layers that map their columns onto an `EngineRules`.
    number, a shared `info@` inbox, a placeholder id) is not evidence: it is dropped
    before linking. Rows sharing any remaining key value are joined (connected
    components of the row-key graph, so A~B and B~C make one entity).
-2. Veto. For a `veto` key, two *different* entities that both carry the key cannot
-   be the same record: had they shared a value they would already be one entity. So
-   each entity gets a bitmask of the veto keys it carries, and only entities with
-   disjoint masks are ever compared. This is both the "no contact key contradicts"
-   rule and the main cost cut: most candidate pairs are never generated.
+2. Veto. For a strict `veto` key (tolerance 0), two *different* entities that both
+   carry the key cannot be the same record: had they shared a value they would already
+   be one entity. So each entity gets a bitmask of the strict veto keys it carries, and
+   only entities with disjoint masks are ever compared. This is both the "no contact key
+   contradicts" rule and the main cost cut: most candidate pairs are never generated.
+   A key typed with typos (an id) gets `tolerance` = k edits: a candidate pair whose
+   values are more than k edits apart (optimal string alignment: substitutions,
+   insertions, deletions, adjacent transpositions) is dropped before scoring.
 3. Fuzzy. Candidate pairs come from blocking passes (equal block key, optionally a
-   prefix or first/last token of a column); each fuzzy field adds a weighted
-   similarity (rapidfuzz `cpdist`, vectorised over all pairs); pairs at or above
-   `threshold` are joined, best first, refusing any join that would put two entities
-   with a common veto key into one cluster.
+   prefix, suffix or first/last token of a column). Rows whose present fields cannot
+   add up to `threshold` even if all agreed are never blocked. Each fuzzy field adds a
+   weighted similarity (rapidfuzz `cpdist`, vectorised over all pairs), heaviest field
+   first, and a pair is dropped as soon as its remaining fields cannot lift it to the
+   threshold. Pairs at or above `threshold` are joined, best first, refusing any join
+   that would put two entities with a common strict veto key into one cluster.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -45,6 +50,7 @@ _SCALE = {"ratio": 100.0, "token_sort_ratio": 100.0, "token_set_ratio": 100.0}
 class ExactKey:
     column: str
     veto: bool = True  # two different values of this key mean two different records
+    tolerance: int = 0  # ...unless they are at most this many edits apart (typos)
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,8 @@ class FuzzyField:
 @dataclass(frozen=True)
 class BlockKey:
     """Rows with equal values of all `columns` are compared. A column may be written
-    `col:3` (first 3 characters), `col:first` / `col:last` (first / last word);
+    `col:3` / `col:-3` (first / last 3 characters), `col:first` / `col:last` (first /
+    last word);
     `a+b` (here and in fuzzy fields) is columns a and b joined by a space."""
 
     columns: tuple[str, ...]
@@ -87,6 +94,9 @@ class EngineRules:
             raise ValueError("common_key_limit must be at least 2")
         if self.max_block_size < 2:
             raise ValueError("max_block_size must be at least 2")
+        for k in self.exact_keys:
+            if k.tolerance < 0:
+                raise ValueError(f"exact key {k.column!r}: tolerance must be >= 0")
 
     @staticmethod
     def from_dict(d: dict) -> "EngineRules":
@@ -94,7 +104,8 @@ class EngineRules:
         disagree/mid, blocks = [[cols...]...], threshold, common_key_limit, max_block_size."""
         try:
             return EngineRules(
-                exact_keys=tuple(ExactKey(e["column"], bool(e.get("veto", True)))
+                exact_keys=tuple(ExactKey(e["column"], bool(e.get("veto", True)),
+                                          int(e.get("tolerance", 0)))
                                  for e in d.get("exact", [])),
                 fuzzy_fields=tuple(FuzzyField(**f) for f in d.get("fuzzy", [])),
                 blocks=tuple(BlockKey(tuple(b)) for b in d.get("blocks", [])),
@@ -146,7 +157,10 @@ def _token(v: str, part: str) -> str:
         return v.split(" ", 1)[0]
     if part == "last":
         return v.rsplit(" ", 1)[-1]
-    return v[: int(part)] if part else v
+    if not part:
+        return v
+    k = int(part)
+    return v[:k] if k > 0 else v[k:]
 
 
 def _block_codes(df: pd.DataFrame, block: BlockKey) -> np.ndarray:
@@ -166,51 +180,121 @@ def _block_codes(df: pd.DataFrame, block: BlockKey) -> np.ndarray:
     return combined
 
 
+def _ranges_to_pairs(left: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                     right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left[x], right[y]) for every x and lo[x] <= y < hi[x], without a Python loop."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    x = np.repeat(np.arange(len(left)), counts)
+    start = np.cumsum(counts) - counts
+    y = np.repeat(lo, counts) + (np.arange(total) - np.repeat(start, counts))
+    return left[x], right[y]
+
+
 def _pairs_between(codes: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray | None,
                    max_block: int) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with equal block code: rows_a x rows_b, or pairs within rows_a."""
-    a = pd.DataFrame({"k": codes[rows_a], "i": rows_a})
-    a = a[a.k >= 0]
+    """All (i, j), i < j, with equal block code: rows_a x rows_b, or pairs within rows_a.
+    Blocks holding more than `max_block` rows (of both groups) are skipped."""
+    def sort(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = rows[codes[rows] >= 0]
+        o = np.argsort(codes[rows], kind="stable")
+        return codes[rows][o], rows[o]
+
+    ka, ra = sort(rows_a)
     if rows_b is None:
-        sizes = a.k.map(a.k.value_counts())
-        a = a[sizes.to_numpy() <= max_block]
-        m = a.merge(a, on="k", suffixes=("", "_b"))
-        m = m[m.i < m.i_b]
-        return m.i.to_numpy(), m.i_b.to_numpy()
-    b = pd.DataFrame({"k": codes[rows_b], "j": rows_b})
-    b = b[b.k >= 0]
-    sizes = pd.concat([a.k, b.k]).value_counts()
-    a = a[a.k.map(sizes).to_numpy() <= max_block]
-    b = b[b.k.map(sizes).to_numpy() <= max_block]
-    m = a.merge(b, on="k")
-    i, j = m.i.to_numpy(), m.j.to_numpy()
+        hi = np.searchsorted(ka, ka, "right")
+        lo = np.arange(len(ka)) + 1
+        big = (hi - np.searchsorted(ka, ka, "left")) > max_block
+        i, j = _ranges_to_pairs(ra, np.where(big, hi, lo), hi, ra)
+    else:
+        kb, rb = sort(rows_b)
+        lo, hi = np.searchsorted(kb, ka, "left"), np.searchsorted(kb, ka, "right")
+        size = (hi - lo) + (np.searchsorted(ka, ka, "right") - np.searchsorted(ka, ka, "left"))
+        i, j = _ranges_to_pairs(ra, lo, np.where(size > max_block, lo, hi), rb)
     return np.minimum(i, j), np.maximum(i, j)
 
 
 def _similarity(left: np.ndarray, right: np.ndarray, scorer: str) -> np.ndarray:
+    # Blocks put equal strings side by side: those score 1 without a call.
+    sim = (left == right).astype(np.float64)
     if scorer == "exact":
-        return (left == right).astype(np.float64)
-    sim = process.cpdist(list(left), list(right), scorer=SCORERS[scorer], workers=-1)
-    return np.asarray(sim, dtype=np.float64) / _SCALE.get(scorer, 1.0)
+        return sim
+    diff = np.flatnonzero(sim == 0)
+    if len(diff):
+        fn = SCORERS[scorer]
+        a, b = left[diff], right[diff]
+        if scorer == "token_sort_ratio":
+            # Sort the words of each distinct value once, then a plain ratio: same score.
+            a, b = _sorted_words(a), _sorted_words(b)
+            fn = fuzz.ratio
+        out = process.cpdist(list(a), list(b), scorer=fn, workers=-1)
+        sim[diff] = np.asarray(out, dtype=np.float64) / _SCALE.get(scorer, 1.0)
+    return sim
+
+
+def _sorted_words(values: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(values)
+    return np.array([" ".join(sorted(u.split())) for u in uniques], dtype=object)[codes]
+
+
+def _contribution(f: FuzzyField, sim: np.ndarray) -> np.ndarray:
+    return np.where(sim >= f.mid, f.agree * (sim - f.mid) / (1.0 - f.mid),
+                    -f.disagree * (f.mid - sim) / f.mid)
+
+
+def _field_texts(df: pd.DataFrame, rules: EngineRules) -> dict[str, np.ndarray]:
+    return {f.column: _column_text(df, f.column).to_numpy() for f in rules.fuzzy_fields}
 
 
 def score_pairs(df: pd.DataFrame, i: np.ndarray, j: np.ndarray, rules: EngineRules) -> np.ndarray:
     """Total weighted score of each candidate pair (i[k], j[k])."""
+    texts = _field_texts(df, rules)
     total = np.zeros(len(i), dtype=np.float64)
     for f in rules.fuzzy_fields:
-        col = _column_text(df, f.column).to_numpy()
+        col = texts[f.column]
         li, rj = col[i], col[j]
         present = (li != "") & (rj != "")
-        if not present.any():
-            continue
-        sim = _similarity(li[present], rj[present], f.scorer)
-        contrib = np.where(
-            sim >= f.mid,
-            f.agree * (sim - f.mid) / (1.0 - f.mid),
-            -f.disagree * (f.mid - sim) / f.mid,
-        )
-        total[present] += contrib
+        if present.any():
+            total[present] += _contribution(f, _similarity(li[present], rj[present], f.scorer))
     return total
+
+
+def _score_above(texts: dict[str, np.ndarray], i: np.ndarray, j: np.ndarray,
+                 rules: EngineRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs scoring at least `threshold`, with their scores. Heaviest field first;
+    a pair leaves as soon as the fields still to score cannot lift it to the threshold,
+    so most pairs are scored on one or two fields only."""
+    fields = sorted(rules.fuzzy_fields, key=lambda f: -f.agree)
+    has = [texts[f.column] != "" for f in fields]
+    present = np.stack([h[i] & h[j] for h in has]) if fields else np.zeros((0, len(i)), bool)
+    agree = np.array([f.agree for f in fields])[:, None]
+    # rest[k]: the most fields k.. can still add (all agreeing perfectly).
+    rest = np.cumsum((agree * present)[::-1], axis=0)[::-1]
+    total = np.zeros(len(i), dtype=np.float64)
+    for k, f in enumerate(fields):
+        keep = total + rest[k] >= rules.threshold - 1e-9
+        if not keep.all():
+            i, j, total, present, rest = i[keep], j[keep], total[keep], present[:, keep], rest[:, keep]
+        p = present[k]
+        if p.any():
+            col = texts[f.column]
+            total[p] += _contribution(f, _similarity(col[i[p]], col[j[p]], f.scorer))
+    hit = total >= rules.threshold
+    return i[hit], j[hit], total[hit]
+
+
+def _within_tolerance(values: np.ndarray, i: np.ndarray, j: np.ndarray, tol: int) -> np.ndarray:
+    """False where both rows carry the key and the values are more than `tol` edits apart."""
+    a, b = values[i], values[j]
+    both = (a != "") & (b != "") & (a != b)
+    ok = np.ones(len(i), dtype=bool)
+    if both.any():
+        d = process.cpdist(list(a[both]), list(b[both]), scorer=OSA.distance,
+                           score_cutoff=tol, workers=-1)
+        ok[both] = np.asarray(d) <= tol
+    return ok
 
 
 class _UnionFind:
@@ -277,19 +361,24 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     ent_mask = np.zeros(n_ent, dtype=np.int64)
     bit = 0
     for key in rules.exact_keys:
-        if key.veto:
+        if key.veto and key.tolerance == 0:
             has = key_codes[key.column] >= 0
             np.bitwise_or.at(ent_mask, entity[has], 1 << bit)
             bit += 1
 
     # --- fuzzy candidates, only between entities with disjoint masks
-    cand_i: list[np.ndarray] = []
-    cand_j: list[np.ndarray] = []
+    n_cand = 0
+    uf = _UnionFind(np.arange(n_ent), ent_mask)
     if rules.fuzzy_fields and rules.blocks:
+        texts = _field_texts(df, rules)
+        # A row whose present fields cannot reach the threshold even when all agree
+        # (a name without a company) can never be joined by a fuzzy match.
+        best = sum(f.agree * (texts[f.column] != "") for f in rules.fuzzy_fields)
+        usable = ~excluded & (best >= rules.threshold - 1e-9)
         row_mask = ent_mask[entity]
-        usable = ~excluded
-        masks = np.unique(row_mask[usable])
-        groups = {int(m): np.flatnonzero(usable & (row_mask == m)) for m in masks}
+        groups = {int(m): np.flatnonzero(usable & (row_mask == m))
+                  for m in np.unique(row_mask[usable])}
+        cand: list[np.ndarray] = []
         for block in rules.blocks:
             codes = _block_codes(df, block)
             for ma in groups:
@@ -299,23 +388,22 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
                     i, j = _pairs_between(codes, groups[ma], None if ma == mb else groups[mb],
                                           rules.max_block_size)
                     keep = entity[i] != entity[j]
-                    cand_i.append(i[keep])
-                    cand_j.append(j[keep])
-    n_cand = 0
-    fuzzy_joined = np.zeros(n, dtype=bool)
-    uf = _UnionFind(np.arange(n_ent), ent_mask)
-    if cand_i:
-        pair = np.unique(np.concatenate(cand_i) * n + np.concatenate(cand_j))
+                    cand.append(i[keep] * n + j[keep])
+        pair = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
+        pair.sort()
+        pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
         i, j = pair // n, pair % n
         n_cand = len(i)
-        sc = score_pairs(df, i, j, rules)
-        hit = sc >= rules.threshold
-        i, j, sc = i[hit], j[hit], sc[hit]
+        for key in rules.exact_keys:
+            if key.veto and key.tolerance > 0 and len(i):
+                vals = _as_key(df[key.column]).fillna("").astype(str).to_numpy()
+                ok = _within_tolerance(vals, i, j, key.tolerance)
+                i, j = i[ok], j[ok]
+        i, j, sc = _score_above(texts, i, j, rules)
         # Best first; ties by position so that the outcome never depends on hash order.
         order = np.lexsort((j, i, -sc))
         for a, b in zip(i[order].tolist(), j[order].tolist()):
-            if uf.union_if_compatible(int(entity[a]), int(entity[b])):
-                fuzzy_joined[a] = fuzzy_joined[b] = True
+            uf.union_if_compatible(int(entity[a]), int(entity[b]))
     root = np.fromiter((uf.find(e) for e in range(n_ent)), dtype=np.int64, count=n_ent)
     final = root[entity]
 
@@ -331,10 +419,9 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         codes = key_codes[key.column]
         ok = multi & (codes >= 0) & (reason == "")
         if ok.any():
-            grp = pd.Series(cluster[ok]).astype(str) + "|" + pd.Series(codes[ok]).astype(str)
-            shared = grp.map(grp.value_counts()).to_numpy() > 1
-            idx = np.flatnonzero(ok)[shared]
-            reason[idx] = key.column
+            grp = cluster[ok] * (int(codes.max()) + 1) + codes[ok]
+            _, inv, cnt = np.unique(grp, return_inverse=True, return_counts=True)
+            reason[np.flatnonzero(ok)[cnt[inv] > 1]] = key.column
     reason[multi & (reason == "")] = "fuzzy"
     return LinkResult(cluster=cluster, reason=reason, common_keys=common,
                       candidate_pairs=n_cand)

@@ -59,6 +59,13 @@ def load_credentials(path: str | None) -> tuple[Any, str | None]:
     source = "--credentials" if path else "GOOGLE_APPLICATION_CREDENTIALS"
     path = path or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
+        from google.auth import _cloud_sdk
+
+        # gcloud's ADC file is read like any other, so its token_uri is honoured too.
+        adc = _cloud_sdk.get_application_default_credentials_path()
+        if adc and os.path.isfile(adc):
+            path, source = adc, "gcloud auth application-default login"
+    if not path:
         import google.auth
         import google.auth.exceptions
 
@@ -102,6 +109,9 @@ def load_credentials(path: str | None) -> tuple[Any, str | None]:
             creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
         except ValueError as exc:
             raise ConfigError(f"{where}: OAuth user credentials are incomplete ({_first_line(exc)}).") from None
+        if info.get("token_uri"):
+            # google-auth always refreshes at Google's endpoint; the file's token_uri wins.
+            creds = creds.with_token_uri(info["token_uri"])
         return creds, None
     raise ConfigError(
         f"{where} is neither a service-account key nor OAuth user credentials (type is {kind!r})."

@@ -54,6 +54,19 @@ class Admin:
             "universe_domain": "googleapis.com",
         }
 
+    def oauth_user(self, email: str) -> dict:
+        """OAuth user credentials for a person: the `authorized_user` JSON that
+        `gcloud auth application-default login` writes, with `token_uri` on this fake."""
+        with self._s.backend.lock:
+            entry = self._s.auth.user(email)
+        return {"type": "authorized_user", "client_id": entry["client_id"], "client_secret": entry["client_secret"],
+                "refresh_token": entry["refresh_token"], "token_uri": self._s.base_url + "/token",
+                "universe_domain": "googleapis.com"}
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        with self._s.backend.lock:
+            self._s.auth.revoke(refresh_token)
+
     def register_public_key(self, email: str, public_key_pem: str) -> str:
         with self._s.backend.lock:
             return self._s.auth.register(email, public_key_pem)
@@ -158,6 +171,8 @@ def handle(admin: Admin, method: str, path: str, body: dict) -> tuple[int, Any]:
             key_id = admin.register_public_key(body["email"], body["public_key_pem"])
             return 200, {"client_email": body["email"], "private_key_id": key_id, "token_uri": admin.base_url + "/token"}
         return 200, admin.service_account(body.get("email"), body.get("project_id", "fake-project"))
+    if method == "POST" and p == "/oauth_users":
+        return 200, admin.oauth_user(body["email"])
     if method == "POST" and p == "/tokens":
         return 200, {"access_token": admin.token(body["email"], body.get("ttl"))}
     if method == "POST" and p == "/spreadsheets":

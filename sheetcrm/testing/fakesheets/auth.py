@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from .models import SheetsError
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+REFRESH = "refresh_token"
 
 
 class OAuthError(Exception):
@@ -49,6 +50,7 @@ class Auth:
     def reset(self):
         self.accounts: dict[str, dict] = {}  # email -> {"public_key", "key_id"}
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expiry)
+        self.refresh_tokens: dict[str, dict] = {}  # refresh token -> {"email", "client_id", "client_secret"}
         self.read_quota: Optional[int] = None
         self.write_quota: Optional[int] = None
         self.usage: dict[tuple[str, str, int], int] = {}
@@ -67,10 +69,20 @@ class Auth:
         self.tokens[tok] = (email, self.clock() + (ttl if ttl is not None else self.token_ttl))
         return tok
 
+    def user(self, email: str) -> dict:
+        """An OAuth client and a refresh token for a person (the `authorized_user` flow)."""
+        entry = {"email": email, "client_id": f"{secrets.randbelow(10**12)}-fake.apps.googleusercontent.com",
+                 "client_secret": "GOCSPX-" + secrets.token_urlsafe(18)}
+        refresh = "1//fake-" + secrets.token_urlsafe(32)
+        self.refresh_tokens[refresh] = entry
+        return dict(entry, refresh_token=refresh)
+
     # ------------------------------------------------------------ token endpoint
 
     def exchange(self, form: dict, token_uri: str) -> dict:
         grant = form.get("grant_type")
+        if grant == REFRESH:
+            return self._refresh(form)
         if grant != JWT_BEARER:
             raise OAuthError("unsupported_grant_type", f"Invalid grant_type: {grant}")
         assertion = form.get("assertion") or ""
@@ -104,6 +116,21 @@ class Auth:
             raise OAuthError("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
         tok = self.issue_token(email)
         return {"access_token": tok, "expires_in": self.token_ttl, "token_type": "Bearer"}
+
+    def _refresh(self, form: dict) -> dict:
+        """Google's refresh-token grant: the client must match the one the token was
+        issued to; a revoked or unknown token is `invalid_grant`."""
+        entry = self.refresh_tokens.get(form.get("refresh_token") or "")
+        if entry is None:
+            raise OAuthError("invalid_grant", "Token has been expired or revoked.")
+        if form.get("client_id") != entry["client_id"] or form.get("client_secret") != entry["client_secret"]:
+            raise OAuthError("invalid_client", "The OAuth client was not found.", 401)
+        tok = self.issue_token(entry["email"])
+        return {"access_token": tok, "expires_in": self.token_ttl, "scope": form.get("scope") or "https://www.googleapis.com/auth/spreadsheets",
+                "token_type": "Bearer"}
+
+    def revoke(self, refresh_token: str) -> None:
+        self.refresh_tokens.pop(refresh_token, None)
 
     # ------------------------------------------------------------ API calls
 

@@ -1,0 +1,83 @@
+"""Every kind of Google credentials SPEC §6 names, through google-auth's own flows to the
+fake's token endpoint: a service-account key, OAuth user credentials (refresh token), and
+application-default credentials (GOOGLE_APPLICATION_CREDENTIALS, then gcloud's file)."""
+
+import json
+
+import pytest
+
+from sheetcrm.backends.gsheets import GSheetsBackend
+from sheetcrm.errors import ConfigError
+
+TAB = "Khách hàng"
+LEADS = [["Mã KH", "Tên"], ["KH-000001", "An"]]
+PERSON = "lan.nguyen@example.vn"
+
+
+@pytest.fixture
+def user_sheet(fake, tmp_path):
+    info = fake.admin.oauth_user(PERSON)
+    sid = fake.admin.create_spreadsheet("CRM", tabs={TAB: LEADS}, owner="boss@example.com")
+    fake.admin.share(sid, PERSON, "writer")
+    path = tmp_path / "user.json"
+    path.write_text(json.dumps(info))
+    return sid, info, path
+
+
+def read_first_id(b):
+    return b.read()[TAB].values[1][0]
+
+
+def test_oauth_user_credentials_refresh_and_read(fake, user_sheet):
+    sid, info, path = user_sheet
+    b = GSheetsBackend.from_options(sid, str(path), fake.url)
+    assert b.account is None  # no service account to name in messages
+    assert read_first_id(b) == "KH-000001"
+    assert fake.admin.counters()["requests"]["oauth2.token"] == 1
+
+
+def test_revoked_refresh_token_is_a_config_error(fake, user_sheet):
+    sid, info, path = user_sheet
+    fake.admin.revoke_refresh_token(info["refresh_token"])
+    with pytest.raises(ConfigError) as err:
+        read_first_id(GSheetsBackend.from_options(sid, str(path), fake.url))
+    assert "refused the credentials" in str(err.value)
+    assert info["refresh_token"] not in str(err.value) and info["client_secret"] not in str(err.value)
+
+
+def test_adc_from_environment_variable(fake, user_sheet, monkeypatch):
+    sid, _, path = user_sheet
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    monkeypatch.setenv("SHEETCRM_API_ENDPOINT", fake.url)
+    assert read_first_id(GSheetsBackend.from_options(sid)) == "KH-000001"
+
+
+def test_adc_from_gcloud_well_known_file(fake, user_sheet, tmp_path, monkeypatch):
+    """No key, no variable: google.auth.default() finds what `gcloud auth
+    application-default login` wrote (CLOUDSDK_CONFIG points gcloud's directory here)."""
+    sid, info, _ = user_sheet
+    gcloud = tmp_path / "gcloud"
+    gcloud.mkdir()
+    (gcloud / "application_default_credentials.json").write_text(json.dumps(info))
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcloud))
+    monkeypatch.setenv("SHEETCRM_API_ENDPOINT", fake.url)
+    assert read_first_id(GSheetsBackend.from_options(sid)) == "KH-000001"
+    assert fake.admin.counters()["requests"]["oauth2.token"] == 1
+
+
+def test_no_credentials_anywhere_says_what_to_do(fake, tmp_path, monkeypatch):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "empty"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # no metadata server probe off loopback
+    with pytest.raises(ConfigError, match="No Google credentials"):
+        GSheetsBackend.from_options("abc", None, fake.url)
+
+
+def test_person_without_access_gets_403_message(fake, tmp_path):
+    info = fake.admin.oauth_user("stranger@example.vn")
+    sid = fake.admin.create_spreadsheet("CRM", tabs={TAB: LEADS}, owner="boss@example.com")
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps(info))
+    with pytest.raises(ConfigError, match="share it with the account you authorised as Editor"):
+        read_first_id(GSheetsBackend.from_options(sid, str(path), fake.url))

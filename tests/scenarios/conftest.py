@@ -21,14 +21,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for helpers_xlsx
 
-from helpers_xlsx import write_workbook  # noqa: E402
-from openpyxl import load_workbook  # noqa: E402
-from openpyxl.utils import column_index_from_string  # noqa: E402
+from helpers_xlsx import write_workbook
+from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 
-from sheetcrm import api  # noqa: E402
-from sheetcrm.backends.retry import RetryPolicy  # noqa: E402
-from sheetcrm.config import load_config  # noqa: E402
-from sheetcrm.testing.fakesheets import FakeSheetsServer  # noqa: E402
+from sheetcrm import api
+from sheetcrm.backends.retry import RetryPolicy
+from sheetcrm.config import load_config
+from sheetcrm.testing.fakesheets import FakeSheetsServer
 
 FAST = RetryPolicy(attempts=4, max_seconds=10, initial=0.01, max_wait=0.05)
 

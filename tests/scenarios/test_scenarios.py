@@ -6,7 +6,7 @@ import datetime as dt
 import unicodedata
 
 from conftest import Formula
-from helpers_xlsx import CLEAN, H, LEADS, SYNC_LOG, TODAY, grid, lead, schemas
+from helpers_xlsx import CLEAN, LEADS, SYNC_LOG, TODAY, H, grid, lead, schemas
 from openpyxl.utils import get_column_letter
 
 from sheetcrm.demo import generate_leads

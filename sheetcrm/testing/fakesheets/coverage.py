@@ -24,6 +24,7 @@ PARTLY = {
     "addConditionalFormatRule": "stored and returned; not evaluated",
     "updateBorders": "stored in userEnteredFormat.borders of the edge cells",
     "findReplace": "plain substring on string values only",
+    "appendCells": "after the last row holding a value or formula in any column (formats, notes, validation alone do not count); grows the rows, refuses rows wider than the grid; no tableId",
 }
 
 API_METHODS = [
@@ -98,7 +99,7 @@ def render(report=None) -> str:
     for name, http in API_METHODS:
         st = _status(name, name in implemented)
         out.append(f"| `{name}` | `{http}` | {st} | {rate(per_ep, name)} | {PARTLY.get(name, '')} |")
-    out += ["", "Also served: `POST /token` (OAuth jwt-bearer grant for service accounts) and `/_admin/...` (see README.md).", ""]
+    out += ["", "Also served: `POST /token` (OAuth jwt-bearer grant for service accounts, refresh_token grant for OAuth user credentials) and `/_admin/...` (see README.md).", ""]
     out += ["## batchUpdate request kinds", "", "| kind | status | cassette match | notes |", "|---|---|---|---|"]
     for kind in request_kinds():
         st = _status(kind, kind in batch.HANDLERS)

@@ -558,7 +558,7 @@ def _chunks(data: list[dict], limit: int) -> Iterator[list[dict]]:
     chunk: list[dict] = []
     size = 0
     for d in data:
-        n = len(json.dumps(d, ensure_ascii=False).encode("utf-8"))
+        n = len(json.dumps(d))  # as requests sends it: ASCII, \u-escaped
         if chunk and size + n > limit:
             yield chunk
             chunk, size = [], 0

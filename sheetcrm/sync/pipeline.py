@@ -283,7 +283,9 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     rules = DedupeRules.from_dict(schemas.dedupe) if schemas.dedupe else None
     parsed = {k: parse_log_tab(tables[k], schemas) for k in LOG_TABS}
     if rules is not None and len(leads):
-        records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at", "duplicate_of"]]
+        # Keys normalised once by validation are reused, not parsed again.
+        records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at",
+                         "duplicate_of", "row", "phone_e164", "email_norm"]]
         dd = find_duplicates(records.reset_index(drop=True), rules, lang)
         res = dd.frame.set_index(leads.index)
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions

@@ -7,6 +7,7 @@ status chain (history, rejection log, nurture, scheduling) → issues column →
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -49,6 +50,12 @@ class Report:
     rows_appended: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     tabs: dict[str, str] = field(default_factory=dict)  # tab key → title used
+    timings: dict[str, float] = field(default_factory=dict)  # step → seconds
+
+    def lap(self, step: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[step] = round(now - started, 3)
+        return now
 
     @property
     def appended(self) -> int:
@@ -250,12 +257,14 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     changes = ChangeSet()
     report = Report()
 
+    t = time.perf_counter()
     # 1. bind
     tables = bind_all(sheets, schemas)
     leads_t = tables["leads"]
     report.tabs = {k: t.title for k, t in tables.items()}
     report.rows_read = len(leads_t.frame)
 
+    t = report.lap("bind", t)
     # 2. validate
     v = validate_leads(leads_t, schemas, today, lang, settings.region)
     leads = v.leads
@@ -268,6 +277,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     w = _Writer(leads_t, changes)
     raw = leads_t.frame
 
+    t = report.lap("validate", t)
     # 3. ids and creation dates
     new_ids = assign_ids(leads["lead_id"], settings.id_prefix, settings.id_digits)
     blank_id = leads["lead_id"].eq("")
@@ -279,6 +289,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
 
+    t = report.lap("ids", t)
     # 4. dedupe
     rules = DedupeRules.from_dict(schemas.dedupe) if schemas.dedupe else None
     parsed = {k: parse_log_tab(tables[k], schemas) for k in LOG_TABS}
@@ -295,6 +306,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         leads["cluster"] = res["cluster"]
         leads["collision"] = res["collision"]
 
+    t = report.lap("dedupe", t)
     # 5. status chain, logs, nurture, scheduling
     from .status import apply_status_chain
 
@@ -323,6 +335,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     }
     report.rows_appended = {k: n for k, n in appended.items() if n}
 
+    t = report.lap("status", t)
     # A new lead that matches someone already rejected or in nurture — including the rows
     # logged just now, so the next run has nothing new to say.
     if rules is not None and len(leads):
@@ -352,6 +365,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
             changes.updates += _updates(nw, key, new, mask, nraw, nids, kind)
         nw.flush()
 
+    t = report.lap("previous_contacts", t)
     # 6. issues column
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
     joined = joined.reindex(leads.index).fillna("")
@@ -365,9 +379,11 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     report.problems = _problem_table(problems, leads, joined, leads_t.title, w.column("issues"))
     w.flush()
 
+    t = report.lap("issues", t)
     # 7. summaries
     if settings.summaries:
         _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes)
+        report.lap("summaries", t)
 
     return SyncPlan(changes, report, tables, leads)
 

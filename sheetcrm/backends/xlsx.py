@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Iterator
 from filelock import FileLock, Timeout
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..changes import ChangeSet, EnsureTab
@@ -168,19 +169,27 @@ class XlsxBackend:
 
 def _error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
     """Error cells (#N/A, #REF!) by tab: calamine reads them as '' (python-calamine #105),
-    which would hide them from validation. openpyxl reads them, only in tabs that have any."""
+    which would hide them from validation. They are rare, so find each `t="e"` in the
+    sheet XML and read its reference and value there, without parsing the whole sheet."""
+    from .xlsx_patch import sheet_paths
+
+    out: dict[str, dict[tuple[int, int], str]] = {}
     with zipfile.ZipFile(path) as z:
-        flagged = {n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")
-                   and b't="e"' in z.read(n)}
-    if not flagged:
-        return {}
-    wb = load_workbook(path, read_only=True)
-    try:
-        return {ws.title: {(c.row, c.column): str(c.value) for row in ws.iter_rows() for c in row
-                           if getattr(c, "data_type", None) == "e" and c.value is not None}
-                for ws in wb.worksheets if getattr(ws, "_worksheet_path", None) in flagged}
-    finally:
-        wb.close()
+        for title, member in sheet_paths(z).items():
+            xml = z.read(member)
+            pos = xml.find(b't="e"')
+            while pos >= 0:
+                start = xml.rfind(b"<c ", 0, pos)
+                end = xml.find(b"</c>", pos)
+                cell = _ERROR_CELL.match(xml, start, end + 4) if start >= 0 and end >= 0 else None
+                if cell:
+                    row, col = int(cell.group(2)), column_index_from_string(cell.group(1).decode())
+                    out.setdefault(title, {})[(row, col)] = cell.group(3).decode()
+                pos = xml.find(b't="e"', pos + 5)
+    return out
+
+
+_ERROR_CELL = re.compile(rb'<c [^>]*?r="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>', re.S)
 
 
 def _clean_row(row: list[Any]) -> list[Any]:

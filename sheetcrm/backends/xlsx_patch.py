@@ -29,7 +29,7 @@ _DATE_CODES = re.compile(r"[dmy]", re.I)
 _BUILTIN_DATE_FMTS = {14, 15, 16, 17, 22}
 
 
-def _sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
+def sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
     """Tab title → zip member of its sheet XML."""
     wb = z.read("xl/workbook.xml").decode("utf-8")
     rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
@@ -136,7 +136,7 @@ def patch_appends(src: Path, dst: Path, changes: ChangeSet) -> tuple[int, int] |
     rows = [r for a in changes.appends for r in a.rows]
     keep = min((t.keep for t in changes.trims), default=None)
     with zipfile.ZipFile(src) as zin:
-        member = _sheet_paths(zin).get(tab)
+        member = sheet_paths(zin).get(tab)
         if member is None:
             return None
         styles = zin.read("xl/styles.xml").decode("utf-8") if "xl/styles.xml" in zin.namelist() else ""

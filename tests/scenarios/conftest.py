@@ -78,12 +78,12 @@ class XlsxHarness:
         return api.sync(workbook=target, **kw)
 
     def read(self, target: Path) -> dict[str, list[list[Any]]]:
-        wb = load_workbook(target)
+        wb = load_workbook(target, read_only=True)
         out = {}
         for ws in wb.worksheets:
             grid = []
             for row in ws.iter_rows():
-                grid.append([Formula(c.value) if c.data_type == "f" else _plain(c.value) for c in row])
+                grid.append([Formula(c.value) if getattr(c, "data_type", None) == "f" else _plain(getattr(c, "value", None)) for c in row])
             out[ws.title] = _trim(grid)
         wb.close()
         return out

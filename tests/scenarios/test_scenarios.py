@@ -157,10 +157,12 @@ def test_10k_leads_in_five_calls_then_only_the_sync_log_row(backend):
     backend.reset_counters()
     backend.sync(target, today=TODAY)
     boot = backend.counters()
-    backend.edit(target, LEADS, {a1(g, H["notes"], row): f"gọi lại lần {row}" for row in (2, 500, 9000)})
-    backend.reset_counters()
-    backend.sync(target, today=TODAY)
-    edited = backend.counters()
+    edited = None
+    if backend.counts_calls:  # call counts only; the xlsx file makes no calls
+        backend.edit(target, LEADS, {a1(g, H["notes"], row): f"gọi lại lần {row}" for row in (2, 500, 9000)})
+        backend.reset_counters()
+        backend.sync(target, today=TODAY)
+        edited = backend.counters()
     first = backend.read(target)
     backend.reset_counters()
     backend.sync(target, today=TODAY)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from sheetcrm import __version__
-from sheetcrm.changes import AppendRows, TrimRows
 from sheetcrm.schema import load_schemas
-from sheetcrm.sync.synclog import DEFAULT_KEEP, FIELDS, sync_log_changes, sync_log_row
+from sheetcrm.sync.synclog import FIELDS, sync_log_row
 
 SCHEMAS = load_schemas()
 REPORT = {
@@ -59,17 +56,28 @@ def test_missing_counts_are_zero():
     assert got["outcome"] == "Lỗi"
 
 
-def test_append_and_trim():
-    row = sync_log_row(REPORT, "vi")
-    append, trim = sync_log_changes("Nhật ký đồng bộ", row, existing_rows=10)
-    assert isinstance(append, AppendRows) and append.rows == (row,)
-    assert append.key_col == FIELDS.index("started_at")  # a retried append is not doubled
-    assert trim is None
-    _, trim = sync_log_changes("Nhật ký đồng bộ", row, existing_rows=DEFAULT_KEEP - 1)
-    assert trim is None  # exactly N rows after the append
-    _, trim = sync_log_changes("Nhật ký đồng bộ", row, existing_rows=DEFAULT_KEEP)
-    assert trim == TrimRows("Nhật ký đồng bộ", DEFAULT_KEEP)
-    _, trim = sync_log_changes("Nhật ký đồng bộ", row, existing_rows=5, keep=3)
-    assert trim == TrimRows("Nhật ký đồng bộ", 3)
-    with pytest.raises(ValueError):
-        sync_log_changes("Nhật ký đồng bộ", row, existing_rows=5, keep=0)
+def test_the_tab_keeps_only_the_last_n_runs(tmp_path):
+    from openpyxl import load_workbook
+
+    from sheetcrm import api
+    from sheetcrm.config import Config
+    from sheetcrm.demo import write_demo_workbook
+
+    path = write_demo_workbook(tmp_path / "log.xlsx", 40, 3, dt.date(2026, 3, 12))
+    cfg = Config(workbook=str(path), sync_log_keep=3)
+    for day in range(10, 16):
+        api.sync(config=cfg, today=dt.date(2026, 3, day))
+    ws = load_workbook(path)["Nhật ký đồng bộ"]
+    days = [r[FIELDS.index("today")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert [d.day for d in days] == [13, 14, 15]  # the newest three, oldest first
+    # Same-day runs that find nothing new take the package-patching path; it trims too.
+    before = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)]
+              for ws in load_workbook(path).worksheets if ws.title != "Nhật ký đồng bộ"}
+    for _ in range(2):
+        api.sync(config=cfg, today=dt.date(2026, 3, 15))
+    wb = load_workbook(path)
+    rows = list(wb["Nhật ký đồng bộ"].iter_rows(min_row=2, values_only=True))
+    assert [r[FIELDS.index("today")].day for r in rows] == [15, 15, 15]
+    assert [r[FIELDS.index("outcome")] for r in rows][1:] == ["Không có thay đổi"] * 2
+    assert {ws.title: [list(r) for r in ws.iter_rows(values_only=True)]
+            for ws in wb.worksheets if ws.title != "Nhật ký đồng bộ"} == before

@@ -7,6 +7,8 @@ status chain (history, rejection log, nurture, scheduling) → issues column →
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -131,6 +133,21 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
 def _grid_for(sheets: Mapping[str, list[list[Any]]], schema: TabSchema) -> tuple[list[list[Any]] | None, str | None]:
     title = find_tab(list(sheets), schema)
     return (sheets[title], title) if title is not None else (None, None)
+
+
+def fingerprint(sheets: Mapping[str, list[list[Any]]], skip: str | None, schemas: Schemas,
+                settings: Settings, today: dt.date, version: str) -> str:
+    """A digest of everything a sync's plan depends on: every tab read (but `skip`, the
+    sync log, which grows each run), the rules, the settings, the day and the version.
+    The same digest means the same plan, so a run can skip planning when it matches
+    the last run's."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(repr((version, settings, today.isoformat(), schemas)).encode())
+    for title in sorted(sheets):
+        if title != skip:
+            h.update(title.encode())
+            h.update(pickle.dumps(sheets[title], protocol=5))
+    return h.hexdigest()
 
 
 def bind_all(sheets: Mapping[str, list[list[Any]]], schemas: Schemas) -> dict[str, Table]:

@@ -1,8 +1,7 @@
 """The `Nhật ký đồng bộ` (sync log) tab: one appended row per run, newest last.
 
-The tab never grows past `keep` data rows (default 1000): when an append would pass it,
-a `TrimRows` drops the oldest. The start time is the append's event key, so a retried
-write of the same run's row is not logged twice.
+The tab never grows past `sync_log_keep` data rows (default 1000): when an append would
+pass it, the sync trims the oldest (see `sheetcrm.api`).
 """
 
 from __future__ import annotations
@@ -12,15 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import __version__
-from ..changes import AppendRows, TrimRows
 from ..schema import Schemas
 from .summary import labels
 
-DEFAULT_KEEP = 1000
 # Order of schemas/sync_log.toml; the tuple follows the schema, so a reordered file wins.
 FIELDS = (
     "started_at", "duration_s", "backend", "today", "rows_read", "issues", "duplicates",
-    "transitions", "rows_appended", "cells_written", "api_calls", "outcome", "version",
+    "transitions", "rows_appended", "cells_written", "api_calls", "outcome", "version", "input_hash",
 )
 _COUNTS = {"rows_read", "issues", "duplicates", "transitions", "rows_appended", "cells_written", "api_calls"}
 
@@ -59,20 +56,3 @@ def sync_log_row(report_fields: Mapping[str, Any], language: str = "vi", schemas
             v = ""
         out.append(v)
     return tuple(out)
-
-
-def sync_log_changes(
-    tab: str,
-    row: tuple,
-    existing_rows: int,
-    keep: int = DEFAULT_KEEP,
-    schemas: Schemas | None = None,
-) -> tuple[AppendRows, TrimRows | None]:
-    """The append for this run, and a trim when the tab would then hold more than `keep`
-    data rows (`existing_rows` counts data rows, the header excluded)."""
-    if keep < 1:
-        raise ValueError("the sync log keeps at least 1 row")
-    order = schemas.tab("sync_log").keys if schemas else FIELDS
-    append = AppendRows(tab=tab, rows=(tuple(row),), key_col=order.index("started_at"))
-    trim = TrimRows(tab=tab, keep=keep) if existing_rows + 1 > keep else None
-    return append, trim

@@ -26,7 +26,7 @@ are both thin layers that map their columns onto an `EngineRules`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,7 @@ class BlockKey:
     `a+b` (here and in fuzzy fields) is columns a and b joined by a space."""
 
     columns: tuple[str, ...]
+    max_size: int | None = None  # this pass skips blocks of more rows (default: the rules')
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,18 @@ class EngineRules:
 
     @staticmethod
     def from_dict(d: dict) -> "EngineRules":
-        """From a parsed rules table: [[exact]] column/veto, [[fuzzy]] column/scorer/agree/
-        disagree/mid, blocks = [[cols...]...], threshold, common_key_limit, max_block_size."""
+        """From a parsed rules table: [[exact]] column/veto/tolerance, [[fuzzy]] column/
+        scorer/agree/disagree/mid, blocks = [[cols...] or {columns, max_size}...],
+        threshold, common_key_limit, max_block_size."""
         try:
             return EngineRules(
                 exact_keys=tuple(ExactKey(e["column"], bool(e.get("veto", True)),
                                           int(e.get("tolerance", 0)))
                                  for e in d.get("exact", [])),
                 fuzzy_fields=tuple(FuzzyField(**f) for f in d.get("fuzzy", [])),
-                blocks=tuple(BlockKey(tuple(b)) for b in d.get("blocks", [])),
+                blocks=tuple(BlockKey(tuple(b["columns"]), b.get("max_size"))
+                             if isinstance(b, dict) else BlockKey(tuple(b))
+                             for b in d.get("blocks", [])),
                 threshold=float(d["threshold"]),
                 common_key_limit=int(d.get("common_key_limit", 5)),
                 max_block_size=int(d.get("max_block_size", 5000)),
@@ -322,6 +326,25 @@ class _UnionFind:
         return True
 
 
+def _join_unambiguous(uf: _UnionFind, ea: np.ndarray, eb: np.ndarray,
+                      rival_a: np.ndarray, rival_b: np.ndarray) -> None:
+    """Join matches (ea, eb) that contradict on a tolerant key only where one side has
+    look-alikes (rivals) in exactly one other cluster. A record whose id was replaced
+    outright still joins its only look-alike; one that looks like several clusters with
+    different ids (namesakes, or one person under several ids) stays apart."""
+    find = lambda es: np.fromiter((uf.find(e) for e in es.tolist()), np.int64, len(es))  # noqa: E731
+    for _ in range(8):  # a join can make another side unambiguous; settles in 2-3 rounds
+        a, b, xa, xb = find(ea), find(eb), find(rival_a), find(rival_b)
+        p = pd.DataFrame({"r": np.r_[a, b, xa, xb], "o": np.r_[b, a, xb, xa]})
+        p = p[p.r != p.o].drop_duplicates()
+        alone = p.r.value_counts()
+        alone = set(alone[alone == 1].index.tolist())
+        accepted = {(r, o) for r, o in zip(np.r_[a, b].tolist(), np.r_[b, a].tolist())
+                    if r != o and r in alone}
+        if not any([uf.union_if_compatible(r, o) for r, o in sorted(accepted)]):
+            return
+
+
 def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None) -> LinkResult:
     """Cluster the rows of `df` (index ignored; positions 0..n-1).
 
@@ -378,32 +401,67 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         row_mask = ent_mask[entity]
         groups = {int(m): np.flatnonzero(usable & (row_mask == m))
                   for m in np.unique(row_mask[usable])}
-        cand: list[np.ndarray] = []
-        for block in rules.blocks:
-            codes = _block_codes(df, block)
-            for ma in groups:
-                for mb in groups:
-                    if ma > mb or (ma & mb):
-                        continue
-                    i, j = _pairs_between(codes, groups[ma], None if ma == mb else groups[mb],
-                                          rules.max_block_size)
-                    keep = entity[i] != entity[j]
-                    cand.append(i[keep] * n + j[keep])
-        pair = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
-        pair.sort()
-        pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
-        i, j = pair // n, pair % n
-        n_cand = len(i)
-        for key in rules.exact_keys:
-            if key.veto and key.tolerance > 0 and len(i):
-                vals = _as_key(df[key.column]).fillna("").astype(str).to_numpy()
-                ok = _within_tolerance(vals, i, j, key.tolerance)
-                i, j = i[ok], j[ok]
-        i, j, sc = _score_above(texts, i, j, rules)
+        codes = {b: _block_codes(df, b) for b in rules.blocks}
+
+        def candidates(blocks: list[BlockKey], probe: np.ndarray | None = None,
+                       cap: int | None = None) -> np.ndarray:
+            """Encoded pairs i*n+j (i < j) of different entities sharing a block. With
+            `probe`, the pairs between those rows and every usable row."""
+            out: list[np.ndarray] = []
+            for block in blocks:
+                limit = cap or block.max_size or rules.max_block_size
+                for ma in groups:
+                    for mb in groups:
+                        if probe is None and (ma > mb or (ma & mb)):
+                            continue
+                        if probe is not None and (ma & mb):
+                            continue
+                        rows_a = groups[ma] if probe is None else np.intersect1d(groups[ma], probe)
+                        rows_b = (None if probe is None and ma == mb else groups[mb])
+                        i, j = _pairs_between(codes[block], rows_a, rows_b, limit)
+                        keep = entity[i] != entity[j]
+                        out.append(i[keep] * n + j[keep])
+            pair = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+            pair.sort()
+            return pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
+
+        tolerant = [k for k in rules.exact_keys if k.veto and k.tolerance > 0]
+        key_text = {k.column: _as_key(df[k.column]).fillna("").astype(str).to_numpy()
+                    for k in tolerant}
+
+        def contradicts(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            bad = np.zeros(len(i), dtype=bool)
+            for k in tolerant:
+                bad |= ~_within_tolerance(key_text[k.column], i, j, k.tolerance)
+            return bad
+
+        pair = candidates(list(rules.blocks))
+        n_cand = len(pair)
+        i, j, sc = _score_above(texts, pair // n, pair % n, rules)
+        # Pairs whose tolerant key (an id typed with typos) is further apart than its
+        # tolerance contradict each other; they are joined only when unambiguous, below.
+        contra = contradicts(i, j)
         # Best first; ties by position so that the outcome never depends on hash order.
         order = np.lexsort((j, i, -sc))
+        order = order[~contra[order]]
         for a, b in zip(i[order].tolist(), j[order].tolist()):
             uf.union_if_compatible(int(entity[a]), int(entity[b]))
+        if contra.any():
+            # A match against the id must be the only one. Its rivals: every look-alike
+            # of those rows whatever its id (passes that ignore the tolerant keys,
+            # uncapped), judged on the fields other than those keys.
+            tol_cols = {k.column for k in tolerant}
+            uses_tol = lambda c: bool(set(c.split(":")[0].split("+")) & tol_cols)  # noqa: E731
+            free = [b for b in rules.blocks if not any(uses_tol(c) for c in b.columns)]
+            others = replace(rules, fuzzy_fields=tuple(
+                f for f in rules.fuzzy_fields if not uses_tol(f.column)))
+            rows = np.unique(np.r_[i[contra], j[contra]])
+            more = np.union1d(candidates(free, probe=rows, cap=rules.max_block_size),
+                              i[contra] * n + j[contra])
+            ri, rj, _ = _score_above(texts, more // n, more % n, others)
+            rc = contradicts(ri, rj)
+            _join_unambiguous(uf, entity[i[contra]], entity[j[contra]],
+                              entity[ri[rc]], entity[rj[rc]])
     root = np.fromiter((uf.find(e) for e in range(n_ent)), dtype=np.int64, count=n_ent)
     final = root[entity]
 

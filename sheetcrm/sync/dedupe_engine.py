@@ -134,6 +134,12 @@ def _as_key(values: pd.Series) -> pd.Series:
     return s.where(s.notna() & (s != ""), None)
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: faster than numpy's hash unique on int64)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
 def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     g = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
     return connected_components(g, directed=False)[1]
@@ -306,6 +312,15 @@ class _UnionFind:
         self.parent = parent.tolist()
         self.mask = mask.tolist()
 
+    def roots(self) -> np.ndarray:
+        """Root of every element at once (pointer jumping)."""
+        p = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            q = p[p]
+            if np.array_equal(q, p):
+                return p
+            p = q
+
     def find(self, x: int) -> int:
         p = self.parent
         while p[x] != x:
@@ -332,9 +347,9 @@ def _join_unambiguous(uf: _UnionFind, ea: np.ndarray, eb: np.ndarray,
     look-alikes (rivals) in exactly one other cluster. A record whose id was replaced
     outright still joins its only look-alike; one that looks like several clusters with
     different ids (namesakes, or one person under several ids) stays apart."""
-    find = lambda es: np.fromiter((uf.find(e) for e in es.tolist()), np.int64, len(es))  # noqa: E731
     for _ in range(8):  # a join can make another side unambiguous; settles in 2-3 rounds
-        a, b, xa, xb = find(ea), find(eb), find(rival_a), find(rival_b)
+        root = uf.roots()
+        a, b, xa, xb = root[ea], root[eb], root[rival_a], root[rival_b]
         p = pd.DataFrame({"r": np.r_[a, b, xa, xb], "o": np.r_[b, a, xb, xa]})
         p = p[p.r != p.o].drop_duplicates()
         alone = p.r.value_counts()
@@ -400,7 +415,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         usable = ~excluded & (best >= rules.threshold - 1e-9)
         row_mask = ent_mask[entity]
         groups = {int(m): np.flatnonzero(usable & (row_mask == m))
-                  for m in np.unique(row_mask[usable])}
+                  for m in _unique(row_mask[usable])}
         codes = {b: _block_codes(df, b) for b in rules.blocks}
 
         def candidates(blocks: list[BlockKey], probe: np.ndarray | None = None,
@@ -416,14 +431,12 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
                             continue
                         if probe is not None and (ma & mb):
                             continue
-                        rows_a = groups[ma] if probe is None else np.intersect1d(groups[ma], probe)
+                        rows_a = groups[ma] if probe is None else groups[ma][probe[groups[ma]]]
                         rows_b = (None if probe is None and ma == mb else groups[mb])
                         i, j = _pairs_between(codes[block], rows_a, rows_b, limit)
                         keep = entity[i] != entity[j]
                         out.append(i[keep] * n + j[keep])
-            pair = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-            pair.sort()
-            return pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
+            return _unique(np.concatenate(out) if out else np.zeros(0, dtype=np.int64))
 
         tolerant = [k for k in rules.exact_keys if k.veto and k.tolerance > 0]
         key_text = {k.column: _as_key(df[k.column]).fillna("").astype(str).to_numpy()
@@ -455,14 +468,15 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
             free = [b for b in rules.blocks if not any(uses_tol(c) for c in b.columns)]
             others = replace(rules, fuzzy_fields=tuple(
                 f for f in rules.fuzzy_fields if not uses_tol(f.column)))
-            rows = np.unique(np.r_[i[contra], j[contra]])
-            more = np.union1d(candidates(free, probe=rows, cap=rules.max_block_size),
-                              i[contra] * n + j[contra])
+            rows = np.zeros(n, dtype=bool)
+            rows[i[contra]] = rows[j[contra]] = True
+            more = _unique(np.r_[candidates(free, probe=rows, cap=rules.max_block_size),
+                                 i[contra] * n + j[contra]])
             ri, rj, _ = _score_above(texts, more // n, more % n, others)
             rc = contradicts(ri, rj)
             _join_unambiguous(uf, entity[i[contra]], entity[j[contra]],
                               entity[ri[rc]], entity[rj[rc]])
-    root = np.fromiter((uf.find(e) for e in range(n_ent)), dtype=np.int64, count=n_ent)
+    root = uf.roots()
     final = root[entity]
 
     # --- cluster ids: -1 for singletons, else numbered by first row (stable)
@@ -478,8 +492,8 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         ok = multi & (codes >= 0) & (reason == "")
         if ok.any():
             grp = cluster[ok] * (int(codes.max()) + 1) + codes[ok]
-            _, inv, cnt = np.unique(grp, return_inverse=True, return_counts=True)
-            reason[np.flatnonzero(ok)[cnt[inv] > 1]] = key.column
+            codes_g = pd.factorize(grp)[0]
+            reason[np.flatnonzero(ok)[np.bincount(codes_g)[codes_g] > 1]] = key.column
     reason[multi & (reason == "")] = "fuzzy"
     return LinkResult(cluster=cluster, reason=reason, common_keys=common,
                       candidate_pairs=n_cand)

@@ -185,14 +185,14 @@ def build_story(n: int = 600, seed: int = 7, today: _dt.date | None = None) -> S
             paths.append(LeadPath(i, appear, [Event(appear_date[i], final)], "fixed"))
             continue
         shape = _shape(final["last_contact"])
-        ld = (lambda d: _render(d, shape)) if L is not None else (lambda d: None)
+        ld = (lambda d, shape=shape: _render(d, shape)) if L is not None else (lambda d: None)
         end = L or min(today, C + _dt.timedelta(days=int(rng.integers(0, 21))))
         first = {"status": final["status"] if key == "new" else "Mới", "reason": None,
                  "last_contact": final["last_contact"] if L == C else None, "recontact_on": None}
         events = [Event(C, first)]
         i_first = next_sync(C)
 
-        def climb(top: int, lo: _dt.date, hi: _dt.date, keep: float = 0.65) -> None:
+        def climb(top: int, lo: _dt.date, hi: _dt.date, keep: float = 0.65, events=events, ld=ld) -> None:
             """Stages 2..top on distinct days in (lo, hi], last contact on each."""
             stages = [s for s in range(2, top + 1) if s == top or rng.random() < keep]
             span = (hi - lo).days

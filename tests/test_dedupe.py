@@ -1,4 +1,5 @@
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,7 @@ import pytest
 
 from sheetcrm.dedupe_rules import load_rules_dict
 from sheetcrm.sync.dedupe import DedupeRules, find_duplicates, match_previous_contacts
-from sheetcrm.sync.dedupe_engine import EngineRules, ExactKey, link, pair_counts
+from sheetcrm.sync.dedupe_engine import BlockKey, EngineRules, ExactKey, link, pair_counts
 
 RAW = load_rules_dict()
 RULES = DedupeRules.from_dict(RAW)
@@ -191,3 +192,113 @@ def test_previous_contacts_only_other_lead_ids():
                             "đang nuôi dưỡng từ 05/01/2026 (KH-46)", "", ""]
     en = match_previous_contacts(df, rej, nur, RULES, language="en", reason_labels={"price": "Price too high"})
     assert en[0] == "rejected on 12/03/2026 because Price too high (KH-45)"
+
+
+def test_validated_key_columns_are_used_as_given(monkeypatch):
+    # The pipeline passes validation's phone_e164 / email_norm: those are the keys, and
+    # the raw cells are not parsed again.
+    from sheetcrm.sync import dedupe
+
+    df = leads([
+        ("KH-1", "A", "", "x", "not a phone", "", "2026-01-01", ""),
+        ("KH-2", "B", "", "y", "also not", "", "2026-01-02", ""),
+    ])
+    df["phone_e164"] = ["+84912345678", "+84912345678"]
+    df["email_norm"] = [None, ""]
+    monkeypatch.setattr(dedupe, "normalize_phone", lambda *a, **k: pytest.fail("phone parsed again"))
+    monkeypatch.setattr(dedupe, "normalize_email", lambda *a, **k: pytest.fail("email parsed again"))
+    f = find_duplicates(df, RULES).frame
+    assert f.cluster.tolist() == [0, 0] and f.duplicate_of[1] == "KH-1"
+    keys = dedupe.key_columns(df, RULES)
+    assert keys.email.isna().all()
+
+
+def test_validated_role_email_still_not_a_key():
+    df = leads([("KH-1", "Lan", "", "", "", "", "2026-01-01", ""),
+                ("KH-2", "Hùng", "", "", "", "", "2026-01-02", "")])
+    df["email_norm"] = ["info@abc.vn", "info@abc.vn"]
+    assert find_duplicates(df, RULES).frame.cluster.tolist() == [-1, -1]
+
+
+def test_rows_without_lead_id_are_named_by_sheet_row():
+    df = leads([("", "Trần An", "", "", "0912345678", "", "2026-01-01", ""),
+                ("", "Tran An", "", "", "+84 912 345 678", "", "2026-01-02", "")])
+    df["row"] = [7, 9]
+    assert find_duplicates(df, RULES).frame.issue[1] == "trùng số điện thoại với dòng 7"
+
+
+def test_name_without_company_is_never_a_fuzzy_candidate():
+    # Name alone cannot reach the threshold, so such rows are not even blocked.
+    df = leads([("KH-1", "Nguyễn Văn An", "", "", "0912345678", "", "2026-01-01", ""),
+                ("KH-2", "Nguyen Van An", "", "an@x.vn", "", "", "2026-01-02", "")])
+    r = link(find_keys(df), RULES.engine)
+    assert r.candidate_pairs == 0 and r.cluster.tolist() == [-1, -1]
+    # With a company on both rows the same pair is a candidate and a match.
+    df["company"] = ["Cty Đại Phát", "Dai Phat JSC"]
+    r = link(find_keys(df), RULES.engine)
+    assert r.candidate_pairs == 1 and r.cluster.tolist() == [0, 0]
+
+
+def find_keys(df):
+    from sheetcrm.sync.dedupe import key_columns
+
+    return key_columns(df, RULES).reset_index(drop=True)
+
+
+# --- engine: ids typed with typos (a tolerant veto key) -----------------------------
+
+ID_RULES = EngineRules.from_dict({
+    "threshold": 5.0,
+    "exact": [{"column": "id", "veto": True, "tolerance": 1}],
+    "fuzzy": [{"column": "name", "scorer": "ratio", "agree": 4.0, "disagree": 4.0, "mid": 0.7},
+              {"column": "dob", "scorer": "exact", "agree": 3.0, "disagree": 3.0, "mid": 0.5}],
+    "blocks": [["dob", "id:3"], ["dob", "id:-3"], {"columns": ["dob"], "max_size": 6}],
+})
+
+
+def people(rows):
+    return pd.DataFrame(rows, columns=["id", "name", "dob"])
+
+
+def test_tolerant_key_one_typo_still_agrees():
+    df = people([("1234567", "anna smith", "19800101"), ("1243567", "anna smith", "19800101"),
+                 ("1234567", "anna smyth", "19800101")])  # transposition; equal id
+    assert link(df, ID_RULES).cluster.tolist() == [0, 0, 0]
+
+
+def test_far_id_joins_its_only_look_alike():
+    # FEBRL replaces some ids outright: the one look-alike is still the same person...
+    df = people([("1234567", "anna smith", "19800101"), ("9876501", "anna smith", "19800101"),
+                 ("5555123", "bob jones", "19800101")])
+    assert link(df, ID_RULES).cluster.tolist() == [0, 0, -1]
+    # ...without the ambiguity rule a far id would be a plain veto.
+    strict = replace(ID_RULES, exact_keys=(ExactKey("id", True, 0),))
+    assert link(df, strict).cluster.tolist() == [-1, -1, -1]
+
+
+def test_far_id_with_two_look_alikes_is_ambiguous():
+    # Two different people (ids far apart) look exactly alike: a third record with yet
+    # another id cannot be told to belong to either, so all stay apart; the rule must
+    # not chain them into one cluster.
+    df = people([("1234567", "anna smith", "19800101"), ("9876501", "anna smith", "19800101"),
+                 ("4440222", "anna smith", "19800101")])
+    assert link(df, ID_RULES).cluster.tolist() == [-1, -1, -1]
+    # Its typo'd twin is still found: the ambiguity is only about far ids.
+    df.loc[3] = ("1234576", "anna smith", "19800101")
+    assert link(df, ID_RULES).cluster.tolist() == [0, -1, -1, 0]
+
+
+def test_block_size_cap_per_pass():
+    # Eight people share a birth date: the capped id-free pass skips that block (no 28
+    # pairs), and the id-split passes still pair the typo'd twins.
+    rows = [(str(k) * 7, f"person {k}", "19800101") for k in range(1, 8)]
+    rows.append(("1111112", "person 1", "19800101"))
+    r = link(people(rows), ID_RULES)
+    assert r.candidate_pairs == 1 and r.cluster.tolist() == [0, -1, -1, -1, -1, -1, -1, 0]
+    uncapped = replace(ID_RULES, blocks=ID_RULES.blocks[:2] + (BlockKey(("dob",)),))
+    assert link(people(rows), uncapped).candidate_pairs == 28
+
+
+def test_tolerance_must_not_be_negative():
+    with pytest.raises(ValueError, match="tolerance"):
+        EngineRules(exact_keys=(ExactKey("id", True, -1),))

@@ -170,3 +170,47 @@ def test_company_forms_only_as_whole_words():
     # Without the forms list the names stay apart: the rule is what joins them.
     raw = pd.Series(["Công ty TNHH Đại Phát", "Đại Phát JSC"])
     assert normalize_company(raw).nunique() == 2
+
+
+def test_memo_makes_the_second_pass_free_and_keeps_types_apart(monkeypatch):
+    from sheetcrm.sync import normalize
+
+    normalize._MEMO.clear()
+    calls = []
+    real = normalize._parse_phone
+    monkeypatch.setattr(normalize, "_parse_phone", lambda v, r: calls.append(v) or real(v, r))
+    s = pd.Series(["0912345678", "0912 345 678", "0912345678"] * 3, dtype=object)
+    normalize_phone(s)
+    phone_status(s)  # validation's view of the same cells: no new parsing
+    assert sorted(calls) == ["0912 345 678", "0912345678"]
+    # 1, 1.0 and True hash alike; the memo must not hand True the number's result.
+    assert one(912345678) == "+84912345678" and one(True) is None and one(912345678.0) == "+84912345678"
+
+
+def test_memo_is_bounded(monkeypatch):
+    from sheetcrm.sync import normalize
+
+    monkeypatch.setattr(normalize, "_MEMO_MAX", 10)
+    normalize._MEMO.clear()
+    normalize_phone(pd.Series([f"09123456{k:02d}" for k in range(25)]))
+    assert len(normalize._MEMO) <= 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(mobile, st.sampled_from([" ", ".", "-", "\u00a0", "\u2010", "  "]))
+def test_property_ascii_fast_path_agrees_with_general_path(national, sep):
+    # A non-ASCII separator takes the general (NFKC + regex) path; ASCII the fast one.
+    typed = f"{national[:4]}{sep}{national[4:7]}{sep}{national[7:]}"
+    assert one(typed) == one(national) == one("+84" + sep + national[1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20))
+def test_property_name_fast_fold_equals_general_fold(text):
+    # The one-translate folding must give exactly what fold() + word split gives.
+    import re
+
+    from sheetcrm.text import fold
+
+    ref = " ".join(re.findall(r"[0-9a-z]+", fold(text)))
+    assert normalize_name(pd.Series([text], dtype=object)).iloc[0] == ref

@@ -17,9 +17,10 @@ of every cluster, so it is never flagged again, and its marker is returned uncha
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ class DedupeRules:
     _folded_markers: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> "DedupeRules":
+    def from_dict(d: Mapping[str, Any]) -> DedupeRules:
         """Build from the parsed `schemas/dedupe.toml`; ValueError names a bad field."""
         if not isinstance(d, Mapping):
             raise ValueError("dedupe rules: expected a table")
@@ -168,7 +169,7 @@ def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
     Validation already normalises phones and emails: when `records` carries its
     `phone_e164` / `email_norm` columns they are used as they are."""
     n = len(records)
-    col = lambda c: records[c] if c in records else pd.Series([None] * n, index=records.index)  # noqa: E731
+    col = lambda c: records[c] if c in records else pd.Series([None] * n, index=records.index)
     email = _given(records, "email_norm") if "email_norm" in records else normalize_email(col("email"))
     phone = (_given(records, "phone_e164") if "phone_e164" in records
              else normalize_phone(col("phone"), rules.phone_region))

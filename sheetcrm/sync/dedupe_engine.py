@@ -100,7 +100,7 @@ class EngineRules:
                 raise ValueError(f"exact key {k.column!r}: tolerance must be >= 0")
 
     @staticmethod
-    def from_dict(d: dict) -> "EngineRules":
+    def from_dict(d: dict) -> EngineRules:
         """From a parsed rules table: [[exact]] column/veto/tolerance, [[fuzzy]] column/
         scorer/agree/disagree/mid, blocks = [[cols...] or {columns, max_size}...],
         threshold, common_key_limit, max_block_size."""
@@ -464,7 +464,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
             # of those rows whatever its id (passes that ignore the tolerant keys,
             # uncapped), judged on the fields other than those keys.
             tol_cols = {k.column for k in tolerant}
-            uses_tol = lambda c: bool(set(c.split(":")[0].split("+")) & tol_cols)  # noqa: E731
+            uses_tol = lambda c: bool(set(c.split(":")[0].split("+")) & tol_cols)
             free = [b for b in rules.blocks if not any(uses_tol(c) for c in b.columns)]
             others = replace(rules, fuzzy_fields=tuple(
                 f for f in rules.fuzzy_fields if not uses_tol(f.column)))
@@ -506,6 +506,6 @@ def pair_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
     pred = np.asarray(pred, dtype=np.int64).copy()
     single = pred < 0
     pred[single] = pred.max(initial=-1) + 1 + np.arange(single.sum())
-    c2 = lambda s: int((s * (s - 1) // 2).sum())  # noqa: E731
+    c2 = lambda s: int((s * (s - 1) // 2).sum())
     tp = c2(pd.DataFrame({'p': pred, 't': truth}).value_counts().to_numpy())
     return tp, c2(np.bincount(pred)), c2(pd.Series(truth).value_counts().to_numpy())

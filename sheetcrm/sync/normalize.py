@@ -105,7 +105,7 @@ def _cell_text(v: object) -> str | None:
     return unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(region: str) -> Callable[[str], bool]:
     """`phonenumbers.is_valid_number` for a national significant number of `region`,
     compiled once from phonenumbers' own metadata (same lengths and patterns) so that the
@@ -265,7 +265,8 @@ def _fold_table() -> dict[int, str]:
     combining marks deleted: one str.translate then does what NFKD + strip + casefold do."""
     table = {c: chr(c).lower() for c in range(ord("A"), ord("Z") + 1)}
     for c in [*range(0x80, 0x250), *range(0x1E00, 0x1F00)]:
-        f = fold(chr(c))
+        # Between two letters so that fold() keeps a space it would trim ('¸' -> ' ').
+        f = fold("a" + chr(c) + "a")[1:-1]
         if f.isascii() and f != chr(c):
             table[c] = f
     table.update({c: "" for c in range(0x300, 0x370)})  # combining marks (NFD input)

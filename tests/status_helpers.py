@@ -96,6 +96,8 @@ class Book:
                 lambda k: SCHEMAS.chain.get(k).label)
             rec = res.recontact_on.notna()
             self.leads.loc[rec, "recontact_on"] = res.recontact_on[rec]
+            if res.recontact_clear is not None:
+                self.leads.loc[res.recontact_clear, "recontact_on"] = pd.NaT
         if "history" in parts:
             self.history = append(self.history, res.history_rows)
         if "rejections" in parts:

@@ -220,7 +220,20 @@ def test_nurture_open_touch_and_reactivation():
     res = b.sync("2026-03-10")
     assert res.nurture_updates.loc[0, "state"] == "Đã kích hoạt lại"
     assert res.counts["reactivated"] == 1
+    assert res.recontact_clear[0]  # the nurture recontact of 04/05 no longer applies
+    assert pd.isna(b.leads.loc[0, "recontact_on"])
     assert b.sync("2026-03-11").nurture_updates.empty
+
+
+def test_a_persons_recontact_date_is_kept_when_the_lead_is_back_in_the_chain():
+    b = Book(leads_frame([{"status": "Nóng"}]))
+    b.sync("2026-01-05")
+    b.edit(0, status="Từ chối", reason="đắt quá", last_contact="2026-01-30")
+    b.sync("2026-01-30")
+    b.edit(0, status="Tiềm năng", recontact_on="2026-02-20")  # the rep books a call
+    res = b.sync("2026-02-02")
+    assert not res.recontact_clear[0]
+    assert b.leads.loc[0, "recontact_on"] == pd.Timestamp("2026-02-20")
 
 
 def test_nurture_row_closes_as_won_and_budget_is_quarterly():
@@ -274,6 +287,7 @@ def test_failed_attempts_then_unreachable():
     res = b.sync("2026-03-11")
     assert res.status[0] == "unreachable" and res.counts["moved_unreachable"] == 1
     assert res.recontact_on.isna().all()
+    assert res.recontact_clear[0]  # the retry date meant nothing once the lead is unreachable
     assert res.history_rows[["from_status", "to_status", "by"]].values.tolist() == [
         ["not_closed", "unreachable", "sync"]]
     assert len(keys(b)) == 3

@@ -336,8 +336,10 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         leads.loc[moved, "status"] = st.status[moved]
     rec = pd.to_datetime(st.recontact_on, errors="coerce")
     has_rec = rec.notna()
-    changes.updates += _updates(w, "recontact_on", rec, has_rec, raw, new_ids, "date")
-    leads["recontact_on"] = leads["recontact_on"].where(~has_rec, rec)
+    clear = st.recontact_clear if st.recontact_clear is not None else pd.Series(False, index=leads.index)
+    clear = clear.reindex(leads.index).fillna(False).astype(bool) & ~has_rec
+    changes.updates += _updates(w, "recontact_on", rec, has_rec | clear, raw, new_ids, "date")
+    leads["recontact_on"] = leads["recontact_on"].where(~has_rec, rec).where(~clear, pd.NaT)
     st_issues = st.issues
     if len(st_issues) and not isinstance(st_issues.iloc[0], str):
         st_issues = st_issues.map(lambda x: "; ".join(x) if isinstance(x, (list, tuple)) else (x or ""))

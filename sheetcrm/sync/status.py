@@ -102,6 +102,9 @@ class StatusResult:
     nurture_rows: pd.DataFrame
     nurture_updates: pd.DataFrame  # indexed like the nurture frame; only changed columns, None = keep
     counts: dict[str, int] = field(default_factory=dict)
+    # True where the sync's own recontact date belongs to an episode that has ended (the lead
+    # is back in the chain, won, out for good or do-not-contact): the cell is cleared.
+    recontact_clear: pd.Series | None = None
 
 
 # ---------------------------------------------------------------- small helpers
@@ -420,6 +423,11 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     placed = apply_daily_cap(_text(leads, "owner").str.strip(), nominal.where(to_place), lead_id, fixed,
                              cat.daily_cap, cal)
     recontact_out = placed.where(to_place)
+    # A date the sync wrote for a rejection or nurture episode means nothing once the lead
+    # has left it; a person's date stays.
+    episode = {st.key for st in chain.statuses if st.logs_rejection} | {chain.nurture}
+    ended = ~status.isin(episode) | dnc
+    recontact_clear = auto_ok & ended & existing_rec.notna() & rec_key.isin(sync_keys) & recontact_out.isna()
     effective = placed.where(to_place | kept)  # the date the logs record for an event
 
     # ---- 8. output rows
@@ -485,7 +493,8 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "scheduled": int(recontact_out.notna().sum()),
     }
     out_status = status.where(~unknown, None).astype(object)
-    return StatusResult(out_status, recontact_out, merged, hist_out, rej, nur, upd, counts)
+    counts["recontact_cleared"] = int(recontact_clear.sum())
+    return StatusResult(out_status, recontact_out, merged, hist_out, rej, nur, upd, counts, recontact_clear)
 
 
 def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for helpers_xlsx
 from helpers_xlsx import write_workbook
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string
+from scenario_values import Formula
 
 from sheetcrm import api
 from sheetcrm.backends.retry import RetryPolicy
@@ -31,11 +31,6 @@ from sheetcrm.config import load_config
 from sheetcrm.testing.fakesheets import FakeSheetsServer
 
 FAST = RetryPolicy(attempts=4, max_seconds=10, initial=0.01, max_wait=0.05)
-
-
-@dataclass(frozen=True)
-class Formula:
-    text: str
 
 
 def _plain(v: Any) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from conftest import Formula
 from helpers_xlsx import CLEAN, LEADS, SYNC_LOG, TODAY, H, grid, lead, schemas
 from openpyxl.utils import get_column_letter
+from scenario_values import Formula
 
 from sheetcrm.demo import generate_leads
 

@@ -184,3 +184,14 @@ def test_every_due_lead_exactly_once(specs, today):
              L["agenda_week"]: lambda d: today < d <= sunday, L["agenda_month"]: lambda d: d > sunday}
     for owner, section, row in detail_rows(build_agenda(make_leads(rows), SCHEMAS, today)):
         assert names[section](row[0])
+
+
+def test_agenda_shows_a_number_the_rep_can_dial():
+    from sheetcrm.sync.agenda import dialable_phone
+
+    frame = pd.DataFrame({
+        "phone": ["0168 912 3456", "+44 20 7946 0958", "12345"],
+        "phone_e164": ["+84389123456", "+442079460958", None],
+    })
+    # The old 11-digit Viettel number is shown as dialled today; a broken one as typed.
+    assert dialable_phone(frame).tolist() == ["0389123456", "+442079460958", "12345"]

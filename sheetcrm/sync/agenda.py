@@ -72,7 +72,7 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
             "lead_id": _col(df, "lead_id", "").fillna("").astype(str),
             "name": _col(df, "name", "").fillna("").astype(str),
             "company": _col(df, "company", "").fillna("").astype(str),
-            "phone": _col(df, "phone", "").fillna("").astype(str),
+            "phone": dialable_phone(df),
             "email": _col(df, "email", "").fillna("").astype(str),
             "status": _col(df, "status", None),
             "reason": reason_keys(df, schemas),
@@ -166,6 +166,19 @@ def build_agenda(
     return g.layout(tab, widths, freeze_rows=3)
 
 
+def dialable_phone(df: pd.DataFrame) -> pd.Series:
+    """The number a rep can dial: a Vietnamese number in its national form after the 2018
+    prefix change (0168… typed years ago is 038… now), others in E.164; what was typed
+    when it is not a valid number."""
+    typed = _col(df, "phone", "").fillna("").astype(str)
+    if "phone_e164" not in df:
+        return typed
+    e164 = df["phone_e164"].astype(object)
+    vn = e164.str.startswith("+84", na=False)
+    out = e164.where(~vn, "0" + e164.str[3:])
+    return out.where(e164.notna(), typed).astype(str)
+
+
 def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, reason_name: dict) -> tuple[float, ...]:
     """Fit the detail columns to their longest value (vectorised), within sane bounds."""
 
@@ -175,7 +188,7 @@ def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, r
 
     owner_w = max((len(str(r[0])) for r in owner_rows), default=0) + 2
     return (
-        float(min(max(14, owner_w), 28)),
+        float(min(max(18, owner_w), 28)),  # wide enough for the "Ngày liên hệ lại" header
         longest(a["lead_id"], 13, 18),
         longest(a["name"], 16, 30),
         longest(a["company"], 14, 30),

@@ -16,6 +16,7 @@ of every cluster, so it is never flagged again, and its marker is returned uncha
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -184,12 +185,17 @@ def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
     }, index=records.index)
 
 
+@functools.lru_cache(maxsize=16)
+def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not markers:
+        return None
+    return re.compile(r"^(?:" + "|".join(re.escape(m) for m in markers) + r")(?![0-9a-z])")
+
+
 def _markers(raw: pd.Series, rules: DedupeRules) -> np.ndarray:
     """True where a person wrote a not-a-duplicate marker into `Trùng với`."""
     folded = pd.Series(pd.unique(_text(raw).to_numpy()))
-    pattern = re.compile(
-        r"^(?:" + "|".join(re.escape(m) for m in rules._folded_markers) + r")(?![0-9a-z])"
-    ) if rules._folded_markers else None
+    pattern = _marker_pattern(rules._folded_markers)
     marked = {v for v in folded if pattern is not None and pattern.match(fold(v))}
     return _text(raw).isin(marked).to_numpy()
 

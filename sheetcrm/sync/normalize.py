@@ -293,6 +293,12 @@ def normalize_name(s: pd.Series) -> pd.Series:
 
 
 def _legal_form_pattern(legal_forms: Iterable[str]) -> re.Pattern[str] | None:
+    return _compiled_forms(tuple(legal_forms))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_forms(legal_forms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Compiled once per rules list: compiling costs more than a 10k-row sheet's matching."""
     forms = sorted({_name_one(f) for f in legal_forms} - {""}, key=len, reverse=True)
     if not forms:
         return None

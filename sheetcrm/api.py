@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import __version__
 from .backends.base import ApplyResult, Backend
-from .changes import ChangeSet, EnsureTab, TrimRows
+from .changes import ChangeSet, EnsureTab, TabFormat, TrimRows
 from .config import Config, load_config
 from .errors import ConfigError
 from .logs import log
@@ -222,9 +222,17 @@ def init_changes(sheets: dict[str, list[list[Any]]], schemas: Schemas, language:
             changes.ensure_tabs.append(EnsureTab(schema.title, cols, 1, tuple(dropdowns)))
         else:
             missing = [c for c in table.missing if not c.optional]
+            header = [str(h) if h is not None else "" for h in table.header]
             if missing:
                 changes.add_columns.append(AddColumns(table.title, table.width + 1,
                                                       tuple(c.header for c in missing)))
+                header += [c.header for c in missing]
+            # Dropdowns go on the columns as the team named them.
+            typed = {c.header: c.key for c in schema.columns}
+            present = [(header[table.col_of[typed[h]] - 1] if typed[h] in table.col_of else h, options)
+                       for h, options in dropdowns]
+            if present:
+                changes.formats.append(TabFormat(table.title, tuple(header), 1, tuple(present)))
     return changes
 
 
@@ -243,8 +251,9 @@ def init(workbook: str | Path | None = None, sheet: str | None = None, *,
     with backend.lock():
         sheets = {t: s.values for t, s in backend.read().items()}
         changes = init_changes(sheets, schemas, cfg.language)
-        backend.apply(changes)
-    return changes
+        applied = backend.apply(changes)
+    # Dropdowns and frozen rows already in place are not news.
+    return changes if applied.cells_written or changes.ensure_tabs or changes.add_columns else ChangeSet()
 
 
 def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,

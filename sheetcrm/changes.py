@@ -42,6 +42,17 @@ class EnsureTab:
 
 
 @dataclass(frozen=True)
+class TabFormat:
+    """On an existing tab, freeze the header row and add dropdowns where they are missing
+    (`init` on a sheet a team already uses). `headers` is the tab's header row as it is."""
+
+    tab: str
+    headers: tuple[str, ...]
+    freeze_rows: int = 1
+    dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class AddColumns:
     """Append missing columns (headers in row 1) at `first_col` of an existing tab."""
 
@@ -99,6 +110,7 @@ class SheetLayout:
 @dataclass
 class ChangeSet:
     ensure_tabs: list[EnsureTab] = field(default_factory=list)
+    formats: list[TabFormat] = field(default_factory=list)
     add_columns: list[AddColumns] = field(default_factory=list)
     updates: list[CellUpdate] = field(default_factory=list)
     appends: list[AppendRows] = field(default_factory=list)
@@ -108,6 +120,7 @@ class ChangeSet:
     def is_empty(self) -> bool:
         return not (
             self.ensure_tabs
+            or self.formats
             or self.add_columns
             or self.updates
             or any(a.rows for a in self.appends)
@@ -132,6 +145,9 @@ class ChangeSet:
         lines: list[str] = []
         for t in self.ensure_tabs:
             lines.append(f"create tab '{t.tab}' with headers: {', '.join(t.headers)}")
+        for f in self.formats:
+            names = ", ".join(h for h, _ in f.dropdowns)
+            lines.append(f"freeze the header of '{f.tab}' and add dropdowns ({names}) where missing")
         for a in self.add_columns:
             lines.append(f"add columns to '{a.tab}': {', '.join(a.headers)}")
         for u in self.updates[:limit]:

@@ -356,7 +356,7 @@ class GSheetsBackend:
             structure.append({"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}})
             sheet_ids[title], size[title] = sid, [rows, cols]
 
-        for et in changes.ensure_tabs:
+        for et in [*changes.ensure_tabs, *changes.formats]:
             if et.tab not in sheet_ids:
                 add_tab(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows)
                 new_tabs[et.tab] = et.headers
@@ -473,7 +473,7 @@ class GSheetsBackend:
         # 4. formats, charts, protections, trims after the values; all of it goes in one
         # :batchUpdate with the lock release (atomic, and a replay fails on the lock).
         meta_sheets = {s["properties"]["title"]: s for s in (self._meta or {}).get("sheets", [])}
-        for et in changes.ensure_tabs:
+        for et in [*changes.ensure_tabs, *changes.formats]:
             self._pending.extend(_dropdowns(et, sheet_ids[et.tab], self._first.get(et.tab, []), named))
         for ac in changes.add_columns:
             self._pending.extend(_protect(meta_sheets.get(ac.tab), sheet_ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",

@@ -14,8 +14,9 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from filelock import FileLock, Timeout
 from openpyxl import Workbook, load_workbook
@@ -140,6 +141,8 @@ class XlsxBackend:
             wb = Workbook()
             wb.remove(wb.active)
         result.cells_written, result.rows_appended = apply_to_workbook(wb, changes)
+        if not result.cells_written and not (changes.trims or changes.replacements):
+            return result  # e.g. init found every dropdown in place: leave the file alone
         self._save(wb)
         result.wrote = True
         return result
@@ -273,6 +276,17 @@ def apply_to_workbook(wb: Workbook, changes: ChangeSet) -> tuple[int, int]:
     for a in changes.add_columns:
         _style_header(wb[a.tab], a.first_col, a.headers)
         cells += len(a.headers)
+    for f in changes.formats:
+        ws = wb[f.tab]
+        if f.freeze_rows and ws.freeze_panes is None:
+            ws.freeze_panes = ws.cell(row=f.freeze_rows + 1, column=1)
+            cells += 1
+        have = {str(r).split(":")[0].rstrip("0123456789") for dv in ws.data_validations.dataValidation
+                for r in dv.sqref.ranges}
+        wanted = tuple((h, o) for h, o in f.dropdowns
+                       if h in f.headers and get_column_letter(f.headers.index(h) + 1) not in have)
+        add_dropdowns(ws, f.headers, wanted)
+        cells += len(wanted)
     for u in changes.updates:
         _set(wb[u.tab].cell(row=u.row, column=u.col), u.value)
         cells += 1

@@ -218,8 +218,12 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
     ref[no_id] = [msg["row"].format(row=r) for r in rows[no_id]]
 
     # Survivor: oldest `Ngày tạo` (blank last), then sheet order.
-    created = pd.to_datetime(records["created_at"], errors="coerce") if "created_at" in records \
-        else pd.Series(pd.NaT, index=records.index)
+    if "created_at" not in records:
+        created = pd.Series(pd.NaT, index=records.index)
+    elif pd.api.types.is_datetime64_any_dtype(records["created_at"]):
+        created = records["created_at"]  # the parsed frame's dates: nothing to parse
+    else:
+        created = pd.to_datetime(records["created_at"], errors="coerce")
     c = created.to_numpy(dtype="datetime64[ns]")
     nat = np.isnat(c)
     order = np.lexsort((np.arange(n), np.where(nat, 0, c.astype(np.int64)), nat, cluster))

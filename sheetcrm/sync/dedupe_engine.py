@@ -173,17 +173,28 @@ def _token(v: str, part: str) -> str:
     return v[:k] if k > 0 else v[k:]
 
 
-def _block_codes(df: pd.DataFrame, block: BlockKey) -> np.ndarray:
-    """One int code per row; -1 when any block column is empty."""
+def _block_codes(df: pd.DataFrame, block: BlockKey,
+                 cache: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """One int code per row; -1 when any block column is empty. `cache` keeps each
+    column's factorisation across the passes of one run."""
+    cache = {} if cache is None else cache
     combined = np.zeros(len(df), dtype=np.int64)
     empty = np.zeros(len(df), dtype=bool)
     for spec in block.columns:
         col, _, part = spec.partition(":")
-        codes, uniques = pd.factorize(_column_text(df, col))  # transform below, per unique
+        if col not in cache:
+            codes, uniques = pd.factorize(_column_text(df, col))
+            cache[col] = codes, np.asarray(uniques, dtype=object)
+        codes, uniques = cache[col]
         # Transform each distinct value once, then re-code the transformed values.
-        sub_codes, sub_uniques = pd.factorize(pd.Series([_token(u, part) for u in uniques], dtype=object))
+        if part:
+            sub_codes, sub_uniques = pd.factorize(
+                pd.Series([_token(u, part) for u in uniques], dtype=object))
+            sub_uniques = sub_uniques.to_numpy(dtype=object)
+        else:
+            sub_codes, sub_uniques = np.arange(len(uniques)), uniques
         c = sub_codes[codes].astype(np.int64)
-        empty |= (sub_uniques.to_numpy(dtype=object) == "")[c]
+        empty |= (sub_uniques == "")[c]
         combined = combined * (len(sub_uniques) + 1) + c
         combined = pd.factorize(combined)[0].astype(np.int64)  # keep codes small
     combined[empty] = -1
@@ -416,7 +427,8 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         row_mask = ent_mask[entity]
         groups = {int(m): np.flatnonzero(usable & (row_mask == m))
                   for m in _unique(row_mask[usable])}
-        codes = {b: _block_codes(df, b) for b in rules.blocks}
+        col_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        codes = {b: _block_codes(df, b, col_cache) for b in rules.blocks}
 
         def candidates(blocks: list[BlockKey], probe: np.ndarray | None = None,
                        cap: int | None = None) -> np.ndarray:

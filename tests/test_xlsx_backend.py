@@ -220,3 +220,22 @@ def snapshot_headers(path):
     row = next(wb[LEADS].iter_rows(min_row=1, max_row=1, values_only=True))
     wb.close()
     return row
+
+
+def test_a_teams_image_in_another_tab_survives_a_sync(tmp_path):
+    from openpyxl import Workbook, load_workbook
+    from openpyxl.drawing.image import Image
+    from PIL import Image as Picture
+
+    from sheetcrm import api
+
+    Picture.new("RGB", (20, 20), "red").save(tmp_path / "logo.png")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Khách hàng"
+    ws.append(["Tên khách hàng", "Email", "Số điện thoại", "Trạng thái"])
+    ws.append(["Lan", "lan@example.com", "0912345678", "Mới"])
+    wb.create_sheet("Logo").add_image(Image(str(tmp_path / "logo.png")), "B2")
+    wb.save(tmp_path / "team.xlsx")
+    api.sync(workbook=tmp_path / "team.xlsx", today="2026-03-12")
+    assert len(load_workbook(tmp_path / "team.xlsx")["Logo"]._images) == 1

@@ -75,19 +75,21 @@ def _map_unique(values: pd.Series, fn: Callable[[object], object], empty: object
 def _map_memo(values: pd.Series, kind: str, region: str,
               parse: Callable[[object], tuple[str | None, str]], pick: int, empty: object) -> pd.Series:
     """`_map_unique` of `parse(v)[pick]`, through the shared memo."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     memo = _MEMO
-
-    def one(u: object) -> tuple[str | None, str]:
-        key = (kind, region, type(u), u)  # type: 1, 1.0 and True must not share a slot
-        r = memo.get(key)
+    keys = [(kind, region, type(u), u) for u in uniques]  # 1, 1.0 and True apart
+    found = [memo.get(k) for k in keys]
+    for n, r in enumerate(found):
         if r is None:
-            r = parse(u)
+            found[n] = r = parse(uniques[n])
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
-            memo[key] = r
-        return r
-
-    return _map_unique(values, lambda u: one(u)[pick], empty)
+            memo[keys[n]] = r
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = [r[pick] for r in found]
+    out[-1] = empty  # code -1 (missing) indexes the last slot
+    return pd.Series(out[codes], index=s.index, dtype=object)
 
 
 # --- phones -----------------------------------------------------------------------

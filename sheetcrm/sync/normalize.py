@@ -77,6 +77,7 @@ def _map_memo(values: pd.Series, kind: str, region: str,
     """`_map_unique` of `parse(v)[pick]`, through the shared memo."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    uniques = uniques.tolist()  # element access on an Index is slow
     memo = _MEMO
     keys = [(kind, region, type(u), u) for u in uniques]  # 1, 1.0 and True apart
     found = [memo.get(k) for k in keys]

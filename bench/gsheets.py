@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sheetcrm.backends.gsheets import GSheetsBackend  # noqa: E402
-from sheetcrm.changes import CellUpdate, ChangeSet  # noqa: E402
-from sheetcrm.google_http import make_gspread_client  # noqa: E402
-from sheetcrm.testing.fakesheets import FakeSheetsServer  # noqa: E402
+from sheetcrm.backends.gsheets import GSheetsBackend
+from sheetcrm.changes import CellUpdate, ChangeSet
+from sheetcrm.google_http import make_gspread_client
+from sheetcrm.testing.fakesheets import FakeSheetsServer
 
 TAB = "Khách hàng"
 HEAD = ["Mã KH", "Tên khách hàng", "Công ty", "Email", "Số điện thoại", "Người phụ trách", "Sản phẩm quan tâm",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__, api
 from .errors import SheetcrmError
-from .logs import log, redact, setup
+from .logs import redact, setup
 
 
 def target_options(fn: Callable) -> Callable:

@@ -5,7 +5,8 @@ gspread copies its URL constants at import, so patching ``gspread.urls`` does no
 redirect it; rewriting in ``HTTPClient.request`` does."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any
 
 import gspread
 from gspread.http_client import HTTPClient
@@ -17,7 +18,7 @@ SCOPES = (
     "https://www.googleapis.com/auth/drive",
 )
 
-Timeout = Union[None, float, tuple[float, float]]
+Timeout = None | float | tuple[float, float]
 
 
 class EndpointHTTPClient(HTTPClient):
@@ -25,7 +26,7 @@ class EndpointHTTPClient(HTTPClient):
     instead, and applies ``timeout`` to every request. Set the two class-level
     defaults with ``configured()`` since gspread constructs the client itself."""
 
-    api_endpoint: Optional[str] = None
+    api_endpoint: str | None = None
     default_timeout: Timeout = None
 
     def __init__(self, auth, session=None) -> None:
@@ -34,7 +35,7 @@ class EndpointHTTPClient(HTTPClient):
             self.set_timeout(self.default_timeout)
 
     @classmethod
-    def configured(cls, api_endpoint: Optional[str] = None, timeout: Timeout = None) -> type["EndpointHTTPClient"]:
+    def configured(cls, api_endpoint: str | None = None, timeout: Timeout = None) -> type[EndpointHTTPClient]:
         """A subclass bound to ``api_endpoint`` (e.g. ``http://127.0.0.1:8099``)."""
         return type(cls.__name__, (cls,), {"api_endpoint": api_endpoint.rstrip("/") if api_endpoint else None, "default_timeout": timeout})
 
@@ -45,11 +46,11 @@ class EndpointHTTPClient(HTTPClient):
                     return self.api_endpoint + url[len(base):]
         return url
 
-    def request(self, method: str, endpoint: str, params=None, data=None, json: Optional[Mapping[str, Any]] = None, files=None, headers=None):
+    def request(self, method: str, endpoint: str, params=None, data=None, json: Mapping[str, Any] | None = None, files=None, headers=None):
         return super().request(method, self.rewrite(endpoint), params=params, data=data, json=json, files=files, headers=headers)
 
 
-def make_gspread_client(credentials: Any, api_endpoint: Optional[str] = None, timeout: Timeout = 60.0) -> gspread.Client:
+def make_gspread_client(credentials: Any, api_endpoint: str | None = None, timeout: Timeout = 60.0) -> gspread.Client:
     """A gspread client for ``credentials`` (google-auth credentials, or a
     service-account info dict) that talks to ``api_endpoint`` when given (the fake
     server's URL) and otherwise to Google."""
@@ -61,12 +62,12 @@ def make_gspread_client(credentials: Any, api_endpoint: Optional[str] = None, ti
     return gspread.Client(auth=credentials, http_client=EndpointHTTPClient.configured(api_endpoint, timeout))
 
 
-def keep_off_google(credentials: Any, api_endpoint: Optional[str]) -> None:
+def keep_off_google(credentials: Any, api_endpoint: str | None) -> None:
     """google-auth otherwise looks a service account's access boundary up at
     iamcredentials.googleapis.com in the background; credentials aimed at another
     endpoint must not call Google. "0x0" is google-auth's own no-op boundary."""
     if api_endpoint and hasattr(credentials, "_set_regional_access_boundary"):
         import datetime as _dt
 
-        far = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None) + _dt.timedelta(days=3650)
+        far = _dt.datetime.now(_dt.UTC).replace(tzinfo=None) + _dt.timedelta(days=3650)
         credentials._set_regional_access_boundary({"encodedLocations": "0x0", "expiry": far})

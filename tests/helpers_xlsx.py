@@ -14,8 +14,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
@@ -54,7 +55,7 @@ PERSON_KEYS = ["lead_id", "name", "company", "email", "phone", "owner", "product
                "status", "created_at", "last_contact", "reason", "notes"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schemas() -> Schemas:
     return load_schemas()
 

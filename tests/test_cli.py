@@ -10,13 +10,25 @@ import os
 import pytest
 from click.testing import CliRunner
 from filelock import FileLock
+from helpers_xlsx import (
+    CLEAN,
+    LEADS,
+    TODAY,
+    TODAY_S,
+    H,
+    column_values,
+    grid,
+    lead,
+    run_cli,
+    schemas,
+    sha,
+    snapshot,
+    write_workbook,
+)
 from openpyxl import load_workbook
 
 from sheetcrm.cli import main
 from sheetcrm.demo import INVALID_KINDS, generate_demo_data
-
-from helpers_xlsx import (CLEAN, H, LEADS, PERSON_KEYS, TODAY, TODAY_S, column_values, grid, lead,
-                          run_cli, schemas, sha, snapshot, write_workbook)
 
 MSG = schemas().messages["vi"]
 

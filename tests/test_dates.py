@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sheetcrm.sync.dates import date_to_serial, parse_dates, parse_one, serial_to_date
 

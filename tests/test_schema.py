@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from helpers_xlsx import LEADS, copy_schemas, sha, write_config, write_leads
 
 from sheetcrm.cli import main
 from sheetcrm.errors import ConfigError, SchemaError
 from sheetcrm.schema import load_schemas
-
-from helpers_xlsx import LEADS, copy_schemas, sha, write_config, write_leads
 
 
 def test_shipped_schemas_load():

@@ -8,18 +8,31 @@ import json
 import re
 import unicodedata
 
-import pytest
+from helpers_xlsx import (
+    CLEAN,
+    LEADS,
+    PERSON_KEYS,
+    SYNC_LOG,
+    TODAY,
+    TODAY_S,
+    H,
+    column_values,
+    grid,
+    header_cols,
+    lead,
+    run_cli,
+    schemas,
+    set_cell,
+    snapshot,
+    write_workbook,
+)
 
 from sheetcrm import api
 from sheetcrm.config import Config
 from sheetcrm.demo import FORMULA_NOTE, write_demo_workbook
 
-from helpers_xlsx import (CLEAN, H, LEADS, PERSON_KEYS, SYNC_LOG, TODAY, TODAY_S, column_values,
-                          grid, header_cols, lead, run_cli, schemas, set_cell, snapshot,
-                          write_workbook)
-
 MSG = schemas().messages["vi"]
-NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
+NFD = lambda s: unicodedata.normalize("NFD", s)
 EXTRA = "Zalo riêng"
 FORMULA = '=IMPORTXML("http://x","//a")'
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from helpers_xlsx import CLEAN, LEADS, PERSON_KEYS, bind_leads, grid, schemas
 
 from sheetcrm.errors import HeaderError
 from sheetcrm.sync.tables import bind, find_tab
-
-from helpers_xlsx import CLEAN, H, LEADS, PERSON_KEYS, bind_leads, grid, schemas
 
 
 def _nfd(s: str) -> str:

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from helpers_xlsx import CLEAN, LEADS, PERSON_KEYS, TODAY, H, bind_leads, grid, lead, schemas
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sheetcrm.sync.validate import assign_ids, validate_leads
-
-from helpers_xlsx import CLEAN, H, LEADS, PERSON_KEYS, TODAY, bind_leads, grid, lead, schemas
 
 MSG = schemas().messages["vi"]
 

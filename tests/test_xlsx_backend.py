@@ -12,6 +12,7 @@ import time
 
 import pytest
 from filelock import FileLock
+from helpers_xlsx import CLEAN, LEADS, SHEETCRM, TODAY, TODAY_S, H, column_values, sha, write_leads
 from openpyxl import Workbook, load_workbook
 
 from sheetcrm import api
@@ -19,8 +20,6 @@ from sheetcrm.backends.xlsx import XlsxBackend, apply_to_workbook
 from sheetcrm.changes import AppendRows, CellUpdate, ChangeSet, EnsureTab
 from sheetcrm.demo import generate_leads
 from sheetcrm.errors import LockHeldError, WorkbookError
-
-from helpers_xlsx import CLEAN, H, LEADS, SHEETCRM, TODAY, TODAY_S, column_values, sha, snapshot, write_leads
 
 
 @pytest.fixture

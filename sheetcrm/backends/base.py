@@ -9,8 +9,9 @@ text (a phone typed as `0912…` keeps its 0) and dates as `datetime.date`/`date
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from ..changes import ChangeSet
 

@@ -25,8 +25,9 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..a1 import quote_title
 from ..changes import AppendRows, CellUpdate, ChangeSet, ChartSpec, SheetLayout
@@ -34,7 +35,7 @@ from ..errors import BackendError, ConfigError, LockHeldError, SheetcrmError
 from . import gsheets_plan as plan
 from . import locks, retry
 from .base import ApplyResult, RawSheet
-from .gsheets_plan import parse_sheet_id  # noqa: F401  (re-exported for the CLI)
+from .gsheets_plan import parse_sheet_id
 from .retry import RetryPolicy
 
 log = logging.getLogger("sheetcrm.gsheets")
@@ -174,14 +175,14 @@ class GSheetsBackend:
         api_endpoint: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
-    ) -> "GSheetsBackend":
+    ) -> GSheetsBackend:
         creds, account = load_credentials(credentials)
         endpoint = api_endpoint or os.environ.get("SHEETCRM_API_ENDPOINT") or None
         return cls(parse_sheet_id(sheet), creds, account=account, api_endpoint=endpoint,
                    retry_policy=retry, timeout=timeout)
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "GSheetsBackend":
+    def from_config(cls, cfg: Any) -> GSheetsBackend:
         """From `sheetcrm.config.Config` (sheet, credentials, api_endpoint, [retry])."""
         settings = getattr(cfg, "retry", None)
         policy = RetryPolicy.from_settings(settings) if settings else None
@@ -403,20 +404,25 @@ class GSheetsBackend:
         slots: list[tuple[str, str, Any]] = []
         for t, p in plans.items():
             if p.whole_tab:
-                ranges.append(quote_title(t)); slots.append(("grid", t, None))
+                ranges.append(quote_title(t))
+                slots.append(("grid", t, None))
             else:
                 for c in p.cols:
-                    ranges.append(plan.col_range(t, c)); slots.append(("col", t, c))
+                    ranges.append(plan.col_range(t, c))
+                    slots.append(("col", t, c))
                 for r in p.rows:
-                    ranges.append(plan.rows_range(t, r)); slots.append(("row", t, r))
+                    ranges.append(plan.rows_range(t, r))
+                    slots.append(("row", t, r))
         appends = [a for a in changes.appends if a.rows]
         for a in appends:
             if a.tab in new_tabs:
                 continue
             n = len(self._first.get(a.tab, []))
-            ranges.append(plan.rows_range(a.tab, n + 1, max(size[a.tab][0], n + 1))); slots.append(("tail", a.tab, None))
+            ranges.append(plan.rows_range(a.tab, n + 1, max(size[a.tab][0], n + 1)))
+            slots.append(("tail", a.tab, None))
             if a.key_col is not None:
-                ranges.append(plan.col_range(a.tab, a.key_col + 1)); slots.append(("key", a.tab, None))
+                ranges.append(plan.col_range(a.tab, a.key_col + 1))
+                slots.append(("key", a.tab, None))
         got = self._batch_get(ranges, "re-reading the cells to write") if ranges else []
         now: dict[str, plan.Reread] = {t: plan.Reread() for t in plans}
         tails: dict[str, list[list[Any]]] = {}

@@ -23,8 +23,8 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import filelock
 
@@ -40,12 +40,12 @@ class SheetLock:
     expires: float
 
     @classmethod
-    def new(cls, ttl: float, now: float | None = None) -> "SheetLock":
+    def new(cls, ttl: float, now: float | None = None) -> SheetLock:
         expires = int((time.time() if now is None else now) + ttl)
         return cls(f"lk-{expires}-{secrets.token_hex(4)}", float(expires))
 
     @classmethod
-    def parse(cls, named_range_id: str) -> "SheetLock":
+    def parse(cls, named_range_id: str) -> SheetLock:
         m = _ID.match(named_range_id or "")
         # An id we cannot read was not written by us: treat it as expired long ago.
         return cls(named_range_id, float(m.group(1)) if m else 0.0)

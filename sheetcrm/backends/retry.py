@@ -11,8 +11,9 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import requests
 import tenacity
@@ -32,7 +33,7 @@ class RetryPolicy:
     max_wait: float = 32.0  # one wait never exceeds this (nor the remaining budget)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "RetryPolicy":
+    def from_settings(cls, settings: Any) -> RetryPolicy:
         """From `config.RetrySettings` (attempts, max_seconds)."""
         return cls(attempts=int(settings.attempts), max_seconds=float(settings.max_seconds))
 

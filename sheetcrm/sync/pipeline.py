@@ -10,14 +10,14 @@ import datetime as dt
 import hashlib
 import pickle
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..changes import (AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab,
-                       SheetLayout)
+from ..changes import AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab, SheetLayout
 from ..schema import Schemas, TabSchema
 from .dates import parse_dates
 from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
@@ -446,8 +446,8 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
     try:
-        from .summary import build_overview, layout_matches
         from .agenda import build_agenda
+        from .summary import build_overview, layout_matches
     except ImportError:  # summaries not available in this build
         return
     lang = settings.language

@@ -1,6 +1,4 @@
 """OAuth, sharing, quotas, fault injection, hooks and counters, through gspread."""
-import json
-import threading
 import time
 
 import gspread

@@ -2,7 +2,14 @@
 import pytest
 
 from sheetcrm.testing.fakesheets import a1
-from sheetcrm.testing.fakesheets.values import Evaluator, formatted, general_number, parse_raw, parse_user_entered, render
+from sheetcrm.testing.fakesheets.values import (
+    Evaluator,
+    formatted,
+    general_number,
+    parse_raw,
+    parse_user_entered,
+    render,
+)
 
 
 @pytest.mark.parametrize(

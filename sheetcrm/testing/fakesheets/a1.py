@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 _CELL = re.compile(r"^([A-Za-z]*)(\d*)$")
 _PLAIN_TITLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -39,18 +38,18 @@ def quote_title(title: str) -> str:
 class A1Range:
     """A parsed range; row/col bounds are 0-based, end-exclusive; None = open."""
 
-    title: Optional[str]
-    r1: Optional[int]
-    c1: Optional[int]
-    r2: Optional[int]
-    c2: Optional[int]
+    title: str | None
+    r1: int | None
+    c1: int | None
+    r2: int | None
+    c2: int | None
 
 
 class A1Error(ValueError):
     pass
 
 
-def split_title(text: str) -> tuple[Optional[str], str]:
+def split_title(text: str) -> tuple[str | None, str]:
     text = text.strip()
     if text.startswith("'"):
         i = 1

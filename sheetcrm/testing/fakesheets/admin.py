@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
-from typing import Any, Callable, Optional
-
-from cryptography.hazmat.primitives import serialization
+from collections.abc import Callable
+from typing import Any
 
 from .auth import generate_key
-from .models import SheetsError, bad_request
+from .models import SheetsError
 
 
 class Admin:
@@ -33,7 +31,7 @@ class Admin:
             self._s.hooks.clear()
             self._s.reset_counters()
 
-    def service_account(self, email: Optional[str] = None, project_id: str = "fake-project") -> dict:
+    def service_account(self, email: str | None = None, project_id: str = "fake-project") -> dict:
         """Generate an RSA key, register its public half and return a credentials dict
         (the shape of a downloaded key file) whose ``token_uri`` is this fake."""
         email = email or f"sa-{secrets.token_hex(4)}@{project_id}.iam.gserviceaccount.com"
@@ -71,12 +69,12 @@ class Admin:
         with self._s.backend.lock:
             return self._s.auth.register(email, public_key_pem)
 
-    def token(self, email: str, ttl: Optional[int] = None) -> str:
+    def token(self, email: str, ttl: int | None = None) -> str:
         """A bearer token for ``email`` without the JWT round trip."""
         with self._s.backend.lock:
             return self._s.auth.issue_token(email, ttl)
 
-    def create_spreadsheet(self, title: str = "Untitled spreadsheet", tabs: Optional[dict] = None, owner: Optional[str] = None, spreadsheet_id: Optional[str] = None) -> str:
+    def create_spreadsheet(self, title: str = "Untitled spreadsheet", tabs: dict | None = None, owner: str | None = None, spreadsheet_id: str | None = None) -> str:
         """Create a spreadsheet whose tabs hold ``values`` typed as a person would
         (USER_ENTERED). ``tabs`` = {"Sheet1": [["a", "b"], [1, 2]]}."""
         with self._s.backend.lock:
@@ -119,16 +117,16 @@ class Admin:
             ss = self._s.backend.get(spreadsheet_id, None)
             return apply_batch(self._s.backend, ss, requests, {})
 
-    def after_requests(self, n: int, callback: Callable[["Admin"], Any]) -> None:
+    def after_requests(self, n: int, callback: Callable[[Admin], Any]) -> None:
         """Run ``callback(admin)`` right after the n-th API request from now has been
         handled, before the next one is (sheets and drive calls count; token and admin
         calls do not)."""
         with self._s.backend.lock:
             self._s.hooks.append([self._s.api_requests + n, callback])
 
-    def inject_fault(self, match: Optional[str] = None, status: Optional[int] = None, count: int = 1,
-                     latency: float = 0.0, drop: bool = False, message: Optional[str] = None,
-                     retry_after: Optional[int] = None, lose_answer: bool = False) -> None:
+    def inject_fault(self, match: str | None = None, status: int | None = None, count: int = 1,
+                     latency: float = 0.0, drop: bool = False, message: str | None = None,
+                     retry_after: int | None = None, lose_answer: bool = False) -> None:
         """Affect the next ``count`` requests (-1: all) whose endpoint name (e.g.
         ``spreadsheets.values.update``) or "METHOD /path" matches the regex ``match``
         (None: any API request): sleep ``latency`` seconds, then answer ``status`` in
@@ -142,7 +140,7 @@ class Admin:
         with self._s.backend.lock:
             self._s.faults.clear()
 
-    def set_quota(self, read_per_minute: Optional[int] = None, write_per_minute: Optional[int] = None) -> None:
+    def set_quota(self, read_per_minute: int | None = None, write_per_minute: int | None = None) -> None:
         """Per user per minute limits (None = unlimited). Google's defaults are 60/60."""
         with self._s.backend.lock:
             self._s.auth.set_quota(read_per_minute, write_per_minute)

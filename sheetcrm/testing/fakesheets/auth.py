@@ -7,7 +7,6 @@ import base64
 import json
 import secrets
 import time
-from typing import Optional
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,20 +50,20 @@ class Auth:
         self.accounts: dict[str, dict] = {}  # email -> {"public_key", "key_id"}
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expiry)
         self.refresh_tokens: dict[str, dict] = {}  # refresh token -> {"email", "client_id", "client_secret"}
-        self.read_quota: Optional[int] = None
-        self.write_quota: Optional[int] = None
+        self.read_quota: int | None = None
+        self.write_quota: int | None = None
         self.usage: dict[tuple[str, str, int], int] = {}
 
     # ------------------------------------------------------------ accounts
 
-    def register(self, email: str, public_key, key_id: Optional[str] = None) -> str:
+    def register(self, email: str, public_key, key_id: str | None = None) -> str:
         key_id = key_id or secrets.token_hex(20)
         if isinstance(public_key, (str, bytes)):
             public_key = serialization.load_pem_public_key(public_key.encode() if isinstance(public_key, str) else public_key)
         self.accounts[email] = {"public_key": public_key, "key_id": key_id}
         return key_id
 
-    def issue_token(self, email: str, ttl: Optional[int] = None) -> str:
+    def issue_token(self, email: str, ttl: int | None = None) -> str:
         tok = "ya29.fake-" + secrets.token_urlsafe(32)
         self.tokens[tok] = (email, self.clock() + (ttl if ttl is not None else self.token_ttl))
         return tok
@@ -94,7 +93,7 @@ class Auth:
             claims = json.loads(_b64d(parts[1]))
             sig = _b64d(parts[2])
         except (ValueError, json.JSONDecodeError):
-            raise OAuthError("invalid_request", "Invalid JWT: could not decode the assertion.")
+            raise OAuthError("invalid_request", "Invalid JWT: could not decode the assertion.") from None
         if header.get("alg") != "RS256":
             raise OAuthError("invalid_grant", "Invalid JWT Signature.")
         email = claims.get("iss")
@@ -104,7 +103,7 @@ class Auth:
         try:
             acct["public_key"].verify(sig, (parts[0] + "." + parts[1]).encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            raise OAuthError("invalid_grant", "Invalid JWT Signature.")
+            raise OAuthError("invalid_grant", "Invalid JWT Signature.") from None
         now = self.clock()
         iat, exp = claims.get("iat", 0), claims.get("exp", 0)
         if exp < now - 60 or iat > now + 300 or exp - iat > 3600 + 60:
@@ -134,7 +133,7 @@ class Auth:
 
     # ------------------------------------------------------------ API calls
 
-    def authenticate(self, header: Optional[str]) -> str:
+    def authenticate(self, header: str | None) -> str:
         if not header or not header.startswith("Bearer "):
             raise SheetsError(401, "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.")
         entry = self.tokens.get(header[7:].strip())
@@ -142,7 +141,7 @@ class Auth:
             raise SheetsError(401)
         return entry[0]
 
-    def set_quota(self, read_per_minute: Optional[int], write_per_minute: Optional[int]):
+    def set_quota(self, read_per_minute: int | None, write_per_minute: int | None):
         self.read_quota, self.write_quota = read_per_minute, write_per_minute
         self.usage.clear()
 

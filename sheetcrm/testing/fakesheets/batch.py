@@ -3,13 +3,12 @@ and returns its reply; the batch is atomic (rolled back on the first error)."""
 from __future__ import annotations
 
 import copy
-import functools
-from typing import Any, Callable
+from collections.abc import Callable
 
 from . import a1
-from .models import SheetsBackend, Spreadsheet, Sheet, SheetsError, bad_request
+from .models import Sheet, SheetsBackend, SheetsError, Spreadsheet, bad_request
 from .sheetjson import mask_paths
-from .values import Cell, parse_user_entered
+from .values import Cell
 
 HANDLERS: dict[str, Callable] = {}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 from . import batch, urls
 
@@ -123,7 +122,7 @@ def render(report=None) -> str:
     return "\n".join(out)
 
 
-def write(report=None, path: Optional[Path] = None) -> Path:
+def write(report=None, path: Path | None = None) -> Path:
     path = path or HERE / "COVERAGE.md"
     path.write_text(render(report))
     return path

@@ -9,10 +9,10 @@ import random
 import secrets
 import string
 import threading
-from typing import Any, Optional
+from typing import Any
 
 from . import a1
-from .values import Cell, ErrorValue, Evaluator, parse_raw, parse_user_entered, render, formatted, json_number
+from .values import Cell, ErrorValue, Evaluator, json_number, parse_raw, parse_user_entered, render
 
 MAX_CELLS = 10_000_000
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -42,7 +42,7 @@ DEFAULT_MESSAGES = {
 class SheetsError(Exception):
     """An API error in Google's envelope."""
 
-    def __init__(self, code: int, message: Optional[str] = None, status: Optional[str] = None, details=None, drive=None):
+    def __init__(self, code: int, message: str | None = None, status: str | None = None, details=None, drive=None):
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, "Error")
         self.status = status or STATUS_BY_CODE.get(code, "UNKNOWN")
@@ -97,7 +97,7 @@ DEFAULT_THEME = {
 
 
 def now_rfc3339() -> str:
-    t = _dt.datetime.now(_dt.timezone.utc)
+    t = _dt.datetime.now(_dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
@@ -118,7 +118,7 @@ class Sheet:
         self.cells: dict[tuple[int, int], Cell] = {}
         self.merges: list[dict] = []
         self.protected: list[dict] = []
-        self.basic_filter: Optional[dict] = None
+        self.basic_filter: dict | None = None
         self.charts: list[dict] = []
         self.conditional_formats: list[dict] = []
         self.row_groups: list[dict] = []
@@ -151,7 +151,7 @@ class Sheet:
             gp["columnCount"] = cols
             self.cells = {k: v for k, v in self.cells.items() if k[1] < cols}
 
-    def snapshot(self) -> "Sheet":
+    def snapshot(self) -> Sheet:
         # Cells are copy-on-write (never mutated in place), so a shallow dict copy
         # is a consistent snapshot for batchUpdate rollback.
         s = copy.copy(self)
@@ -166,7 +166,7 @@ class Sheet:
 
 
 class Spreadsheet:
-    def __init__(self, sid: str, title: str, owner: Optional[str]):
+    def __init__(self, sid: str, title: str, owner: str | None):
         self.id = sid
         self.props: dict[str, Any] = {
             "title": title,
@@ -182,7 +182,7 @@ class Spreadsheet:
         self.permissions: dict[str, str] = {}  # email -> role ("owner" | "writer" | "reader")
         if owner:
             self.permissions[owner] = "owner"
-        self.anyone: Optional[str] = None
+        self.anyone: str | None = None
         self.created = now_rfc3339()
         self.modified = self.created
         self.next_protected_id = random.randint(10**8, 2 * 10**9)
@@ -194,18 +194,18 @@ class Spreadsheet:
     def touch(self):
         self.modified = now_rfc3339()
 
-    def role(self, email: Optional[str]) -> Optional[str]:
+    def role(self, email: str | None) -> str | None:
         if email is None:  # admin access
             return "owner"
         return self.permissions.get(email) or self.anyone
 
-    def sheet_by_title(self, title: str) -> Optional[Sheet]:
+    def sheet_by_title(self, title: str) -> Sheet | None:
         for s in self.sheets:
             if s.title == title:
                 return s
         return None
 
-    def sheet_by_id(self, sheet_id) -> Optional[Sheet]:
+    def sheet_by_id(self, sheet_id) -> Sheet | None:
         for s in self.sheets:
             if s.id == sheet_id:
                 return s
@@ -232,7 +232,7 @@ class SheetsBackend:
 
     # ------------------------------------------------------------ spreadsheets
 
-    def create_spreadsheet(self, title: str, owner: Optional[str], tabs: Optional[dict] = None, sid: Optional[str] = None) -> Spreadsheet:
+    def create_spreadsheet(self, title: str, owner: str | None, tabs: dict | None = None, sid: str | None = None) -> Spreadsheet:
         ss = Spreadsheet(sid or new_id(), title, owner)
         if not tabs:
             ss.sheets.append(Sheet(0, "Sheet1", 0))
@@ -257,7 +257,7 @@ class SheetsBackend:
             if ss.sheet_by_id(n) is None:
                 return n
 
-    def get(self, sid: str, user: Optional[str], write: bool = False, drive: bool = False) -> Spreadsheet:
+    def get(self, sid: str, user: str | None, write: bool = False, drive: bool = False) -> Spreadsheet:
         ss = self.spreadsheets.get(sid)
         role = ss.role(user) if ss else None
         if ss is None or role is None:
@@ -279,7 +279,7 @@ class SheetsBackend:
         try:
             rng = a1.parse(text, [s.title for s in ss.sheets])
         except a1.A1Error:
-            raise bad_request(f"Unable to parse range: {text}")
+            raise bad_request(f"Unable to parse range: {text}") from None
         if rng.title is None:
             sheet = ss.sheets[0]
         else:

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -96,7 +96,7 @@ def _walk_ids(rec: Any, fake: Any, ids: _Ids):
             _walk_ids(a, b, ids)
 
 
-def _map(obj: Any, strings: dict, numbers: dict, key: Optional[str] = None) -> Any:
+def _map(obj: Any, strings: dict, numbers: dict, key: str | None = None) -> Any:
     if isinstance(obj, dict):
         return {k: _map(v, strings, numbers, k) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -158,7 +158,7 @@ def _endpoint(method: str, path: str) -> tuple[str, bool]:
     return f"{method} {p}", False
 
 
-def replay_cassettes(directory: Path, server: Optional[FakeSheetsServer] = None) -> Report:
+def replay_cassettes(directory: Path, server: FakeSheetsServer | None = None) -> Report:
     own = server is None
     fake = server or FakeSheetsServer().start()
     try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
-from . import batch, models
-from .models import SheetsError, bad_request, SPREADSHEET_MIME
+from . import batch
+from .models import SPREADSHEET_MIME, SheetsError, bad_request
 from .sheetjson import apply_mask, parse_fields, spreadsheet_json
 
 
@@ -21,7 +21,7 @@ class Request:
     body: bytes
     headers: dict[str, str]
     groups: tuple = ()
-    user: Optional[str] = None
+    user: str | None = None
     base_url: str = ""
 
     def param(self, name: str, default=None):
@@ -38,7 +38,7 @@ class Request:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
-            raise bad_request("Invalid JSON payload received. Unexpected token.")
+            raise bad_request("Invalid JSON payload received. Unexpected token.") from None
 
 
 def _enum(req: Request, name: str, allowed: tuple, default: str) -> str:
@@ -224,7 +224,7 @@ def _drive_file(ss, full=False) -> dict:
     return d
 
 
-def _drive_fields(d: dict, fields: Optional[str]) -> dict:
+def _drive_fields(d: dict, fields: str | None) -> dict:
     if not fields:
         return d
     return apply_mask(d, parse_fields(fields))
@@ -245,7 +245,7 @@ def drive_create(state, req: Request):
 _Q_TERM = re.compile(r"""\s*(\w+)\s*(=|!=|contains)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*""")
 
 
-def _query_ok(ss, q: Optional[str]) -> bool:
+def _query_ok(ss, q: str | None) -> bool:
     if not q:
         return True
     for term in re.split(r"\s+and\s+", q):

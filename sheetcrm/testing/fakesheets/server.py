@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 from . import admin as admin_mod
@@ -40,7 +39,7 @@ class FakeState:
             "statuses": {},
         }
 
-    def take_fault(self, name: str, method: str, path: str) -> Optional[dict]:
+    def take_fault(self, name: str, method: str, path: str) -> dict | None:
         for f in self.faults:
             m = f["match"]
             if m is None or re.search(m, name) or re.search(m, f"{method} {path}"):
@@ -68,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet: tests read counters instead
         pass
 
-    def _send(self, code: int, body, headers: Optional[dict] = None):
+    def _send(self, code: int, body, headers: dict | None = None):
         data = b"" if body is None else json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8")
         self.send_response(code)
         if body is not None:
@@ -184,8 +183,8 @@ class FakeSheetsServer:
         self.host, self.port = host, port
         self.state = FakeState()
         self.admin = admin_mod.Admin(self.state)
-        self._httpd: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -195,7 +194,7 @@ class FakeSheetsServer:
     def token_uri(self) -> str:
         return self.url + "/token"
 
-    def start(self) -> "FakeSheetsServer":
+    def start(self) -> FakeSheetsServer:
         self._httpd = _Server((self.host, self.port), _Handler)
         self._httpd.state = self.state
         self._httpd.admin = self.admin
@@ -224,7 +223,7 @@ class FakeSheetsServer:
         finally:
             self.stop()
 
-    def __enter__(self) -> "FakeSheetsServer":
+    def __enter__(self) -> FakeSheetsServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
-from .models import DEFAULT_FORMAT, SheetsBackend, Spreadsheet, Sheet, bad_request
+from .models import DEFAULT_FORMAT, Sheet, SheetsBackend, Spreadsheet
 from .values import ErrorValue, formatted, json_number
-
 
 # ------------------------------------------------------------ field masks
 
@@ -83,7 +82,7 @@ def apply_mask(obj: Any, tree: dict) -> Any:
     return obj
 
 
-def mask_wants(tree: Optional[dict], *path: str) -> bool:
+def mask_wants(tree: dict | None, *path: str) -> bool:
     if tree is None:
         return False
     node = tree
@@ -148,7 +147,7 @@ def cell_data(backend: SheetsBackend, sheet: Sheet, r: int, c: int, cache: dict)
     return d
 
 
-def grid_data(backend, sheet: Sheet, r1, c1, r2, c2, mask: Optional[dict]) -> dict:
+def grid_data(backend, sheet: Sheet, r1, c1, r2, c2, mask: dict | None) -> dict:
     cache: dict = {}
     rows_sub = None
     if mask is not None:
@@ -207,7 +206,7 @@ def sheet_json(sheet: Sheet) -> dict:
     return d
 
 
-def spreadsheet_json(backend: SheetsBackend, ss: Spreadsheet, ranges=(), include_grid=False, fields: Optional[str] = None) -> dict:
+def spreadsheet_json(backend: SheetsBackend, ss: Spreadsheet, ranges=(), include_grid=False, fields: str | None = None) -> dict:
     mask = parse_fields(fields) if fields else None
     want_data = mask_wants(mask, "sheets", "data") if mask is not None else include_grid
     sheets_out = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from typing import Any, Optional
+from typing import Any
 
 EPOCH = _dt.datetime(1899, 12, 30)
 
@@ -33,7 +33,7 @@ class Cell:
     def is_empty(self) -> bool:
         return not self.has_value() and not self.note and not self.format and not self.validation
 
-    def copy(self) -> "Cell":
+    def copy(self) -> Cell:
         c = Cell(self.value, self.formula, self.number_format, self.note, self.format, self.validation)
         return c
 
@@ -128,7 +128,7 @@ def _parse_date(s: str):
     return None
 
 
-def parse_user_entered(raw: Any) -> Optional[Cell]:
+def parse_user_entered(raw: Any) -> Cell | None:
     """Interpret a value as if a person typed it (valueInputOption=USER_ENTERED).
     Returns None for "clear this cell"."""
     if raw is None:
@@ -174,7 +174,7 @@ def parse_user_entered(raw: Any) -> Optional[Cell]:
     return Cell(s)
 
 
-def parse_raw(raw: Any) -> Optional[Cell]:
+def parse_raw(raw: Any) -> Cell | None:
     """valueInputOption=RAW: strings stay strings (a leading '=' is just text)."""
     if raw is None or raw == "":
         return None
@@ -502,7 +502,7 @@ class Evaluator:
             try:
                 return float(v)
             except ValueError:
-                raise FormulaError("#VALUE!", "VALUE", f"Function ADD parameter expects number values. But '{v}' is a text and cannot be coerced to a number.")
+                raise FormulaError("#VALUE!", "VALUE", f"Function ADD parameter expects number values. But '{v}' is a text and cannot be coerced to a number.") from None
         return v
 
     def _flat(self, args):

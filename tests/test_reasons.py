@@ -14,7 +14,7 @@ from sheetcrm.schema import load_reasons, load_schemas
 from sheetcrm.sync.reasons import map_reasons
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.reasons import measure
+from bench.reasons import HELDOUT, measure
 
 CAT = load_schemas().reasons
 
@@ -101,6 +101,12 @@ def test_accuracy_on_labelled_fixture():
     assert set(frame["category_key"]) == {r.key for r in CAT.reasons}
     misses = frame[~frame["ok"]][["text", "category_key", "got"]].to_string()
     assert rate >= 0.95, misses
+
+
+def test_accuracy_on_the_second_fixture():
+    rate, frame = measure(CAT, fixture=HELDOUT)
+    assert set(frame["category_key"]) == {r.key for r in CAT.reasons}
+    assert rate >= 0.95, frame[~frame["ok"]][["text", "category_key", "got"]].to_string()
 
 
 def test_broken_abbreviation_table_names_file_and_field(tmp_path):

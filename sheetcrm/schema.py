@@ -164,6 +164,14 @@ class ReasonCatalogue:
     abbreviations: dict[str, str] = field(default_factory=dict)
     negations: tuple[str, ...] = ()
 
+    def lookup(self) -> dict[str, str]:
+        """Folded label/English name/alias/key → reason key."""
+        table: dict[str, str] = {}
+        for r in self.reasons:
+            for name in (r.key, r.label, r.en, *r.aliases):
+                table.setdefault(fold(name), r.key)
+        return table
+
     def get(self, key: str) -> Reason:
         for r in self.reasons:
             if r.key == key:

@@ -172,7 +172,7 @@ def parse_log_tab(table: Table, schemas: Schemas) -> pd.DataFrame:
     out = pd.DataFrame(index=f.index)
     out["row"] = f["row"].astype(int) if len(f) else pd.Series(dtype=int)
     status_lookup = schemas.chain.lookup()
-    reason_lookup = _reason_lookup(schemas)
+    reason_lookup = schemas.reasons.lookup()
     from ..text import fold_series
 
     for c in table.schema.columns:
@@ -188,16 +188,6 @@ def parse_log_tab(table: Table, schemas: Schemas) -> pd.DataFrame:
         else:
             out[c.key] = _text(s)
     return out
-
-
-def _reason_lookup(schemas: Schemas) -> dict[str, str]:
-    from ..text import fold
-
-    table: dict[str, str] = {}
-    for r in schemas.reasons.reasons:
-        for name in (r.key, r.label, r.en, *r.aliases):
-            table.setdefault(fold(name), r.key)
-    return table
 
 
 def _render(value: Any, col_type: str, schemas: Schemas, language: str) -> Any:

@@ -5,7 +5,8 @@ memory (max RSS) is per step:
   - openpyxl load_workbook, and load + save (the floor for a sync that writes),
   - python-calamine read (the floor for a sync that finds nothing to change),
   - sheetcrm sync #1 (fills ids, issues, duplicates, history, logs, summaries),
-  - sheetcrm sync #2 (nothing changed: only the sync-log row is appended).
+  - sheetcrm sync #2 (nothing changed, but the input differs from what #1 read: plans again),
+  - sheetcrm sync #3 (the same input as #2: only the sync-log row is appended).
 
     python bench/xlsx.py            # 10k and 100k leads
     python bench/xlsx.py 2000       # custom sizes
@@ -66,7 +67,8 @@ def bench(n: int, folder: Path) -> None:
     print(f"\n== {n:,} leads (generated in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 1e6:.1f} MB)")
     base = {s: run(s, path) for s in ("openpyxl_load", "openpyxl_load_save", "calamine_read")}
     s1 = run("sync_first", path)
-    s2 = run("sync_nochange", path)
+    s2 = run("sync_nochange", path)  # plans again: the input differs from what sync #1 read
+    s3 = run("sync_nochange_again", path)  # same input as sync #2 read: only the log row
     floor = base["openpyxl_load_save"]["seconds"]
     print(f"{'step':<34}{'time s':>9}{'rows/s':>11}{'peak MB':>9}{'vs floor':>10}")
     for label, r, ref in (
@@ -74,12 +76,13 @@ def bench(n: int, folder: Path) -> None:
         ("openpyxl load + save (floor)", base["openpyxl_load_save"], floor),
         ("calamine read (no-change floor)", base["calamine_read"], None),
         ("sheetcrm sync #1 (changes)", s1, floor),
-        ("sheetcrm sync #2 (no change)", s2, None),
+        ("sheetcrm sync #2 (no change, plans)", s2, None),
+        ("sheetcrm sync #3 (same input)", s3, None),
     ):
         ratio = f"{r['seconds'] / ref:.2f}x" if ref else ""
         print(f"{label:<34}{r['seconds']:>9.2f}{n / r['seconds']:>11,.0f}{r['max_rss_mb']:>9.0f}{ratio:>10}")
-    print(f"sync #1 wrote {s1['cells_written']:,} cells; sync #2 wrote {s2['cells_written']:,} cells; "
-          f"no-change sync / calamine read = {s2['seconds'] / base['calamine_read']['seconds']:.1f}x")
+    print(f"sync #1 wrote {s1['cells_written']:,} cells; #2 {s2['cells_written']:,}; #3 {s3['cells_written']:,}; "
+          f"sync #3 / calamine read = {s3['seconds'] / base['calamine_read']['seconds']:.1f}x")
 
 
 def main() -> None:

@@ -238,3 +238,28 @@ def test_a_teams_image_in_another_tab_survives_a_sync(tmp_path):
     wb.save(tmp_path / "team.xlsx")
     api.sync(workbook=tmp_path / "team.xlsx", today="2026-03-12")
     assert len(load_workbook(tmp_path / "team.xlsx")["Logo"]._images) == 1
+
+
+def test_a_save_by_someone_else_during_the_sync_is_never_overwritten(tmp_path):
+    import hashlib
+    import os
+
+    import pytest
+
+    from sheetcrm.backends.xlsx import XlsxBackend
+    from sheetcrm.changes import CellUpdate, ChangeSet
+    from sheetcrm.demo import write_demo_workbook
+    from sheetcrm.errors import BackendError
+
+    path = write_demo_workbook(tmp_path / "w.xlsx", 20, 1, None)
+    backend = XlsxBackend(path)
+    backend.read()
+    # A person saves in Excel between our read and our write.
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    theirs = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(BackendError) as err:
+        backend.apply(ChangeSet(updates=[CellUpdate("Khách hàng", 2, 2, "x")]))
+    assert "run again" in str(err.value) and err.value.exit_code == 3
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == theirs
+    assert not list(tmp_path.glob("*.tmp"))

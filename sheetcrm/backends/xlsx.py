@@ -25,7 +25,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..changes import ChangeSet, EnsureTab
-from ..errors import LockHeldError, WorkbookError
+from ..errors import BackendError, LockHeldError, WorkbookError
 from .base import ApplyResult, RawSheet
 from .xlsx_patch import can_patch, patch_appends
 
@@ -52,6 +52,7 @@ class XlsxBackend:
         self.location = str(self.path)
         self.create = create
         self.api_calls = 0
+        self._read_stamp: tuple[int, int] | None = None  # the file as read(): mtime, size
 
     # ------------------------------------------------------------------ checks
     def _check_file(self) -> None:
@@ -82,6 +83,13 @@ class XlsxBackend:
         if not os.access(folder, os.W_OK):
             raise WorkbookError(f"{self.path}: its folder cannot be written")
 
+    def _check_unchanged(self) -> None:
+        """A person who saved the workbook while the sync ran must not lose that save: the
+        plan was made from the older file, so write nothing; the next run converges."""
+        if self._read_stamp is not None and _stamp(self.path) != self._read_stamp:
+            raise BackendError(f"{self.path}: the workbook was saved by someone else during the sync; "
+                               "nothing was written, run again")
+
     # ------------------------------------------------------------------ lock
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -106,6 +114,7 @@ class XlsxBackend:
         from python_calamine import CalamineError, CalamineWorkbook
 
         try:
+            self._read_stamp = _stamp(self.path)
             wb = CalamineWorkbook.from_path(str(self.path))
             errors = _error_cells(self.path)
             out = {}
@@ -126,6 +135,7 @@ class XlsxBackend:
             return result
         self._check_file()
         self._check_writable()
+        self._check_unchanged()
         if self.path.exists() and can_patch(changes):
             patched = self._write_atomically(lambda tmp: patch_appends(self.path, Path(tmp), changes))
             if patched is not None:
@@ -162,6 +172,7 @@ class XlsxBackend:
                 return out
             if self.path.exists():
                 os.chmod(tmp, self.path.stat().st_mode & 0o777)
+            self._check_unchanged()
             os.replace(tmp, self.path)
             return out
         except BaseException:
@@ -193,6 +204,14 @@ def _error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
 
 
 _ERROR_CELL = re.compile(rb'<c [^>]*?r="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>', re.S)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _clean_row(row: list[Any]) -> list[Any]:

@@ -2,7 +2,8 @@
 
 `read()` returns each tab as a raw grid of cell values (row 1 first), with text kept as
 text (a phone typed as `0912…` keeps its 0) and dates as `datetime.date`/`datetime`
-(xlsx) or serial numbers (Sheets, unformatted): the pure pipeline parses both.
+(xlsx) or serial numbers (Sheets, unformatted): the pure pipeline parses both. Empty
+cells are '' (None where a row is shorter than the header), numbers may be floats.
 `apply()` writes a `ChangeSet` and reports what it did.
 """
 

@@ -119,7 +119,8 @@ class XlsxBackend:
             errors = _error_cells(self.path)
             out = {}
             for name in wb.sheet_names:
-                rows = [_clean_row(r) for r in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+                # calamine gives '' for empty cells and floats for numbers; the pipeline reads both.
+                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 for (r, c), value in errors.get(name, {}).items():
                     if r <= len(rows) and c <= len(rows[r - 1]):
                         rows[r - 1][c - 1] = value
@@ -212,19 +213,6 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_mtime_ns, st.st_size
-
-
-def _clean_row(row: list[Any]) -> list[Any]:
-    # calamine gives '' for empty cells and floats for every number.
-    out = []
-    for v in row:
-        if v == "" and isinstance(v, str):
-            out.append(None)
-        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-            out.append(int(v))
-        else:
-            out.append(v)
-    return out
 
 
 def _set(cell: Any, value: Any) -> None:

@@ -24,7 +24,7 @@ from .config import Config, load_config
 from .errors import ConfigError
 from .logs import log
 from .schema import Schemas, load_schemas
-from .sync.pipeline import Report, Settings, SyncPlan, bind_all, fingerprint, plan_sync
+from .sync.pipeline import Report, Settings, SyncPlan, bind_all, fingerprint, plan_digest, plan_sync
 from .sync.tables import Table, bind, find_tab
 
 
@@ -165,13 +165,24 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
     t0 = time.perf_counter()
     started = cfg.now()
     settings = _settings(cfg)
+    log_schema = schemas.tab("sync_log")
     with backend.lock():
-        sheets = {t: s.values for t, s in backend.read().items()}
-        log_table = _sync_log_table(sheets, schemas)
-        digest = fingerprint(sheets, log_table.title if log_table.exists else None, schemas, settings,
-                             day, __version__)
-        plan = None if dry_run else _unchanged_plan(log_table, digest)
+        plan = digest = None
+        content_digest = getattr(backend, "content_digest", None)
+        if content_digest is not None:
+            # The backend can tell what the tabs hold without reading them (xlsx: the
+            # package directory), so a run that finds the same input reads only its log.
+            log_title = find_tab(backend.tab_titles(), log_schema)
+            digest = plan_digest(content_digest(log_title), schemas, settings, day, __version__)
+            if not dry_run and log_title is not None:
+                log_table = bind(backend.read_tab(log_title), log_title, log_schema, required=False)
+                plan = _unchanged_plan(log_table, digest)
         if plan is None:
+            sheets = {t: s.values for t, s in backend.read().items()}
+            log_table = _sync_log_table(sheets, schemas)
+            if digest is None:
+                digest = fingerprint(sheets, log_table.title if log_table.exists else None, schemas,
+                                     settings, day, __version__)
             plan = plan_sync(sheets, schemas, settings, day, cfg.now())
         if not dry_run:
             _sync_log(plan, log_table, schemas, cfg, backend, started, t0, day, "ok", digest)

@@ -49,3 +49,18 @@ def test_dry_run_always_plans(tmp_path):
     api.sync(workbook=path, today=DAY)
     dry = api.sync(workbook=path, today=DAY, dry_run=True)
     assert dry.report.timings  # the pipeline ran
+
+
+def test_same_input_reads_only_the_log_tab(tmp_path, monkeypatch):
+    from sheetcrm.backends.xlsx import XlsxBackend
+
+    path = write_demo_workbook(tmp_path / "w.xlsx", 40, 5, DAY)
+    api.sync(workbook=path, today=DAY)
+    api.sync(workbook=path, today=DAY)
+
+    def no_full_read(self):
+        raise AssertionError("the whole workbook was read")
+
+    monkeypatch.setattr(XlsxBackend, "read", no_full_read)
+    result = api.sync(workbook=path, today=DAY)
+    assert result.changes.describe() == ["append 1 row(s) to 'Nhật ký đồng bộ'"]

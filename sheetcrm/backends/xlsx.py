@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 import tempfile
@@ -27,7 +28,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..changes import ChangeSet, EnsureTab
 from ..errors import BackendError, LockHeldError, WorkbookError
 from .base import ApplyResult, RawSheet
-from .xlsx_patch import can_patch, patch_appends
+from .xlsx_patch import can_patch, patch_appends, sheet_paths
 
 DATE_FORMAT = "dd/mm/yyyy"
 HEADER_FONT = Font(bold=True)
@@ -114,7 +115,8 @@ class XlsxBackend:
         from python_calamine import CalamineError, CalamineWorkbook
 
         try:
-            self._read_stamp = _stamp(self.path)
+            if self._read_stamp is None:
+                self._read_stamp = _stamp(self.path)
             wb = CalamineWorkbook.from_path(str(self.path))
             errors = _error_cells(self.path)
             out = {}
@@ -128,6 +130,37 @@ class XlsxBackend:
             return out
         except (CalamineError, ValueError, OSError) as exc:
             raise WorkbookError(f"{self.path}: cannot be read as a workbook ({exc})") from None
+
+    # ------------------------------------------------------------------ cheap looks
+    def tab_titles(self) -> list[str]:
+        self._check_file()
+        if not self.path.exists():
+            return []
+        with zipfile.ZipFile(self.path) as z:
+            return list(sheet_paths(z))
+
+    def read_tab(self, title: str) -> list[list[Any]]:
+        """One tab's grid (the sync log), without reading the others."""
+        from python_calamine import CalamineWorkbook
+
+        return CalamineWorkbook.from_path(str(self.path)).get_sheet_by_name(title).to_python(
+            skip_empty_area=False)
+
+    def content_digest(self, exclude_title: str | None) -> str:
+        """What every tab but `exclude_title` holds, from the package directory: each
+        member's name, CRC-32 and size. No cell is read, so a run that finds the same input
+        as the last one costs milliseconds; any save of the workbook changes it."""
+        self._check_file()
+        if not self.path.exists():
+            return ""
+        self._read_stamp = _stamp(self.path)
+        with zipfile.ZipFile(self.path) as z:
+            skip = sheet_paths(z).get(exclude_title) if exclude_title else None
+            h = hashlib.blake2b(digest_size=12)
+            for info in sorted(z.infolist(), key=lambda i: i.filename):
+                if info.filename != skip:
+                    h.update(f"{info.filename}:{info.CRC}:{info.file_size}\n".encode())
+        return h.hexdigest()
 
     # ------------------------------------------------------------------ write
     def apply(self, changes: ChangeSet) -> ApplyResult:
@@ -186,8 +219,6 @@ def _error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
     """Error cells (#N/A, #REF!) by tab: calamine reads them as '' (python-calamine #105),
     which would hide them from validation. They are rare, so find each `t="e"` in the
     sheet XML and read its reference and value there, without parsing the whole sheet."""
-    from .xlsx_patch import sheet_paths
-
     out: dict[str, dict[tuple[int, int], str]] = {}
     with zipfile.ZipFile(path) as z:
         for title, member in sheet_paths(z).items():

@@ -142,11 +142,18 @@ def fingerprint(sheets: Mapping[str, list[list[Any]]], skip: str | None, schemas
     The same digest means the same plan, so a run can skip planning when it matches
     the last run's."""
     h = hashlib.blake2b(digest_size=12)
-    h.update(repr((version, settings, today.isoformat(), schemas)).encode())
     for title in sorted(sheets):
         if title != skip:
             h.update(title.encode())
             h.update(pickle.dumps(sheets[title], protocol=5))
+    return plan_digest(h.hexdigest(), schemas, settings, today, version)
+
+
+def plan_digest(content: str, schemas: Schemas, settings: Settings, today: dt.date, version: str) -> str:
+    """`content` (a digest of what the tabs hold, however a backend computes it) combined
+    with the rest a plan depends on."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(repr((version, settings, today.isoformat(), schemas, content)).encode())
     return h.hexdigest()
 
 

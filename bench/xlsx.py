@@ -6,7 +6,8 @@ memory (max RSS) is per step:
   - python-calamine read (the floor for a sync that finds nothing to change),
   - sheetcrm sync #1 (fills ids, issues, duplicates, history, logs, summaries),
   - sheetcrm sync #2 (nothing changed, but the input differs from what #1 read: plans again),
-  - sheetcrm sync #3 (the same input as #2: only the sync-log row is appended).
+  - sheetcrm sync #3 (the same input as #2: only the sync-log row is appended),
+  - sheetcrm sync #4 (after 1% of the leads changed status: a typical changed run).
 
     python bench/xlsx.py            # 10k and 100k leads
     python bench/xlsx.py 2000       # custom sizes
@@ -58,6 +59,19 @@ def run(step: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def edit_statuses(path: Path, count: int) -> None:
+    """Move `count` leads to 'Nóng' as reps would, saving with openpyxl."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Khách hàng"]
+    col = [c.value for c in ws[1]].index("Trạng thái") + 1
+    step = max(1, (ws.max_row - 1) // max(count, 1))
+    for r in range(2, ws.max_row + 1, step)[:count]:
+        ws.cell(row=r, column=col).value = "Nóng"
+    wb.save(path)
+
+
 def bench(n: int, folder: Path) -> None:
     from sheetcrm.demo import write_demo_workbook
 
@@ -69,6 +83,10 @@ def bench(n: int, folder: Path) -> None:
     s1 = run("sync_first", path)
     s2 = run("sync_nochange", path)  # plans again: the input differs from what sync #1 read
     s3 = run("sync_nochange_again", path)  # same input as sync #2 read: only the log row
+    edit_statuses(path, n // 100)  # a day of work: 1% of the leads move on (not timed)
+    base4 = run("openpyxl_load_save", path)  # the synced workbook is bigger: its own floor
+    floor4 = base4["seconds"]
+    s4 = run("sync_after_edits", path)
     floor = base["openpyxl_load_save"]["seconds"]
     print(f"{'step':<34}{'time s':>9}{'rows/s':>11}{'peak MB':>9}{'vs floor':>10}")
     for label, r, ref in (
@@ -78,6 +96,8 @@ def bench(n: int, folder: Path) -> None:
         ("sheetcrm sync #1 (changes)", s1, floor),
         ("sheetcrm sync #2 (no change, plans)", s2, None),
         ("sheetcrm sync #3 (same input)", s3, None),
+        ("openpyxl load + save, synced workbook", base4, floor4),
+        ("sheetcrm sync #4 (1% of leads edited)", s4, floor4),
     ):
         ratio = f"{r['seconds'] / ref:.2f}x" if ref else ""
         print(f"{label:<34}{r['seconds']:>9.2f}{n / r['seconds']:>11,.0f}{r['max_rss_mb']:>9.0f}{ratio:>10}")

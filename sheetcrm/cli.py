@@ -148,6 +148,7 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     path, result = api.demo(directory, rows, seed, today, language)
     q = kw["quiet"]
     _say(q, f"Demo workbook: {Path(path).resolve()}")
+    _say(q, "It holds ~10 months of a sales team's work, replayed sync by sync; the last sync:")
     _print_result(result, q)
     tabs = result.tabs
     _say(q, "")

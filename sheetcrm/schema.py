@@ -56,6 +56,7 @@ class TabSchema:
     title: str
     aliases: tuple[str, ...]
     columns: tuple[Column, ...]
+    required_any: tuple[tuple[str, ...], ...] = ()  # groups of keys of which one must be present
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -280,11 +281,17 @@ def load_tab(path: Path) -> TabSchema:
         cols.append(col)
     if not cols:
         raise SchemaError(file, "columns", "no columns")
+    groups = []
+    for i, group in enumerate(_opt(tab, "required_any", list, [], file, where)):
+        if not isinstance(group, list) or not group or any(k not in seen_keys for k in group):
+            raise SchemaError(file, f"tab.required_any[{i}]", "must be a list of column keys of this tab")
+        groups.append(tuple(group))
     return TabSchema(
         key=_need(tab, "key", str, file, where),
         title=_need(tab, "title", str, file, where),
         aliases=_strings(tab, "aliases", file, where),
         columns=tuple(cols),
+        required_any=tuple(groups),
     )
 
 

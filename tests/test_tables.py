@@ -117,3 +117,20 @@ def test_find_tab_by_title_alias_and_form():
 def test_missing_tab_binds_empty():
     t = bind(None, None, schemas().tab("history"), required=False)
     assert not t.exists and len(t.frame) == 0
+
+
+def test_a_team_that_keeps_only_phones_needs_no_email_column():
+    t = bind_leads([["Tên khách hàng", "Số điện thoại", "Trạng thái"], ["An", "0912345678", "Mới"]])
+    assert "email" not in t.col_of and t.frame.loc[0, "phone"] == "0912345678"
+
+
+def test_neither_email_nor_phone_stops_the_run():
+    with pytest.raises(HeaderError) as ei:
+        bind_leads([["Tên khách hàng", "Trạng thái"], ["An", "Mới"]])
+    assert "'Email' or 'Số điện thoại'" in str(ei.value)
+
+
+def test_a_near_miss_for_the_optional_one_is_still_a_typo():
+    with pytest.raises(HeaderError) as ei:
+        bind_leads([["Tên khách hàng", "Số điện thoại", "Emial", "Trạng thái"], ["An", "0912345678", "a@b.vn", "Mới"]])
+    assert "did you mean 'Emial'" in str(ei.value)

@@ -93,6 +93,17 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
         lost = [c for c in missing if c.required]
         if lost:
             raise HeaderError(_missing_message(title or schema.title, lost, header, col_of))
+        for group in schema.required_any:
+            if not any(k in col_of for k in group):
+                names = " or ".join(f"'{schema.column(k).header}'" for k in group)
+                raise HeaderError(f"Tab '{title or schema.title}' needs a column {names} "
+                                  f"(also accepted: {', '.join(schema.column(group[0]).aliases[:2])}, "
+                                  f"{', '.join(schema.column(group[-1]).aliases[:2])}).")
+            # One of them may be absent on purpose, but a header that is nearly its name is a
+            # typo that would hide the column's data: say so.
+            for k in group:
+                if k not in col_of and _closest(schema.column(k), header, col_of, 80):
+                    raise HeaderError(_missing_message(title or schema.title, [schema.column(k)], header, col_of))
 
     width = max(len(header), max(col_of.values(), default=0))
     body = grid[1:]
@@ -119,21 +130,28 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
     return Table(schema, title or schema.title, True, header, col_of, frame, missing, duplicates)
 
 
-def _missing_message(tab: str, lost: list[Column], header: list[Any], col_of: Mapping[str, int]) -> str:
+def _closest(c: Column, header: list[Any], col_of: Mapping[str, int], cutoff: int) -> str | None:
+    """The unmatched header most like one of `c`'s names, if it scores at least `cutoff`."""
     taken = set(col_of.values())
     present = [str(h) for i, h in enumerate(header, start=1) if h not in (None, "") and i not in taken]
+    if not present:
+        return None
+    folded = {fold(p): p for p in present}
+    best = None
+    for name in c.names:
+        hit = process.extractOne(fold(name), list(folded), scorer=fuzz.ratio)
+        if hit and (best is None or hit[1] > best[1]):
+            best = hit
+    return folded[best[0]] if best and best[1] >= cutoff else None
+
+
+def _missing_message(tab: str, lost: list[Column], header: list[Any], col_of: Mapping[str, int]) -> str:
     parts = []
     for c in lost:
         names = " / ".join(c.names[:3])
         msg = f"Tab '{tab}' has no column '{c.header}' (also accepted: {names})"
-        if present:
-            folded = {fold(p): p for p in present}
-            best = None
-            for name in c.names:
-                hit = process.extractOne(fold(name), list(folded), scorer=fuzz.ratio)
-                if hit and (best is None or hit[1] > best[1]):
-                    best = hit
-            if best and best[1] >= 60:
-                msg += f"; did you mean '{folded[best[0]]}'?"
+        near = _closest(c, header, col_of, 60)
+        if near:
+            msg += f"; did you mean '{near}'?"
         parts.append(msg)
     return ". ".join(parts) + "."

@@ -417,12 +417,7 @@ class SheetsBackend:
                 written += 1
                 if new is None:
                     if old is not None:
-                        if old.note or old.format or old.validation:
-                            kept = old.copy()
-                            kept.value, kept.formula = None, None
-                            sheet.cells[key] = kept
-                        else:
-                            del sheet.cells[key]
+                        _clear_value(sheet, key)
                     continue
                 if old is not None:
                     new.note, new.validation = old.note, old.validation
@@ -486,13 +481,7 @@ class SheetsBackend:
     def values_clear(self, ss, text) -> dict:
         sheet, r1, c1, r2, c2 = self.resolve(ss, text)
         for key in [k for k in sheet.cells if r1 <= k[0] < r2 and c1 <= k[1] < c2]:
-            old = sheet.cells[key]
-            if old.note or old.format or old.validation:
-                kept = old.copy()
-                kept.value, kept.formula = None, None
-                sheet.cells[key] = kept
-            else:
-                del sheet.cells[key]
+            _clear_value(sheet, key)
         ss.touch()
         return {"spreadsheetId": ss.id, "clearedRange": a1.fmt(sheet.title, r1, c1, r2, c2)}
 
@@ -585,3 +574,14 @@ def _plain(v):
     if isinstance(v, float):
         return json_number(v)
     return v
+
+
+def _clear_value(sheet, key) -> None:
+    """Clearing a value keeps the cell's note, format and validation, as Google does."""
+    old = sheet.cells[key]
+    if old.note or old.format or old.validation:
+        kept = old.copy()
+        kept.value, kept.formula = None, None
+        sheet.cells[key] = kept
+    else:
+        del sheet.cells[key]

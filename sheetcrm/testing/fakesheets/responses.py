@@ -230,16 +230,21 @@ def _drive_fields(d: dict, fields: str | None) -> dict:
     return apply_mask(d, parse_fields(fields))
 
 
+def _drive_answer(ss, req: Request) -> dict:
+    """A Drive file as Drive answers: its `fields`, or the four default ones."""
+    d = _drive_file(ss, full=True)
+    if not req.param("fields"):
+        d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}
+    return _drive_fields(d, req.param("fields"))
+
+
 def drive_create(state, req: Request):
     body = req.json()
     mime = body.get("mimeType")
     if mime != SPREADSHEET_MIME:
         raise SheetsError(400, f"The fake server only creates spreadsheets (mimeType {mime!r}).", drive={"domain": "global", "reason": "badRequest"})
     ss = state.backend.create_spreadsheet(body.get("name") or "Untitled spreadsheet", req.user)
-    d = _drive_file(ss, full=True)
-    if not req.param("fields"):
-        d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}
-    return 200, _drive_fields(d, req.param("fields"))
+    return 200, _drive_answer(ss, req)
 
 
 _Q_TERM = re.compile(r"""\s*(\w+)\s*(=|!=|contains)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*""")
@@ -288,10 +293,7 @@ def drive_list(state, req: Request):
 
 def drive_get(state, req: Request):
     ss = state.backend.get(req.groups[0], req.user, drive=True)
-    d = _drive_file(ss, full=True)
-    if not req.param("fields"):
-        d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}
-    return 200, _drive_fields(d, req.param("fields"))
+    return 200, _drive_answer(ss, req)
 
 
 def drive_copy(state, req: Request):
@@ -305,10 +307,7 @@ def drive_copy(state, req: Request):
     ss.props["title"] = name
     ss.sheets = [sh.snapshot() for sh in src.sheets]
     ss.named_ranges = _copy.deepcopy(src.named_ranges)
-    d = _drive_file(ss, full=True)
-    if not req.param("fields"):
-        d = {k: d[k] for k in ("kind", "id", "name", "mimeType")}
-    return 200, _drive_fields(d, req.param("fields"))
+    return 200, _drive_answer(ss, req)
 
 
 def drive_delete(state, req: Request):

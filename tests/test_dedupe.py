@@ -302,3 +302,38 @@ def test_block_size_cap_per_pass():
 def test_tolerance_must_not_be_negative():
     with pytest.raises(ValueError, match="tolerance"):
         EngineRules(exact_keys=(ExactKey("id", True, -1),))
+
+
+def test_identical_rows_are_one_record_typed_again():
+    """A row pasted again is the same record: joined with its phone as the reason, and
+    its copies do not turn that phone into a switchboard number."""
+    limit = RULES.engine.common_key_limit
+    row = ("", "Lê Thị Hoa", "Cty Hoa Mai", "", "0903 111 222", "Lan", "2026-02-01", "")
+    other = ("", "Phạm Văn Bình", "Cty Bình An", "", "0903 111 222", "Hùng", "2026-02-02", "")
+    df = leads([row] * (limit + 1) + [other])
+    df["lead_id"] = [f"KH-{i}" for i in range(len(df))]
+    r = find_duplicates(df, RULES)
+    # the phone is on limit + 2 rows but only 2 distinct records: still evidence
+    assert r.common_keys == 0
+    assert r.frame.cluster.nunique() == 1 and (r.frame.cluster == 0).all()
+    assert r.frame.duplicate_of.tolist()[1:] == ["KH-0"] * (len(df) - 1)
+    assert "số điện thoại" in r.frame.issue.iloc[1]
+    # different people on that phone, as many rows: a switchboard, joins nobody
+    people = leads([(f"KH-{i}", f"Người {i} Khác {chr(65 + i)}", "Cty ABC", "", "0903 111 222",
+                     "", "2026-01-01", "") for i in range(limit + 2)])
+    assert (find_duplicates(people, RULES).frame.cluster == -1).all()
+
+
+def test_identical_rows_marked_not_duplicate_stay_apart():
+    row = ("KH-1", "Lê Thị Hoa", "Cty Hoa Mai", "", "0903 111 222", "Lan", "2026-02-01", "")
+    df = leads([row, row[:7] + ("không trùng",), row])
+    df["lead_id"] = ["KH-1", "KH-2", "KH-3"]
+    assert find_duplicates(df, RULES).frame.cluster.tolist() == [0, -1, 0]
+
+
+def test_engine_links_identical_rows_without_any_key():
+    rules = EngineRules(blocks=(BlockKey(("name",)),), threshold=99.0)
+    df = pd.DataFrame({"name": ["an", "an", "binh", "an"]})
+    res = link(df, rules)
+    assert res.cluster.tolist() == [0, 0, -1, 0]
+    assert res.reason.tolist() == ["fuzzy", "fuzzy", "", "fuzzy"]

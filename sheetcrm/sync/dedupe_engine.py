@@ -129,11 +129,6 @@ class LinkResult:
     candidate_pairs: int = 0
 
 
-def _as_key(values: pd.Series) -> pd.Series:
-    s = values.astype(object)
-    return s.where(s.notna() & (s != ""), None)
-
-
 def _unique(a: np.ndarray) -> np.ndarray:
     """Sorted distinct values (sort-based: faster than numpy's hash unique on int64)."""
     a = np.sort(a)
@@ -265,8 +260,11 @@ def _contribution(f: FuzzyField, sim: np.ndarray) -> np.ndarray:
                     -f.disagree * (f.mid - sim) / f.mid)
 
 
-def _field_texts(df: pd.DataFrame, rules: EngineRules) -> dict[str, np.ndarray]:
-    return {f.column: _column_text(df, f.column).to_numpy() for f in rules.fuzzy_fields}
+def _field_texts(df: pd.DataFrame, rules: EngineRules,
+                 cols: Columns | None = None) -> dict[str, np.ndarray]:
+    cols = cols or {}
+    return {f.column: (cols[f.column][1][cols[f.column][0]] if f.column in cols
+                       else _column_text(df, f.column).to_numpy()) for f in rules.fuzzy_fields}
 
 
 def score_pairs(df: pd.DataFrame, i: np.ndarray, j: np.ndarray, rules: EngineRules) -> np.ndarray:
@@ -371,13 +369,99 @@ def _join_unambiguous(uf: _UnionFind, ea: np.ndarray, eb: np.ndarray,
             return
 
 
+def _rule_columns(rules: EngineRules) -> list[str]:
+    specs = ([k.column for k in rules.exact_keys] + [f.column for f in rules.fuzzy_fields]
+             + [c for b in rules.blocks for c in b.columns])
+    return list(dict.fromkeys(c for s in specs for c in s.partition(":")[0].split("+")))
+
+
 def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None) -> LinkResult:
     """Cluster the rows of `df` (index ignored; positions 0..n-1).
 
     `exclude`: rows that must stay singletons (a person said "not a duplicate").
+
+    Rows identical on every column the rules read are one record typed (or pasted)
+    again: they are linked outright and the engine runs on one row of each. That also
+    keeps a key repeated only by such copies from counting as a shared switchboard key.
     """
     n = len(df)
     excluded = np.zeros(n, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
+    cols = _factorize_columns(df, [c for c in _rule_columns(rules) if c in df.columns])
+    group = np.zeros(n, dtype=np.int64) if cols else np.arange(n, dtype=np.int64)
+    for codes, uniques in cols.values():
+        if group.max(initial=0) >= (1 << 62) // (len(uniques) + 1):
+            group = pd.factorize(group)[0].astype(np.int64)  # re-code before it overflows
+        group = group * (len(uniques) + 1) + codes
+    group[excluded] = group.max(initial=-1) + 1 + np.arange(excluded.sum())
+    group = pd.factorize(group)[0]
+    rep = np.unique(group, return_index=True)[1]  # first row of each group, in group order
+    if len(rep) == n:
+        res = _link_rows(df, rules, excluded, cols)
+        final = res.cluster
+    else:
+        res = _link_rows(df.iloc[rep].reset_index(drop=True), rules, excluded[rep],
+                         {c: (codes[rep], uniques) for c, (codes, uniques) in cols.items()})
+        final = res.cluster[group]
+        # a singleton representative with copies becomes a cluster of its own
+        copies = np.bincount(group)[group] > 1
+        solo = copies & (final < 0)
+        final = final.copy()
+        final[solo] = res.cluster.max(initial=-1) + 1 + pd.factorize(group[solo])[0]
+    multi = final >= 0
+    cluster = np.full(n, -1, dtype=np.int64)
+    cluster[multi] = pd.factorize(final[multi])[0]
+    reason = _reasons(rules, cluster, res.common_keys, cols)
+    return LinkResult(cluster=cluster, reason=reason, common_keys=res.common_keys,
+                      candidate_pairs=res.candidate_pairs)
+
+
+Columns = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _factorize_columns(df: pd.DataFrame, names: list[str]) -> Columns:
+    """Each column as (int64 code per row, distinct texts); '' stands for a blank cell.
+    Done once per run: grouping, keys, blocks and scores all start from it."""
+    out: Columns = {}
+    for c in names:
+        codes, uniques = pd.factorize(_column_text(df, c))
+        out[c] = codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    return out
+
+
+def _key_codes(key: ExactKey, cols: Columns, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A key column's codes with blank cells as -1, and its distinct values."""
+    if key.column not in cols:
+        cols.update(_factorize_columns(df, [key.column]))
+    codes, uniques = cols[key.column]
+    codes = codes.copy()
+    codes[(uniques == "")[codes]] = -1
+    return codes, uniques
+
+
+def _reasons(rules: EngineRules, cluster: np.ndarray, common: dict[str, list[str]],
+             cols: Columns) -> np.ndarray:
+    """The first exact key whose value a row shares inside its cluster, else "fuzzy"."""
+    multi = cluster >= 0
+    reason = np.full(len(cluster), "", dtype=object)
+    for key in rules.exact_keys:
+        if key.column not in cols:
+            continue
+        codes, uniques = _key_codes(key, cols, pd.DataFrame())
+        if common.get(key.column):
+            codes[np.isin(uniques, common[key.column])[np.maximum(codes, 0)] & (codes >= 0)] = -1
+        ok = multi & (codes >= 0) & (reason == "")
+        if ok.any():
+            grp = cluster[ok] * (len(uniques) + 1) + codes[ok]
+            codes_g = pd.factorize(grp)[0]
+            reason[np.flatnonzero(ok)[np.bincount(codes_g)[codes_g] > 1]] = key.column
+    reason[multi & (reason == "")] = "fuzzy"
+    return reason
+
+
+def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
+               cols: Columns) -> LinkResult:
+    n = len(df)
+    cols = dict(cols)
     # --- exact keys -> entities
     edge_a: list[np.ndarray] = []
     edge_b: list[np.ndarray] = []
@@ -385,20 +469,19 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     common: dict[str, list[str]] = {}
     offset = n
     for key in rules.exact_keys:
-        vals = _as_key(df[key.column])
-        vals[excluded] = None
-        counts = vals.value_counts()
-        too_common = counts[counts > rules.common_key_limit]
-        if len(too_common):
-            common[key.column] = sorted(map(str, too_common.index))
-            vals = vals.where(~vals.isin(too_common.index), None)
-        codes = pd.factorize(vals, use_na_sentinel=True)[0].astype(np.int64)
+        codes, uniques = _key_codes(key, cols, df)
+        codes[excluded] = -1
+        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        too_common = counts > rules.common_key_limit
+        if too_common.any():
+            common[key.column] = sorted(map(str, uniques[too_common]))
+            codes[(codes >= 0) & too_common[np.maximum(codes, 0)]] = -1
         key_codes[key.column] = codes
         has = codes >= 0
         rows = np.flatnonzero(has)
         edge_a.append(rows)
         edge_b.append(offset + codes[has])
-        offset += int(codes.max(initial=-1)) + 1
+        offset += len(uniques)
     if edge_a:
         comp = _components(offset, np.concatenate(edge_a), np.concatenate(edge_b))[:n]
     else:
@@ -419,7 +502,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     n_cand = 0
     uf = _UnionFind(np.arange(n_ent), ent_mask)
     if rules.fuzzy_fields and rules.blocks:
-        texts = _field_texts(df, rules)
+        texts = _field_texts(df, rules, cols)
         # A row whose present fields cannot reach the threshold even when all agree
         # (a name without a company) can never be joined by a fuzzy match.
         best = sum(f.agree * (texts[f.column] != "") for f in rules.fuzzy_fields)
@@ -427,8 +510,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
         row_mask = ent_mask[entity]
         groups = {int(m): np.flatnonzero(usable & (row_mask == m))
                   for m in _unique(row_mask[usable])}
-        col_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        codes = {b: _block_codes(df, b, col_cache) for b in rules.blocks}
+        codes = {b: _block_codes(df, b, cols) for b in rules.blocks}
 
         def candidates(blocks: list[BlockKey], probe: np.ndarray | None = None,
                        cap: int | None = None) -> np.ndarray:
@@ -451,8 +533,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
             return _unique(np.concatenate(out) if out else np.zeros(0, dtype=np.int64))
 
         tolerant = [k for k in rules.exact_keys if k.veto and k.tolerance > 0]
-        key_text = {k.column: _as_key(df[k.column]).fillna("").astype(str).to_numpy()
-                    for k in tolerant}
+        key_text = {k.column: cols[k.column][1][cols[k.column][0]] for k in tolerant}
 
         def contradicts(i: np.ndarray, j: np.ndarray) -> np.ndarray:
             bad = np.zeros(len(i), dtype=bool)
@@ -496,19 +577,8 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     multi = sizes[final] > 1
     cluster = np.full(n, -1, dtype=np.int64)
     cluster[multi] = pd.factorize(final[multi])[0]
-
-    # --- reason: the first exact key whose value this row shares inside its cluster
-    reason = np.full(n, "", dtype=object)
-    for key in rules.exact_keys:
-        codes = key_codes[key.column]
-        ok = multi & (codes >= 0) & (reason == "")
-        if ok.any():
-            grp = cluster[ok] * (int(codes.max()) + 1) + codes[ok]
-            codes_g = pd.factorize(grp)[0]
-            reason[np.flatnonzero(ok)[np.bincount(codes_g)[codes_g] > 1]] = key.column
-    reason[multi & (reason == "")] = "fuzzy"
-    return LinkResult(cluster=cluster, reason=reason, common_keys=common,
-                      candidate_pairs=n_cand)
+    return LinkResult(cluster=cluster, reason=np.full(n, "", dtype=object),
+                      common_keys=common, candidate_pairs=n_cand)
 
 
 def pair_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:

@@ -278,16 +278,21 @@ def _fold_table() -> dict[int, str]:
 
 _FOLD = _fold_table()
 _WORD = re.compile(r"[0-9a-z]+")
+# `_FOLD`, with every ASCII character that is not [0-9a-z] (after folding) made a space:
+# one translate + split then gives the words that `_WORD` would find.
+_NON_WORD = re.compile(r"[^0-9a-z]")
+_FOLD_WORDS = {c: _NON_WORD.sub(" ", _FOLD.get(c, chr(c))) for c in [*range(128), *_FOLD]}
 
 
 def _name_one(v: object) -> str:
     if _is_missing(v):
         return ""
-    text = str(v).translate(_FOLD)
-    if not text.isascii():  # a letter outside the table: the general rule
-        text = fold(text)
-    # Punctuation and spacing are noise in names.
-    return " ".join(_WORD.findall(text))
+    text = str(v)
+    quick = text.translate(_FOLD_WORDS)
+    if quick.isascii():
+        return " ".join(quick.split())
+    # A letter outside the table: the general rule. Punctuation and spacing are noise.
+    return " ".join(_WORD.findall(fold(text.translate(_FOLD))))
 
 
 def normalize_name(s: pd.Series) -> pd.Series:
@@ -311,11 +316,12 @@ def _compiled_forms(legal_forms: tuple[str, ...]) -> re.Pattern[str] | None:
 def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Series:
     """Like `normalize_name`, with legal forms ('Công ty TNHH', 'JSC', 'Co., Ltd') removed."""
     pattern = _legal_form_pattern(legal_forms)
-
-    def one(v: object) -> str:
-        text = _name_one(v)
-        if pattern is not None:
-            text = _SPACES.sub(" ", pattern.sub(" ", text)).strip()
-        return text
-
-    return _map_unique(s, one, "")
+    names = normalize_name(s)
+    if pattern is None:
+        return names
+    codes, uniques = pd.factorize(names)
+    # One regex pass over all distinct names joined by newlines (a name holds none):
+    # a call per value would cost more than the matching.
+    cut = pattern.sub(" ", "\n".join(uniques)).split("\n")
+    out = np.array([" ".join(c.split()) for c in cut] + [""], dtype=object)
+    return pd.Series(out[codes], index=names.index, dtype=object)

@@ -305,23 +305,25 @@ def test_tolerance_must_not_be_negative():
 
 
 def test_identical_rows_are_one_record_typed_again():
-    """A row pasted again is the same record: joined with its phone as the reason, and
-    its copies do not turn that phone into a switchboard number."""
+    """A row pasted again is the same record, joined even when its phone is on so many
+    rows that the phone itself is no longer evidence."""
     limit = RULES.engine.common_key_limit
     row = ("", "Lê Thị Hoa", "Cty Hoa Mai", "", "0903 111 222", "Lan", "2026-02-01", "")
-    other = ("", "Phạm Văn Bình", "Cty Bình An", "", "0903 111 222", "Hùng", "2026-02-02", "")
-    df = leads([row] * (limit + 1) + [other])
-    df["lead_id"] = [f"KH-{i}" for i in range(len(df))]
-    r = find_duplicates(df, RULES)
-    # the phone is on limit + 2 rows but only 2 distinct records: still evidence
-    assert r.common_keys == 0
-    assert r.frame.cluster.nunique() == 1 and (r.frame.cluster == 0).all()
-    assert r.frame.duplicate_of.tolist()[1:] == ["KH-0"] * (len(df) - 1)
+    other = ("", "Lê Thị Hoa", "Cty Bình An", "", "0903 111 222", "Hùng", "2026-02-02", "")
+    few = leads([row, row, other])
+    few["lead_id"] = ["KH-0", "KH-1", "KH-2"]
+    r = find_duplicates(few, RULES)
+    assert r.common_keys == 0 and r.frame.cluster.tolist() == [0, 0, 0]
+    assert r.frame.duplicate_of.tolist() == ["", "KH-0", "KH-0"]
     assert "số điện thoại" in r.frame.issue.iloc[1]
-    # different people on that phone, as many rows: a switchboard, joins nobody
-    people = leads([(f"KH-{i}", f"Người {i} Khác {chr(65 + i)}", "Cty ABC", "", "0903 111 222",
-                     "", "2026-01-01", "") for i in range(limit + 2)])
-    assert (find_duplicates(people, RULES).frame.cluster == -1).all()
+    # the same phone on more rows than the limit (copies count): a switchboard that
+    # joins nobody, while the copies are still one record
+    many = leads([row] * limit + [other])
+    many["lead_id"] = [f"KH-{i}" for i in range(len(many))]
+    r = find_duplicates(many, RULES)
+    assert r.common_keys == 1
+    assert r.frame.cluster.tolist() == [0] * limit + [-1]
+    assert r.frame.duplicate_of.tolist()[1:limit] == ["KH-0"] * (limit - 1)
 
 
 def test_identical_rows_marked_not_duplicate_stay_apart():

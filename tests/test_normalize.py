@@ -214,3 +214,45 @@ def test_property_name_fast_fold_equals_general_fold(text):
 
     ref = " ".join(re.findall(r"[0-9a-z]+", fold(text)))
     assert normalize_name(pd.Series([text], dtype=object)).iloc[0] == ref
+
+
+# Pieces a person or a form puts into a phone cell; the batch path must agree with the
+# one-value parser on every mix of them (it only takes the common Vietnamese shapes).
+_PHONE_BITS = st.lists(st.sampled_from(
+    list("0123456789") * 3 + ["+", " ", ".", "-", "(", ")", "/", "'", "\n", "\t", "x", "#",
+                              "84", "0084", "+84", "016", "0162", "0199", "01", "\u00a7", "\u00b6"]),
+    max_size=16).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PHONE_BITS, st.integers(0, 10**12), st.none(),
+                          st.floats(allow_nan=True)), min_size=65, max_size=120))
+def test_property_batch_phone_parsing_agrees_with_one_by_one(values):
+    from sheetcrm.sync import normalize
+
+    parse = lambda v: normalize._parse_phone(v, "VN")
+    assert normalize._parse_phones_batch(values, parse) == [parse(v) for v in values]
+
+
+def test_batch_phone_parsing_takes_the_common_shapes_itself(monkeypatch):
+    from sheetcrm.sync import normalize
+
+    normalize._MEMO.clear()
+    calls = []
+    real = normalize._parse_phone
+    monkeypatch.setattr(normalize, "_parse_phone", lambda v, r: calls.append(v) or real(v, r))
+    shapes = [f"09{k:08d}" for k in range(40)] + [f"+84 168 {k:07d}" for k in range(40)] + ["abc"]
+    out = normalize_phone(pd.Series(shapes, dtype=object))
+    assert calls == ["abc"]  # 80 numbers by the regex passes, one odd cell on its own
+    assert out.iloc[0] == "+84900000000" and out.iloc[40] == "+84380000000" and out.iloc[80] is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=12), st.none(), st.just(float("nan"))),
+                min_size=1, max_size=40))
+def test_property_names_folded_together_agree_with_one_by_one(values):
+    from sheetcrm.sync import normalize
+
+    assert normalize_name(pd.Series(values, dtype=object)).tolist() == [
+        normalize._name_one(v) for v in values]
+

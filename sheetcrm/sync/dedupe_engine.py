@@ -381,8 +381,8 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     `exclude`: rows that must stay singletons (a person said "not a duplicate").
 
     Rows identical on every column the rules read are one record typed (or pasted)
-    again: they are linked outright and the engine runs on one row of each. That also
-    keeps a key repeated only by such copies from counting as a shared switchboard key.
+    again: they are linked outright and the engine runs on one row of each (a key's
+    count for `common_key_limit` still counts every row).
     """
     n = len(df)
     excluded = np.zeros(n, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
@@ -396,11 +396,12 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     group = pd.factorize(group)[0]
     rep = np.unique(group, return_index=True)[1]  # first row of each group, in group order
     if len(rep) == n:
-        res = _link_rows(df, rules, excluded, cols)
+        res = _link_rows(df, rules, excluded, cols, weight=None)
         final = res.cluster
     else:
         res = _link_rows(df.iloc[rep].reset_index(drop=True), rules, excluded[rep],
-                         {c: (codes[rep], uniques) for c, (codes, uniques) in cols.items()})
+                         {c: (codes[rep], uniques) for c, (codes, uniques) in cols.items()},
+                         weight=np.bincount(group))
         final = res.cluster[group]
         # a singleton representative with copies becomes a cluster of its own
         copies = np.bincount(group)[group] > 1
@@ -459,7 +460,9 @@ def _reasons(rules: EngineRules, cluster: np.ndarray, common: dict[str, list[str
 
 
 def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
-               cols: Columns) -> LinkResult:
+               cols: Columns, weight: np.ndarray | None) -> LinkResult:
+    """The engine on distinct rows; `weight`: how many sheet rows each one stands for
+    (a key on many rows is common however many of them are copies)."""
     n = len(df)
     cols = dict(cols)
     # --- exact keys -> entities
@@ -471,7 +474,9 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
     for key in rules.exact_keys:
         codes, uniques = _key_codes(key, cols, df)
         codes[excluded] = -1
-        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        has = codes >= 0
+        counts = np.bincount(codes[has], weights=None if weight is None else weight[has],
+                             minlength=len(uniques))
         too_common = counts > rules.common_key_limit
         if too_common.any():
             common[key.column] = sorted(map(str, uniques[too_common]))

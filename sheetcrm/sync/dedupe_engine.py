@@ -449,7 +449,9 @@ def _reasons(rules: EngineRules, cluster: np.ndarray, common: dict[str, list[str
             continue
         codes, uniques = _key_codes(key, cols, pd.DataFrame())
         if common.get(key.column):
-            codes[np.isin(uniques, common[key.column])[np.maximum(codes, 0)] & (codes >= 0)] = -1
+            # hash-based: np.isin on object arrays compares every pair
+            is_common = pd.Index(uniques).isin(common[key.column])
+            codes[is_common[np.maximum(codes, 0)] & (codes >= 0)] = -1
         ok = multi & (codes >= 0) & (reason == "")
         if ok.any():
             grp = cluster[ok] * (len(uniques) + 1) + codes[ok]

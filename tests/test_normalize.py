@@ -256,3 +256,24 @@ def test_property_names_folded_together_agree_with_one_by_one(values):
     assert normalize_name(pd.Series(values, dtype=object)).tolist() == [
         normalize._name_one(v) for v in values]
 
+
+
+_COMPANY_BITS = st.lists(st.sampled_from(
+    ["Công ty", "TNHH", "Cty", "CP", "cổ phần", "JSC", "Co., Ltd", "MTV", "Đại", "Phát", "An",
+     "công-ty", "tnhhx", "x", " ", ",", "\n", "é"]), max_size=8).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_COMPANY_BITS, st.none()), min_size=1, max_size=30))
+def test_property_legal_forms_removed_as_whole_words(values):
+    """Reference: each form removed where it stands as whole words, one value at a time."""
+    import re
+
+    from sheetcrm.sync import normalize
+
+    forms = sorted({normalize._name_one(f) for f in FORMS + ["MTV", "cổ phần", "CP"]} - {""},
+                   key=len, reverse=True)
+    ref = re.compile(r"(?<![0-9a-z])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9a-z])")
+    want = [" ".join(ref.sub(" ", normalize._name_one(v)).split()) for v in values]
+    assert normalize_company(pd.Series(values, dtype=object),
+                             FORMS + ["MTV", "cổ phần", "CP"]).tolist() == want

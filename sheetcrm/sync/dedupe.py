@@ -171,7 +171,7 @@ def _fill(template: str, **columns: np.ndarray) -> np.ndarray:
         if literal:
             out = out + literal
         if name is not None:
-            out = out + columns[name].astype(str).astype(object)
+            out = out + columns[name]  # object arrays of str
     return out
 
 

@@ -424,8 +424,22 @@ def _factorize_columns(df: pd.DataFrame, names: list[str]) -> Columns:
     Done once per run: grouping, keys, blocks and scores all start from it."""
     out: Columns = {}
     for c in names:
-        codes, uniques = pd.factorize(_column_text(df, c))
-        out[c] = codes.astype(np.int64), np.asarray(uniques, dtype=object)
+        codes, uniques = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        uniques = np.asarray(uniques, dtype=object)
+        if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
+            # numbers and the like as text; two values may read alike ('1' and 1)
+            sub, uniques = pd.factorize(np.array([str(u) for u in uniques], dtype=object))
+            codes = np.where(codes >= 0, sub[np.maximum(codes, 0)], -1)
+            uniques = np.asarray(uniques, dtype=object)
+        if (codes < 0).any():  # blank cells are '' like `_column_text` makes them
+            blank = np.flatnonzero(uniques == "")
+            if len(blank):
+                codes[codes < 0] = blank[0]
+            else:
+                codes[codes < 0] = len(uniques)
+                uniques = np.append(uniques, np.array([""], dtype=object))
+        out[c] = codes, uniques
     return out
 
 

@@ -412,18 +412,22 @@ def _compiled_forms(legal_forms: tuple[str, ...]) -> re.Pattern[str] | None:
     forms = sorted({_name_one(f) for f in legal_forms} - {""}, key=len, reverse=True)
     if not forms:
         return None
-    return re.compile(r"(?<![0-9a-z])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9a-z])")
+    # Names are words of [0-9a-z] between single spaces, one per line, and every line
+    # starts with a space (see normalize_company): a form is a space, its words, then a
+    # space, a newline or the end. The leading space gives the regex a literal to seek.
+    return re.compile(r" (?:" + "|".join(map(re.escape, forms)) + r")(?=[ \n]|$)")
 
 
 def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Series:
     """Like `normalize_name`, with legal forms ('Công ty TNHH', 'JSC', 'Co., Ltd') removed."""
     pattern = _legal_form_pattern(legal_forms)
-    names = normalize_name(s)
     if pattern is None:
-        return names
-    codes, uniques = pd.factorize(names)
+        return normalize_name(s)
+    s = s if isinstance(s, pd.Series) else pd.Series(s)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    names = _names_many(uniques.tolist()) if len(uniques) else []
     # One regex pass over all distinct names joined by newlines (a name holds none):
     # a call per value would cost more than the matching.
-    cut = pattern.sub(" ", "\n".join(uniques)).split("\n")
+    cut = pattern.sub(" ", " " + "\n ".join(names)).split("\n") if names else []
     out = np.array([" ".join(c.split()) for c in cut] + [""], dtype=object)
-    return pd.Series(out[codes], index=names.index, dtype=object)
+    return pd.Series(out[codes], index=s.index, dtype=object)

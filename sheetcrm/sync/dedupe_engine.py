@@ -152,20 +152,22 @@ def _column_text(df: pd.DataFrame, spec: str) -> pd.Series:
         s = (s + " " + p).str.strip()
     if part:
         codes, uniques = pd.factorize(s)
-        out = np.array([_token(u, part) for u in uniques] + [""], dtype=object)
+        out = np.array(_tokens(list(uniques), part) + [""], dtype=object)
         s = pd.Series(out[codes], index=s.index)
     return s
 
 
-def _token(v: str, part: str) -> str:
+def _tokens(values: list[str], part: str) -> list[str]:
+    """First word, last word, first / last k characters of each value (one loop, no
+    call per value)."""
     if part == "first":
-        return v.split(" ", 1)[0]
+        return [v.split(" ", 1)[0] for v in values]
     if part == "last":
-        return v.rsplit(" ", 1)[-1]
+        return [v.rsplit(" ", 1)[-1] for v in values]
     if not part:
-        return v
+        return list(values)
     k = int(part)
-    return v[:k] if k > 0 else v[k:]
+    return [v[:k] for v in values] if k > 0 else [v[k:] for v in values]
 
 
 def _block_codes(df: pd.DataFrame, block: BlockKey,
@@ -183,15 +185,18 @@ def _block_codes(df: pd.DataFrame, block: BlockKey,
         codes, uniques = cache[col]
         # Transform each distinct value once, then re-code the transformed values.
         if part:
-            sub_codes, sub_uniques = pd.factorize(
-                pd.Series([_token(u, part) for u in uniques], dtype=object))
-            sub_uniques = sub_uniques.to_numpy(dtype=object)
+            if spec not in cache:
+                sub_codes, sub_uniques = pd.factorize(
+                    np.array(_tokens(uniques.tolist(), part), dtype=object))
+                cache[spec] = sub_codes[codes].astype(np.int64), np.asarray(sub_uniques, dtype=object)
+            c, sub_uniques = cache[spec]
         else:
-            sub_codes, sub_uniques = np.arange(len(uniques)), uniques
-        c = sub_codes[codes].astype(np.int64)
+            c, sub_uniques = codes, uniques
         empty |= (sub_uniques == "")[c]
+        if combined.max(initial=0) >= (1 << 62) // (len(sub_uniques) + 1):
+            combined = pd.factorize(combined)[0].astype(np.int64)  # re-code before overflow
         combined = combined * (len(sub_uniques) + 1) + c
-        combined = pd.factorize(combined)[0].astype(np.int64)  # keep codes small
+    combined = pd.factorize(combined)[0].astype(np.int64)  # small codes for the passes
     combined[empty] = -1
     return combined
 

@@ -376,19 +376,35 @@ def _name_one(v: object) -> str:
     return " ".join(_WORD.findall(fold(text.translate(_FOLD))))
 
 
+# Combining marks of Vietnamese once NFKD has taken precomposed letters apart: grave,
+# acute, circumflex, tilde, breve, hook above, horn, dot below.
+_VN_MARKS = ("\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323")
+_ASCII_WORD_LINES = str.maketrans({c: _FOLD_WORDS[c] for c in range(128)} | {10: "\n"})
+
+
 def _names_many(values: list) -> list[str]:
-    """`_name_one` of each value; the text of all of them folded by one translate."""
-    text = [str(v) for v in values]
+    """`_name_one` of each value, folded all at once: đ, NFKD, the Vietnamese marks and
+    case over the text of all values joined by newlines (C loops, not a call per value);
+    a value left with any other non-ASCII character is folded on its own."""
+    text = [v if type(v) is str else str(v) for v in values]
     big = "\n".join(text)
     if big.count("\n") != len(text) - 1:  # a value holds a newline: one by one
         return [_name_one(v) for v in values]
-    lines = big.translate(_FOLD_LINES).split("\n")
-    out = [" ".join(x.split()) for x in lines]
     if not big.isascii():
-        for k, x in enumerate(lines):
-            if not x.isascii():  # a letter outside the table
-                out[k] = _name_one(values[k])
-    return out
+        big = big.replace("đ", "d").replace("Đ", "d").replace("ð", "d").replace("Ð", "d")
+        nfd = unicodedata.normalize("NFD", big)
+        ascii_only = nfd.encode("ascii", "ignore")
+        if len(nfd) - len(ascii_only) == sum(nfd.count(m) for m in _VN_MARKS):
+            big = ascii_only.decode("ascii")  # the only non-ASCII were Vietnamese marks
+        else:  # other letters or symbols: NFKD and casefold as `fold` does
+            big = unicodedata.normalize("NFKD", big)
+            for mark in _VN_MARKS:
+                big = big.replace(mark, "")
+            big = big.casefold()
+    if big.isascii():
+        return [" ".join(x.split()) for x in big.translate(_ASCII_WORD_LINES).split("\n")]
+    return [" ".join(x.translate(_ASCII_WORD_LINES).split()) if x.isascii() else _name_one(values[k])
+            for k, x in enumerate(big.split("\n"))]
 
 
 def normalize_name(s: pd.Series) -> pd.Series:

@@ -339,3 +339,15 @@ def test_engine_links_identical_rows_without_any_key():
     res = link(df, rules)
     assert res.cluster.tolist() == [0, 0, -1, 0]
     assert res.reason.tolist() == ["fuzzy", "fuzzy", "", "fuzzy"]
+
+
+def test_equal_id_contradicted_by_everything_else_needs_confirming():
+    """A typo can land exactly on another person's id: with `confirm`, equal ids join
+    only records whose other fields do not contradict them."""
+    df = people([("1234567", "anna smith", "19800101"), ("1234567", "anna smyth", "19800101"),
+                 ("1234567", "bob jones", "19511230")])
+    assert link(df, ID_RULES).cluster.tolist() == [0, 0, 0]  # an equal id joins outright
+    confirmed = replace(ID_RULES, exact_keys=(ExactKey("id", True, 1, confirm=-2.0),))
+    assert link(df, confirmed).cluster.tolist() == [0, 0, -1]
+    assert EngineRules.from_dict({"threshold": 1, "exact": [
+        {"column": "id", "confirm": -2}]}).exact_keys[0].confirm == -2.0

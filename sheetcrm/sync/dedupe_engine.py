@@ -51,6 +51,10 @@ class ExactKey:
     column: str
     veto: bool = True  # two different values of this key mean two different records
     tolerance: int = 0  # ...unless they are at most this many edits apart (typos)
+    # Rows sharing a value are joined only when the fuzzy fields other than this column
+    # score at least this much (None: always). For an id typed with typos, which can
+    # land exactly on someone else's id.
+    confirm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,8 @@ class EngineRules:
         try:
             return EngineRules(
                 exact_keys=tuple(ExactKey(e["column"], bool(e.get("veto", True)),
-                                          int(e.get("tolerance", 0)))
+                                          int(e.get("tolerance", 0)),
+                                          None if e.get("confirm") is None else float(e["confirm"]))
                                  for e in d.get("exact", [])),
                 fuzzy_fields=tuple(FuzzyField(**f) for f in d.get("fuzzy", [])),
                 blocks=tuple(BlockKey(tuple(b["columns"]), b.get("max_size"))
@@ -272,9 +277,10 @@ def _field_texts(df: pd.DataFrame, rules: EngineRules,
                        else _column_text(df, f.column).to_numpy()) for f in rules.fuzzy_fields}
 
 
-def score_pairs(df: pd.DataFrame, i: np.ndarray, j: np.ndarray, rules: EngineRules) -> np.ndarray:
+def score_pairs(df: pd.DataFrame, i: np.ndarray, j: np.ndarray, rules: EngineRules,
+                cols: Columns | None = None) -> np.ndarray:
     """Total weighted score of each candidate pair (i[k], j[k])."""
-    texts = _field_texts(df, rules)
+    texts = _field_texts(df, rules, cols)
     total = np.zeros(len(i), dtype=np.float64)
     for f in rules.fuzzy_fields:
         col = texts[f.column]
@@ -505,8 +511,16 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
         key_codes[key.column] = codes
         has = codes >= 0
         rows = np.flatnonzero(has)
-        edge_a.append(rows)
-        edge_b.append(offset + codes[has])
+        if key.confirm is None:
+            edge_a.append(rows)
+            edge_b.append(offset + codes[has])
+        else:  # row-to-row edges for the pairs sharing a value that the rest confirms
+            i, j = _pairs_between(codes, rows, None, max_block=n)
+            others = tuple(f for f in rules.fuzzy_fields
+                           if key.column not in f.column.partition(":")[0].split("+"))
+            ok = score_pairs(df, i, j, replace(rules, fuzzy_fields=others), cols) >= key.confirm
+            edge_a.append(i[ok])
+            edge_b.append(j[ok])
         offset += len(uniques)
     if edge_a:
         comp = _components(offset, np.concatenate(edge_a), np.concatenate(edge_b))[:n]

@@ -179,6 +179,9 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
                 plan = _unchanged_plan(log_table, digest)
         if plan is None:
             sheets = {t: s.values for t, s in backend.read().items()}
+            prepare_write = getattr(backend, "prepare_write", None)
+            if prepare_write is not None and not dry_run:
+                prepare_write()  # xlsx: openpyxl loads on the other core while we plan
             log_table = _sync_log_table(sheets, schemas)
             if digest is None:
                 digest = fingerprint(sheets, log_table.title if log_table.exists else None, schemas,

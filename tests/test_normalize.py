@@ -248,8 +248,10 @@ def test_batch_phone_parsing_takes_the_common_shapes_itself(monkeypatch):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=12), st.none(), st.just(float("nan"))),
-                min_size=1, max_size=40))
+# No NUL: pandas' factorize reads object strings up to a NUL ('a' and 'a\x00b' become one
+# value), and neither an .xlsx cell nor a Sheets cell can hold one.
+@given(st.lists(st.one_of(st.text(st.characters(blacklist_characters="\x00"), max_size=12),
+                          st.none(), st.just(float("nan"))), min_size=1, max_size=40))
 def test_property_names_folded_together_agree_with_one_by_one(values):
     from sheetcrm.sync import normalize
 

@@ -27,8 +27,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..changes import ChangeSet, EnsureTab
 from ..errors import BackendError, LockHeldError, WorkbookError
+from . import xlsx_preload
 from .base import ApplyResult, RawSheet
 from .xlsx_patch import can_patch, patch_appends, sheet_paths
+from .xlsx_preload import Preload
 
 DATE_FORMAT = "dd/mm/yyyy"
 HEADER_FONT = Font(bold=True)
@@ -54,6 +56,7 @@ class XlsxBackend:
         self.create = create
         self.api_calls = 0
         self._read_stamp: tuple[int, int] | None = None  # the file as read(): mtime, size
+        self._preload: Preload | None = None
 
     # ------------------------------------------------------------------ checks
     def _check_file(self) -> None:
@@ -103,6 +106,9 @@ class XlsxBackend:
         try:
             yield
         finally:
+            if self._preload is not None:  # the sync stopped before writing
+                self._preload.cancel()
+                self._preload = None
             fl.release()
             with contextlib.suppress(OSError):
                 lock_path.unlink()
@@ -130,6 +136,12 @@ class XlsxBackend:
             return out
         except (CalamineError, ValueError, OSError) as exc:
             raise WorkbookError(f"{self.path}: cannot be read as a workbook ({exc})") from None
+
+    def prepare_write(self) -> None:
+        """Start loading the workbook for writing while the caller plans (see
+        xlsx_preload); `apply` uses it or cancels it."""
+        if self._preload is None and xlsx_preload.worthwhile(self.path):
+            self._preload = Preload(self.path)
 
     # ------------------------------------------------------------------ cheap looks
     def tab_titles(self) -> list[str]:
@@ -164,6 +176,14 @@ class XlsxBackend:
 
     # ------------------------------------------------------------------ write
     def apply(self, changes: ChangeSet) -> ApplyResult:
+        preload, self._preload = self._preload, None
+        try:
+            return self._apply(changes, preload)
+        finally:
+            if preload is not None:
+                preload.cancel()  # unused, or already finished: nothing left to wait for
+
+    def _apply(self, changes: ChangeSet, preload: Preload | None) -> ApplyResult:
         result = ApplyResult()
         if changes.is_empty():
             return result
@@ -175,6 +195,18 @@ class XlsxBackend:
             if patched is not None:
                 result.cells_written, result.rows_appended = patched
                 result.wrote = True
+                return result
+        if preload is not None and self.path.exists():
+            answers: list[tuple[str, int, int] | None] = []
+
+            def write(tmp: str) -> bool:
+                answers.append(preload.write(changes, tmp))
+                return bool(answers[0]) and answers[0][0] == "saved"
+
+            self._write_atomically(write)
+            if answers[0] is not None:  # else the child failed: load here, as without it
+                _, result.cells_written, result.rows_appended = answers[0]
+                result.wrote = answers[0][0] == "saved"
                 return result
         if self.path.exists():
             try:

@@ -117,6 +117,13 @@ def test_one_lead_through_the_whole_chain(tmp_path):
     lead, hist, rej, nur = day(path, "2026-03-02")
     assert changes(hist)[-1] == ("Nuôi dưỡng", "Tiềm năng", dt.date(2026, 3, 2), "person")
     assert nur[0]["Tình trạng nuôi dưỡng"] == "Đã kích hoạt lại"
+    # The overview counts the reactivation in the same run, so running again that day
+    # finds nothing to rewrite.
+    wb = load_workbook(path)
+    figures = {r[0]: r[1] for r in wb["Tổng quan"].iter_rows(values_only=True) if r and r[0]}
+    assert figures["Đã quay lại chuỗi bán hàng"] == 1 and figures["Đang nuôi dưỡng"] == 0
+    again = api.sync(workbook=path, today="2026-03-02")
+    assert not again.changes.replacements and not again.changes.updates
 
     # Day 7: rejected on price → a second, new log row.
     edit(path, **{"Trạng thái": "Từ chối", "Lý do": "đắt quá", "Ngày liên hệ cuối": dt.date(2026, 3, 5)})

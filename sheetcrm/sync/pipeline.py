@@ -450,7 +450,7 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     lang = settings.language
     history = _with_new(parsed["history"], st.history_rows)
     rejections = _with_new(parsed["rejections"], st.rejection_rows)
-    nurture = _with_new(parsed["nurture"], st.nurture_rows)
+    nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = [
         build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang),
@@ -463,6 +463,25 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
                 existing = grid
         if existing is None or not layout_matches(existing, layout):
             changes.replacements.append(layout)
+
+
+def _with_updates(frame: pd.DataFrame, updates: pd.DataFrame | None) -> pd.DataFrame:
+    """`frame` as this run leaves it: `updates` (same index, None = keep) applied, so the
+    summaries count what the run itself changed (a nurture row it closes, say)."""
+    if updates is None or not len(updates):
+        return frame
+    out = frame.copy()
+    for key in updates.columns:
+        set_ = updates[key].notna()
+        if not set_.any():
+            continue
+        vals = updates.loc[set_, key]
+        if key in out and pd.api.types.is_datetime64_any_dtype(out[key]):
+            vals = pd.to_datetime(vals, errors="coerce")  # keep the column's dates
+        elif key not in out or out[key].dtype != object:
+            out[key] = (out[key] if key in out else pd.Series(None, index=out.index)).astype(object)
+        out.loc[vals.index, key] = vals
+    return out
 
 
 def _fold_eq(a: str, b: str) -> bool:

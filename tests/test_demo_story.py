@@ -164,3 +164,14 @@ def test_final_person_cells_match_the_grid(demo, story):
                 assert last_row.get(have[col["lead_id"]]) == (h, "sync"), (p.row, w, h)
                 continue
             assert h == w, (p.row, k)
+
+
+def test_each_sync_is_a_fixed_point(demo, tmp_path):
+    """After ten months of syncs with people's edits between them, the same day's sync
+    again finds nothing to change but its own log row: no run leaves work for the next."""
+    import shutil
+
+    path = shutil.copy(demo[0], tmp_path / "again.xlsx")
+    again = api.sync(workbook=path, today=TODAY)
+    assert not again.changes.updates and not again.changes.replacements
+    assert [a.tab for a in again.changes.appends if a.rows] == ["Nhật ký đồng bộ"]

@@ -26,8 +26,9 @@ from ..changes import ChangeSet
 
 log = logging.getLogger("sheetcrm.xlsx")
 
-# Below this size openpyxl loads in well under a second: a child is not worth its cost.
-MIN_BYTES = 1 << 20
+# Below this size (about 2,500 leads) openpyxl loads in a few tenths of a second: a
+# child is not worth its cost.
+MIN_BYTES = 256 << 10
 
 
 def worthwhile(path: Path) -> bool:

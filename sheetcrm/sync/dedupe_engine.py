@@ -132,12 +132,22 @@ class LinkResult:
     reason: np.ndarray  # object per row: exact key column that joined it, "fuzzy" or ""
     common_keys: dict[str, list[str]] = field(default_factory=dict)  # dropped as evidence
     candidate_pairs: int = 0
+    # per key: which distinct values (in the run's factorisation) were too common
+    common_mask: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
     """Sorted distinct values (sort-based: faster than numpy's hash unique on int64)."""
     a = np.sort(a)
     return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _combine(combined: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """One code per distinct (combined, codes) pair, `codes` < `size`: mixed by
+    arithmetic, re-coded first when the product could overflow int64."""
+    if combined.max(initial=0) >= (1 << 62) // (size + 1):
+        combined = pd.factorize(combined)[0].astype(np.int64)
+    return combined * (size + 1) + codes
 
 
 def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -198,9 +208,7 @@ def _block_codes(df: pd.DataFrame, block: BlockKey,
         else:
             c, sub_uniques = codes, uniques
         empty |= (sub_uniques == "")[c]
-        if combined.max(initial=0) >= (1 << 62) // (len(sub_uniques) + 1):
-            combined = pd.factorize(combined)[0].astype(np.int64)  # re-code before overflow
-        combined = combined * (len(sub_uniques) + 1) + c
+        combined = _combine(combined, c, len(sub_uniques))
     combined = pd.factorize(combined)[0].astype(np.int64)  # small codes for the passes
     combined[empty] = -1
     return combined
@@ -400,9 +408,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     cols = _factorize_columns(df, [c for c in _rule_columns(rules) if c in df.columns])
     group = np.zeros(n, dtype=np.int64) if cols else np.arange(n, dtype=np.int64)
     for codes, uniques in cols.values():
-        if group.max(initial=0) >= (1 << 62) // (len(uniques) + 1):
-            group = pd.factorize(group)[0].astype(np.int64)  # re-code before it overflows
-        group = group * (len(uniques) + 1) + codes
+        group = _combine(group, codes, len(uniques))
     group[excluded] = group.max(initial=-1) + 1 + np.arange(excluded.sum())
     group = pd.factorize(group)[0]
     rep = np.unique(group, return_index=True)[1]  # first row of each group, in group order
@@ -422,7 +428,7 @@ def link(df: pd.DataFrame, rules: EngineRules, exclude: np.ndarray | None = None
     multi = final >= 0
     cluster = np.full(n, -1, dtype=np.int64)
     cluster[multi] = pd.factorize(final[multi])[0]
-    reason = _reasons(rules, cluster, res.common_keys, cols)
+    reason = _reasons(rules, cluster, res.common_mask, cols)
     return LinkResult(cluster=cluster, reason=reason, common_keys=res.common_keys,
                       candidate_pairs=res.candidate_pairs)
 
@@ -454,29 +460,26 @@ def _factorize_columns(df: pd.DataFrame, names: list[str]) -> Columns:
     return out
 
 
-def _key_codes(key: ExactKey, cols: Columns, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """A key column's codes with blank cells as -1, and its distinct values."""
-    if key.column not in cols:
-        cols.update(_factorize_columns(df, [key.column]))
-    codes, uniques = cols[key.column]
+def _key_codes(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    """A key column's codes with blank cells as -1."""
     codes = codes.copy()
     codes[(uniques == "")[codes]] = -1
-    return codes, uniques
+    return codes
 
 
-def _reasons(rules: EngineRules, cluster: np.ndarray, common: dict[str, list[str]],
+def _reasons(rules: EngineRules, cluster: np.ndarray, common: dict[str, np.ndarray],
              cols: Columns) -> np.ndarray:
-    """The first exact key whose value a row shares inside its cluster, else "fuzzy"."""
+    """The first exact key whose value a row shares inside its cluster, else "fuzzy".
+    `common`: per key, which of its distinct values were too common to be evidence."""
     multi = cluster >= 0
     reason = np.full(len(cluster), "", dtype=object)
     for key in rules.exact_keys:
         if key.column not in cols:
             continue
-        codes, uniques = _key_codes(key, cols, pd.DataFrame())
-        if common.get(key.column):
-            # hash-based: np.isin on object arrays compares every pair
-            is_common = pd.Index(uniques).isin(common[key.column])
-            codes[is_common[np.maximum(codes, 0)] & (codes >= 0)] = -1
+        codes, uniques = cols[key.column]
+        codes = _key_codes(codes, uniques)
+        if key.column in common:
+            codes[(codes >= 0) & common[key.column][np.maximum(codes, 0)]] = -1
         ok = multi & (codes >= 0) & (reason == "")
         if ok.any():
             grp = cluster[ok] * (len(uniques) + 1) + codes[ok]
@@ -498,8 +501,12 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
     key_codes: dict[str, np.ndarray] = {}
     common: dict[str, list[str]] = {}
     offset = n
+    common_mask: dict[str, np.ndarray] = {}
     for key in rules.exact_keys:
-        codes, uniques = _key_codes(key, cols, df)
+        if key.column not in cols:
+            cols.update(_factorize_columns(df, [key.column]))
+        codes, uniques = cols[key.column]
+        codes = _key_codes(codes, uniques)
         codes[excluded] = -1
         has = codes >= 0
         counts = np.bincount(codes[has], weights=None if weight is None else weight[has],
@@ -507,6 +514,7 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
         too_common = counts > rules.common_key_limit
         if too_common.any():
             common[key.column] = sorted(map(str, uniques[too_common]))
+            common_mask[key.column] = too_common
             codes[(codes >= 0) & too_common[np.maximum(codes, 0)]] = -1
         key_codes[key.column] = codes
         has = codes >= 0
@@ -618,7 +626,7 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
     cluster = np.full(n, -1, dtype=np.int64)
     cluster[multi] = pd.factorize(final[multi])[0]
     return LinkResult(cluster=cluster, reason=np.full(n, "", dtype=object),
-                      common_keys=common, candidate_pairs=n_cand)
+                      common_keys=common, candidate_pairs=n_cand, common_mask=common_mask)
 
 
 def pair_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:

@@ -44,7 +44,6 @@ _PHONE_PUNCT = re.compile(r"[\s.\-()/\u00a0\u2010-\u2015]")
 # The same characters for ASCII text, as a str.translate deletion table (C speed).
 _ASCII_PUNCT = str.maketrans("", "", " \t\n\r\f\v.-()/")
 _ASCII_PUNCT_LINES = str.maketrans("", "", " \t\r\f\v.-()/")  # keeps newlines
-_SPACES = re.compile(r"\s+")
 _EMAIL = re.compile(
     r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
@@ -64,19 +63,27 @@ def _is_missing(v: object) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _map_unique(values: pd.Series, fn: Callable[[object], object], empty: object) -> pd.Series:
-    """Apply `fn` once per distinct non-missing value; missing cells get `empty`."""
+def _map_distinct(values: pd.Series, many: Callable[[list], list], empty: object) -> pd.Series:
+    """`many(distinct non-missing values)` gives one result per value; each cell gets its
+    value's result, a missing cell `empty`."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = [fn(u) for u in uniques]
+    out[:-1] = many(uniques.tolist()) if len(uniques) else []
     out[-1] = empty  # code -1 (missing) indexes the last slot
     return pd.Series(out[codes], index=s.index, dtype=object)
 
 
+def _joined(texts: list[str]) -> str | None:
+    """The texts joined by newlines, for one regex or translate pass over all of them;
+    None when a text holds a newline itself (then lines would not match values)."""
+    big = "\n".join(texts)
+    return big if big.count("\n") == len(texts) - 1 else None
+
+
 def _map_memo(values: pd.Series, kind: str, region: str,
               parse: Callable[[object], tuple[str | None, str]], pick: int, empty: object) -> pd.Series:
-    """`_map_unique` of `parse(v)[pick]`, through the shared memo."""
+    """`parse(v)[pick]` per cell, each distinct value parsed once, through the shared memo."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     uniques = uniques.tolist()  # element access on an Index is slow
@@ -267,8 +274,8 @@ def _parse_phones_batch(values: list, parse: Callable[[object], tuple[str | None
     text = [v if type(v) is str else _cell_text(v) if type(v) in (int, float) else None
             for v in values]
     take = [k for k, t in enumerate(text) if t is not None]
-    big = "\n".join([text[k] for k in take])
-    if not big.isascii() or big.count("\n") != len(take) - 1:
+    big = _joined([text[k] for k in take])
+    if big is None or not big.isascii():
         take = [k for k in take if text[k].isascii() and "\n" not in text[k]]
         big = "\n".join([text[k] for k in take])
     big = shape.sub(_MARK + "0", big.translate(_ASCII_PUNCT_LINES))
@@ -323,8 +330,6 @@ def _parse_email(v: object) -> tuple[str | None, str]:
     return text, "valid"
 
 
-
-
 def normalize_email(s: pd.Series) -> pd.Series:
     """Trimmed, lower-cased address, or None when empty or obviously broken."""
     return _map_memo(s, "email", "", _parse_email, 0, None)
@@ -362,7 +367,6 @@ _WORD = re.compile(r"[0-9a-z]+")
 # one translate + split then gives the words that `_WORD` would find.
 _NON_WORD = re.compile(r"[^0-9a-z]")
 _FOLD_WORDS = {c: _NON_WORD.sub(" ", _FOLD.get(c, chr(c))) for c in [*range(128), *_FOLD]}
-_FOLD_LINES = _FOLD_WORDS | {ord("\n"): "\n"}  # for many values joined by newlines
 
 
 def _name_one(v: object) -> str:
@@ -376,19 +380,18 @@ def _name_one(v: object) -> str:
     return " ".join(_WORD.findall(fold(text.translate(_FOLD))))
 
 
-# Combining marks of Vietnamese once NFKD has taken precomposed letters apart: grave,
+# Combining marks of Vietnamese once NFD has taken precomposed letters apart: grave,
 # acute, circumflex, tilde, breve, hook above, horn, dot below.
 _VN_MARKS = ("\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323")
 _ASCII_WORD_LINES = str.maketrans({c: _FOLD_WORDS[c] for c in range(128)} | {10: "\n"})
 
 
 def _names_many(values: list) -> list[str]:
-    """`_name_one` of each value, folded all at once: đ, NFKD, the Vietnamese marks and
+    """`_name_one` of each value, folded all at once: đ, NFD, the Vietnamese marks and
     case over the text of all values joined by newlines (C loops, not a call per value);
     a value left with any other non-ASCII character is folded on its own."""
-    text = [v if type(v) is str else str(v) for v in values]
-    big = "\n".join(text)
-    if big.count("\n") != len(text) - 1:  # a value holds a newline: one by one
+    big = _joined([v if type(v) is str else str(v) for v in values])
+    if big is None:  # a value holds a newline: one by one
         return [_name_one(v) for v in values]
     if not big.isascii():
         big = big.replace("đ", "d").replace("Đ", "d").replace("ð", "d").replace("Ð", "d")
@@ -409,13 +412,7 @@ def _names_many(values: list) -> list[str]:
 
 def normalize_name(s: pd.Series) -> pd.Series:
     """Accent-, case-, punctuation- and spacing-insensitive form of a person's name."""
-    s = s if isinstance(s, pd.Series) else pd.Series(s)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    values = uniques.tolist()
-    out = np.empty(len(values) + 1, dtype=object)
-    out[:-1] = _names_many(values) if values else []
-    out[-1] = ""  # code -1: missing (factorize leaves None/NaN/NaT out of the uniques)
-    return pd.Series(out[codes], index=s.index, dtype=object)
+    return _map_distinct(s, _names_many, "")
 
 
 def _legal_form_pattern(legal_forms: Iterable[str]) -> re.Pattern[str] | None:
@@ -439,11 +436,11 @@ def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Serie
     pattern = _legal_form_pattern(legal_forms)
     if pattern is None:
         return normalize_name(s)
-    s = s if isinstance(s, pd.Series) else pd.Series(s)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    names = _names_many(uniques.tolist()) if len(uniques) else []
-    # One regex pass over all distinct names joined by newlines (a name holds none):
-    # a call per value would cost more than the matching.
-    cut = pattern.sub(" ", " " + "\n ".join(names)).split("\n") if names else []
-    out = np.array([" ".join(c.split()) for c in cut] + [""], dtype=object)
-    return pd.Series(out[codes], index=s.index, dtype=object)
+
+    def many(values: list) -> list[str]:
+        # One regex pass over all names joined by newlines (a folded name holds none):
+        # a call per value would cost more than the matching.
+        cut = pattern.sub(" ", " " + "\n ".join(_names_many(values))).split("\n")
+        return [" ".join(c.split()) for c in cut]
+
+    return _map_distinct(s, many, "")

@@ -231,7 +231,37 @@ def test_property_batch_phone_parsing_agrees_with_one_by_one(values):
     from sheetcrm.sync import normalize
 
     parse = lambda v: normalize._parse_phone(v, "VN")
-    assert normalize._parse_phones_batch(values, parse) == [parse(v) for v in values]
+    results, statuses = normalize._parse_phones_batch(values, parse)
+    assert list(zip(results, statuses)) == [parse(v) for v in values]
+
+
+_EMAIL_BITS = st.lists(st.sampled_from(
+    list("abcXYZ019._-+@") * 2 + ["@", "@gmail.com", ".vn", "mailto:", "<", ">", " ", "\n", "\t",
+                                  "\x1c", "Đ", "é", "\u00b6", "a" * 60, "b" * 250, ".."]),
+    max_size=14).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_EMAIL_BITS, st.integers(), st.none(), st.floats(allow_nan=True)),
+                min_size=65, max_size=120))
+def test_property_batch_email_parsing_agrees_with_one_by_one(values):
+    from sheetcrm.sync import normalize
+
+    results, statuses = normalize._parse_emails_batch(values, normalize._parse_email)
+    assert list(zip(results, statuses)) == [normalize._parse_email(v) for v in values]
+
+
+def test_batch_email_parsing_takes_whole_addresses_itself(monkeypatch):
+    from sheetcrm.sync import normalize
+
+    normalize._MEMO.clear()
+    calls = []
+    real = normalize._parse_email
+    monkeypatch.setattr(normalize, "_parse_email", lambda v: calls.append(v) or real(v))
+    cells = [f"An.Nguyen{k}@Gmail.com" for k in range(80)] + [" x@y.vn ", "broken@", ""]
+    out = normalize_email(pd.Series(cells, dtype=object))
+    assert sorted(calls) == sorted([" x@y.vn ", "broken@", ""])
+    assert out.iloc[0] == "an.nguyen0@gmail.com" and out.iloc[80] == "x@y.vn" and out.iloc[81] is None
 
 
 def test_batch_phone_parsing_takes_the_common_shapes_itself(monkeypatch):
@@ -262,7 +292,9 @@ def test_property_names_folded_together_agree_with_one_by_one(values):
 
 _COMPANY_BITS = st.lists(st.sampled_from(
     ["Công ty", "TNHH", "Cty", "CP", "cổ phần", "JSC", "Co., Ltd", "MTV", "Đại", "Phát", "An",
-     "công-ty", "tnhhx", "x", " ", ",", "\n", "é"]), max_size=8).map(" ".join)
+     "công-ty", "tnhhx", "x", " ", ",", "\n", "é", "Company", "Limited", "Ltd", "Co", "Corp",
+     "Corporation", "Hộ kinh doanh", "một thành viên", "trách nhiệm hữu hạn", "J.S.C"]),
+    max_size=8).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None)
@@ -273,9 +305,10 @@ def test_property_legal_forms_removed_as_whole_words(values):
 
     from sheetcrm.sync import normalize
 
-    forms = sorted({normalize._name_one(f) for f in FORMS + ["MTV", "cổ phần", "CP"]} - {""},
-                   key=len, reverse=True)
+    from sheetcrm.dedupe_rules import load_default_rules
+
+    listed = FORMS + ["MTV", "cổ phần", "CP"] + list(load_default_rules().legal_forms)
+    forms = sorted({normalize._name_one(f) for f in listed} - {""}, key=len, reverse=True)
     ref = re.compile(r"(?<![0-9a-z])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9a-z])")
     want = [" ".join(ref.sub(" ", normalize._name_one(v)).split()) for v in values]
-    assert normalize_company(pd.Series(values, dtype=object),
-                             FORMS + ["MTV", "cổ phần", "CP"]).tolist() == want
+    assert normalize_company(pd.Series(values, dtype=object), listed).tolist() == want

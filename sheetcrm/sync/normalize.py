@@ -19,6 +19,7 @@ likewise. Names/companies: `normalize_name(s)`, `normalize_company(s, legal_form
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -44,10 +45,11 @@ _PHONE_PUNCT = re.compile(r"[\s.\-()/\u00a0\u2010-\u2015]")
 # The same characters for ASCII text, as a str.translate deletion table (C speed).
 _ASCII_PUNCT = str.maketrans("", "", " \t\n\r\f\v.-()/")
 _ASCII_PUNCT_LINES = str.maketrans("", "", " \t\r\f\v.-()/")  # keeps newlines
-_EMAIL = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
-)
+_EMAIL_BODY = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+               r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
+_EMAIL = re.compile(rf"^{_EMAIL_BODY}$")
+# A line of text joined by newlines that is a whole address, at most 254 characters.
+_EMAIL_LINE = re.compile(rf"\n(?=[^\n]{{1,254}}\n){_EMAIL_BODY}(?=\n)")
 
 
 # Bounded memo of raw value -> (result, status), one table per (kind, region); cleared
@@ -91,22 +93,41 @@ def _map_memo(values: pd.Series, kind: str, region: str,
     keys = [u if type(u) is str else (type(u), u) for u in uniques]
     found = [memo.get(k) for k in keys]
     todo = [n for n, r in enumerate(found) if r is None]
-    batch = _BATCH.get((kind, region))
-    if batch is not None and len(todo) > 64:
-        results = batch([uniques[n] for n in todo], parse)
-    else:
-        results = [parse(uniques[n]) for n in todo]
-    if sum(map(len, _MEMO.values())) + len(todo) > _MEMO_MAX:
-        for table in _MEMO.values():
-            table.clear()
-    for n, r in zip(todo, results):
-        found[n] = r
-        if len(memo) < _MEMO_MAX:
-            memo[keys[n]] = r
     out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = [r[pick] for r in found]
     out[-1] = empty  # code -1 (missing) indexes the last slot
+    if todo:
+        batch = _BATCH.get((kind, region))
+        values_todo = [uniques[n] for n in todo] if len(todo) < len(uniques) else uniques
+        if batch is not None and len(todo) > 64:
+            results, statuses = batch(values_todo, parse)
+        else:
+            pairs = [parse(v) for v in values_todo]
+            results, statuses = [r for r, _ in pairs], [st for _, st in pairs]
+        if sum(map(len, _MEMO.values())) + len(todo) > _MEMO_MAX:
+            for table in _MEMO.values():
+                table.clear()
+        room = max(0, _MEMO_MAX - len(memo))
+        memo.update(itertools.islice(zip([keys[n] for n in todo], zip(results, statuses)), room))
+        picked = results if pick == 0 else statuses
+        if len(todo) == len(uniques):
+            out[:-1] = picked
+        else:
+            out[:-1] = [r[pick] if r is not None else None for r in found]
+            out[np.array(todo)] = picked
+    else:
+        out[:-1] = [r[pick] for r in found]
     return pd.Series(out[codes], index=s.index, dtype=object)
+
+
+def _line_heads(big: str, lines: int) -> np.ndarray:
+    """The first character of each of the `lines` lines of `big` (Latin-1 text) as a
+    byte, 0 for an empty line: a mark put at line starts, read without a call per line."""
+    a = np.frombuffer(big.encode("latin-1") + b"\n", dtype=np.uint8)
+    starts = np.r_[0, np.flatnonzero(a == 10)[:-1] + 1]
+    assert len(starts) == lines
+    heads = a[starts]
+    heads[heads == 10] = 0
+    return heads
 
 
 # --- phones -----------------------------------------------------------------------
@@ -235,65 +256,78 @@ def _vn_fast(national: str) -> tuple[str | None, str]:
 _MARK, _VALID = "\u00a7", "\u00b6"  # never in the ASCII text the batch path takes
 
 
+def _lengths(lengths: Iterable[int]) -> str:
+    """A regex for a digit string of one of `lengths`: runs of lengths as ranges."""
+    runs: list[list[int]] = []
+    for n in sorted(set(lengths)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    alts = [rf"\d{{{a}}}" if a == b else rf"\d{{{a},{b}}}" for a, b in runs]
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
 @functools.cache
-def _vn_batch_patterns() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], str]], re.Pattern[str]]:
-    """Regexes over many cells joined by newlines that do what `_parse_phone` does for
-    the common Vietnamese shapes (0…, +84…, 84…, 0084…, a number that lost its 0):
-    (1) the prefix of such a line -> MARK + "0" (a national number), (2) old 11-digit
-    prefixes converted, (3) MARK + "0" before a valid national number -> VALID + "+84",
-    by phonenumbers' own metadata as `_validator`. Every replacement is a plain string
-    (a template or a function would cost a Python call per line). A line left without a
-    mark is parsed on its own."""
+def _vn_batch_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Regexes over many cells joined by newlines (with a newline before the first and
+    after the last) that do what `_parse_phone` does for the common Vietnamese shapes
+    (0…, +84…, 84…, 0084…, a number that lost its 0): (1) the prefix of such a line ->
+    MARK + "0" (a national number), (2) an old 11-digit prefix (group 1) to convert,
+    (3) MARK + "0" before a valid national number -> VALID + "+84", by phonenumbers' own
+    metadata as `_validator`. Patterns start with a literal, which `re` seeks fast, and
+    (1) and (3) replace with plain strings (a function costs a Python call per line). A
+    line left without a mark is parsed on its own."""
     shape = re.compile(
-        r"^(?:0(?=[1-9]\d*$)|\++840?(?=[1-9]\d*$)|00840?(?=[1-9]\d*$)|"
-        r"84(?=\d{9,10}$)0?(?=[1-9]\d*$)|(?=[1-9]\d{8,9}$))", re.M)
-    old = [(re.compile(re.escape(_MARK + p) + r"(?=\d{7}$)", re.M), _MARK + new)
-           for p, new in OLD_MOBILE_PREFIXES.items()]
+        r"\n(?:0(?=[1-9]\d*\n)|\++840?(?=[1-9]\d*\n)|00840?(?=[1-9]\d*\n)|"
+        r"84(?=\d{9,10}\n)0?(?=[1-9]\d*\n)|(?=[1-9]\d{8,9}\n))")
+    old = re.compile(re.escape(_MARK) + "(" + "|".join(OLD_MOBILE_PREFIXES) + r")(?=\d{7}\n)")
     md = phonenumbers.PhoneMetadata.metadata_for_region("VN")
 
     def one(d: Any) -> str | None:
         if d is None or d.national_number_pattern is None:
             return None
-        lengths = "|".join(rf"\d{{{n}}}" for n in (d.possible_length or ()))
-        return (rf"(?=(?:{lengths})$)" if lengths else "") + rf"(?:{d.national_number_pattern})$"
+        length = rf"(?={_lengths(d.possible_length)}\n)" if d.possible_length else ""
+        return length + rf"(?:{d.national_number_pattern})\n"
 
     general = one(md.general_desc)
     types = [t for t in (one(getattr(md, k)) for k in (
         "mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip",
         "personal_number", "pager", "uan", "voicemail")) if t is not None]
-    valid = re.compile(_MARK + rf"0(?=(?:{general}))(?=(?:{'|'.join(types)}))", re.M)
+    valid = re.compile(_MARK + rf"0(?=(?:{general}))(?=(?:{'|'.join(types)}))")
     return shape, old, valid
 
 
 def _parse_phones_batch(values: list, parse: Callable[[object], tuple[str | None, str]]
-                        ) -> list[tuple[str | None, str]]:
-    """`parse` over `values`, with the common Vietnamese shapes of ASCII text done by a
-    few regex passes over all of them at once (the same results, tested)."""
+                        ) -> tuple[list[str | None], list[str]]:
+    """`parse` over `values` as (results, statuses), with the common Vietnamese shapes of
+    ASCII text done by a few regex passes over all of them at once (the same results,
+    tested)."""
     shape, old, valid = _vn_batch_patterns()
     # A whole number typed into a cell is its digits (as `_cell_text` reads it).
     text = [v if type(v) is str else _cell_text(v) if type(v) in (int, float) else None
             for v in values]
     take = [k for k, t in enumerate(text) if t is not None]
-    big = _joined([text[k] for k in take])
+    if len(take) == len(values):
+        big = _joined(text)
+    else:
+        big = _joined([text[k] for k in take])
     if big is None or not big.isascii():
         take = [k for k in take if text[k].isascii() and "\n" not in text[k]]
         big = "\n".join([text[k] for k in take])
-    big = shape.sub(_MARK + "0", big.translate(_ASCII_PUNCT_LINES))
-    for pattern, new in old:
-        big = pattern.sub(new, big)
-    big = valid.sub(_VALID + "+84", big)
-    done: list[str | None] = [None] * len(values)
-    for k, r in zip(take, big.split("\n")):
-        done[k] = r
-    out = []
-    for v, r in zip(values, done):
-        if r and r[0] == _VALID:
-            out.append((r[1:], "valid"))
-        elif r and r[0] == _MARK:
-            out.append((None, "invalid"))
-        else:
-            out.append(parse(v))
-    return out
+    big = shape.sub("\n" + _MARK + "0", "\n" + big.translate(_ASCII_PUNCT_LINES) + "\n")
+    big = old.sub(lambda m: _MARK + OLD_MOBILE_PREFIXES[m[1]], big)  # a call per old number
+    big = valid.sub(_VALID + "+84", big)[1:-1]
+    heads = np.zeros(len(values), dtype=np.uint8)
+    heads[take] = _line_heads(big, len(take))
+    results = np.full(len(values), None, dtype=object)
+    results[take] = big.replace(_VALID, "").split("\n")
+    is_valid = heads == ord(_VALID)
+    statuses = np.where(is_valid, "valid", "invalid").astype(object)
+    results[~is_valid] = None
+    for k in np.flatnonzero(~is_valid & (heads != ord(_MARK))).tolist():
+        results[k], statuses[k] = parse(values[k])
+    return results.tolist(), statuses.tolist()
 
 
 def normalize_phone(s: pd.Series, region: str = "VN") -> pd.Series:
@@ -330,6 +364,31 @@ def _parse_email(v: object) -> tuple[str | None, str]:
     return text, "valid"
 
 
+def _parse_emails_batch(values: list, parse: Callable[[object], tuple[str | None, str]]
+                        ) -> tuple[list[str | None], list[str]]:
+    """`parse` over `values` as (results, statuses): ASCII text that is a whole address
+    once lower-cased is found by one regex pass over all of it (nothing to trim then);
+    anything else is parsed on its own."""
+    take = [k for k, v in enumerate(values) if type(v) is str]
+    texts = values if len(take) == len(values) else [values[k] for k in take]
+    big = _joined(texts)
+    if big is None or not big.isascii():
+        take = [k for k in take if values[k].isascii() and "\n" not in values[k]]
+        texts = [values[k] for k in take]
+        big = "\n".join(texts)
+    big = "\n" + big.lower() + "\n"
+    marked = _EMAIL_LINE.sub("\n" + _VALID, big)
+    heads = np.zeros(len(values), dtype=np.uint8)
+    heads[take] = _line_heads(marked[1:-1], len(take))
+    results = np.full(len(values), None, dtype=object)
+    results[take] = big[1:-1].split("\n")
+    is_valid = heads == ord(_VALID)
+    statuses = np.full(len(values), "valid", dtype=object)
+    for k in np.flatnonzero(~is_valid).tolist():
+        results[k], statuses[k] = parse(values[k])
+    return results.tolist(), statuses.tolist()
+
+
 def normalize_email(s: pd.Series) -> pd.Series:
     """Trimmed, lower-cased address, or None when empty or obviously broken."""
     return _map_memo(s, "email", "", _parse_email, 0, None)
@@ -340,8 +399,9 @@ def email_status(s: pd.Series) -> pd.Series:
     return _map_memo(s, "email", "", _parse_email, 1, "empty")
 
 
-_BATCH: dict[tuple[str, str], Callable[[list, Callable], list]] = {
+_BATCH: dict[tuple[str, str], Callable[[list, Callable], tuple[list, list]]] = {
     ("phone", "VN"): _parse_phones_batch,
+    ("email", ""): _parse_emails_batch,
 }
 
 
@@ -386,6 +446,15 @@ _VN_MARKS = ("\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b
 _ASCII_WORD_LINES = str.maketrans({c: _FOLD_WORDS[c] for c in range(128)} | {10: "\n"})
 
 
+_SPACES = re.compile("  +")
+
+
+def _collapse_lines(big: str) -> list[str]:
+    """`" ".join(line.split())` of each line of `big`, whose lines hold only words and
+    spaces: whole-text passes instead of a split and a join per line."""
+    return _SPACES.sub(" ", big).replace(" \n", "\n").replace("\n ", "\n").strip(" ").split("\n")
+
+
 def _names_many(values: list) -> list[str]:
     """`_name_one` of each value, folded all at once: đ, NFD, the Vietnamese marks and
     case over the text of all values joined by newlines (C loops, not a call per value);
@@ -405,7 +474,7 @@ def _names_many(values: list) -> list[str]:
                 big = big.replace(mark, "")
             big = big.casefold()
     if big.isascii():
-        return [" ".join(x.split()) for x in big.translate(_ASCII_WORD_LINES).split("\n")]
+        return _collapse_lines(big.translate(_ASCII_WORD_LINES))
     return [" ".join(x.translate(_ASCII_WORD_LINES).split()) if x.isascii() else _name_one(values[k])
             for k, x in enumerate(big.split("\n"))]
 
@@ -428,7 +497,29 @@ def _compiled_forms(legal_forms: tuple[str, ...]) -> re.Pattern[str] | None:
     # Names are words of [0-9a-z] between single spaces, one per line, and every line
     # starts with a space (see normalize_company): a form is a space, its words, then a
     # space, a newline or the end. The leading space gives the regex a literal to seek.
-    return re.compile(r" (?:" + "|".join(map(re.escape, forms)) + r")(?=[ \n]|$)")
+    return re.compile(r" (?:" + _trie_pattern(forms) + r")(?=[ \n]|$)")
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, the longest first, as a trie: each character is
+    tried once per position instead of once per word (`re` does not share prefixes).
+    Alternatives at a node start with different characters, so the only choices are
+    the optional ends, where greediness tries the longer word first."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(ch) + build(node[ch]) for ch in sorted(node) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Series:
@@ -440,7 +531,6 @@ def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Serie
     def many(values: list) -> list[str]:
         # One regex pass over all names joined by newlines (a folded name holds none):
         # a call per value would cost more than the matching.
-        cut = pattern.sub(" ", " " + "\n ".join(_names_many(values))).split("\n")
-        return [" ".join(c.split()) for c in cut]
+        return _collapse_lines(pattern.sub(" ", " " + "\n ".join(_names_many(values))))
 
     return _map_distinct(s, many, "")

@@ -56,7 +56,7 @@ def run_sheetcrm_leads(df: pd.DataFrame, truth: np.ndarray) -> dict:
     from sheetcrm.sync.dedupe_engine import pair_counts
 
     rules = load_default_rules()
-    normalize._MEMO.clear()  # every repeat starts cold
+    normalize.clear_memo()  # every repeat starts cold
     t = time.perf_counter()
     res = find_duplicates(df, rules)
     dt = time.perf_counter() - t
@@ -75,7 +75,7 @@ def run_sheetcrm_validated(df: pd.DataFrame, truth: np.ndarray) -> dict:
     rules = load_default_rules()
     df = df.assign(phone_e164=normalize.normalize_phone(df["phone"], rules.phone_region),
                    email_norm=normalize.normalize_email(df["email"]))
-    normalize._MEMO.clear()
+    normalize.clear_memo()
     t = time.perf_counter()
     res = find_duplicates(df, rules)
     dt = time.perf_counter() - t

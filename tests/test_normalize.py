@@ -175,7 +175,7 @@ def test_company_forms_only_as_whole_words():
 def test_memo_makes_the_second_pass_free_and_keeps_types_apart(monkeypatch):
     from sheetcrm.sync import normalize
 
-    normalize._MEMO.clear()
+    normalize.clear_memo()
     calls = []
     real = normalize._parse_phone
     monkeypatch.setattr(normalize, "_parse_phone", lambda v, r: calls.append(v) or real(v, r))
@@ -191,9 +191,10 @@ def test_memo_is_bounded(monkeypatch):
     from sheetcrm.sync import normalize
 
     monkeypatch.setattr(normalize, "_MEMO_MAX", 10)
-    normalize._MEMO.clear()
-    normalize_phone(pd.Series([f"09123456{k:02d}" for k in range(25)]))
-    assert len(normalize._MEMO) <= 10
+    normalize.clear_memo()
+    for n in (8, 25, 5, 5):
+        normalize_phone(pd.Series([f"09{n:02d}3456{k:02d}" for k in range(n)]))
+        assert normalize._memo_size() <= 10
 
 
 @settings(max_examples=200, deadline=None)
@@ -254,7 +255,7 @@ def test_property_batch_email_parsing_agrees_with_one_by_one(values):
 def test_batch_email_parsing_takes_whole_addresses_itself(monkeypatch):
     from sheetcrm.sync import normalize
 
-    normalize._MEMO.clear()
+    normalize.clear_memo()
     calls = []
     real = normalize._parse_email
     monkeypatch.setattr(normalize, "_parse_email", lambda v: calls.append(v) or real(v))
@@ -267,7 +268,7 @@ def test_batch_email_parsing_takes_whole_addresses_itself(monkeypatch):
 def test_batch_phone_parsing_takes_the_common_shapes_itself(monkeypatch):
     from sheetcrm.sync import normalize
 
-    normalize._MEMO.clear()
+    normalize.clear_memo()
     calls = []
     real = normalize._parse_phone
     monkeypatch.setattr(normalize, "_parse_phone", lambda v, r: calls.append(v) or real(v, r))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.sync import dedupe_engine as eng
+from sheetcrm.sync import normalize
 from sheetcrm.sync.normalize import (
     normalize_company,
     normalize_email,
@@ -158,7 +159,8 @@ class DedupeResult:
 def _text(s: pd.Series) -> pd.Series:
     s = s.astype(object)
     if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        return s.where(s.notna(), "")  # already text: no per-cell str()
+        missing = s.isna()
+        return s.where(~missing, "") if missing.any() else s  # already text: no per-cell str()
     return s.where(s.notna(), "").astype(str)
 
 
@@ -193,9 +195,9 @@ def key_columns(records: pd.DataFrame, rules: DedupeRules) -> pd.DataFrame:
              else normalize_phone(col("phone"), rules.phone_region))
     codes, uniques = pd.factorize(email)
     if len(uniques):
-        # One regex pass over all distinct addresses (no newline in a valid one).
+        # One regex pass over all distinct addresses (ASCII, no newline in a valid one).
         marks = _role_pattern(rules.role_email_local_parts).sub("\x01", "\n".join(uniques))
-        role = np.array([m[:1] == "\x01" for m in marks.split("\n")] + [False])
+        role = np.r_[normalize._line_heads(marks, len(uniques)) == 1, False]
         email = email.where(~role[codes], None)
     return pd.DataFrame({
         "phone": phone,

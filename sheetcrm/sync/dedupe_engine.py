@@ -263,9 +263,14 @@ def _similarity(left: np.ndarray, right: np.ndarray, scorer: str) -> np.ndarray:
             # Sort the words of each distinct value once, then a plain ratio: same score.
             a, b = _sorted_words(a), _sorted_words(b)
             fn = fuzz.ratio
-        out = process.cpdist(list(a), list(b), scorer=fn, workers=-1)
+        out = process.cpdist(list(a), list(b), scorer=fn, workers=_workers(len(a)))
         sim[diff] = np.asarray(out, dtype=np.float64) / _SCALE.get(scorer, 1.0)
     return sim
+
+
+def _workers(pairs: int) -> int:
+    """rapidfuzz's threads pay off only from a few thousand pairs."""
+    return -1 if pairs >= 5000 else 1
 
 
 def _sorted_words(values: np.ndarray) -> np.ndarray:
@@ -330,7 +335,7 @@ def _within_tolerance(values: np.ndarray, i: np.ndarray, j: np.ndarray, tol: int
     ok = np.ones(len(i), dtype=bool)
     if both.any():
         d = process.cpdist(list(a[both]), list(b[both]), scorer=OSA.distance,
-                           score_cutoff=tol, workers=-1)
+                           score_cutoff=tol, workers=_workers(int(both.sum())))
         ok[both] = np.asarray(d) <= tol
     return ok
 

@@ -55,8 +55,25 @@ _EMAIL_LINE = re.compile(rf"\n(?=[^\n]{{1,254}}\n){_EMAIL_BODY}(?=\n)")
 # Bounded memo of raw value -> (result, status), one table per (kind, region); cleared
 # when full (cheap, and a sync run's values fit well inside it). Text keys are stored as
 # they are, other values as (type, value): 1, 1.0 and True hash alike but parse apart.
+# A pass's results wait in `_PENDING` (values, results, statuses) and enter the table
+# only when a later pass of the same kind comes: a single pass builds no table.
 _MEMO: dict[tuple[str, str], dict[object, tuple[str | None, str]]] = {}
+_PENDING: dict[tuple[str, str], list[tuple[list, list, list]]] = {}
 _MEMO_MAX = 1 << 21
+
+
+def clear_memo() -> None:
+    _MEMO.clear()
+    _PENDING.clear()
+
+
+def _memo_keys(values: list) -> list:
+    return [u if type(u) is str else (type(u), u) for u in values]
+
+
+def _memo_size() -> int:
+    return (sum(map(len, _MEMO.values()))
+            + sum(len(v) for blocks in _PENDING.values() for v, _, _ in blocks))
 
 
 def _is_missing(v: object) -> bool:
@@ -90,12 +107,17 @@ def _map_memo(values: pd.Series, kind: str, region: str,
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     uniques = uniques.tolist()  # element access on an Index is slow
     memo = _MEMO.setdefault((kind, region), {})
-    keys = [u if type(u) is str else (type(u), u) for u in uniques]
-    found = [memo.get(k) for k in keys]
-    todo = [n for n, r in enumerate(found) if r is None]
+    for done, results, statuses in _PENDING.pop((kind, region), []):
+        memo.update(zip(_memo_keys(done), zip(results, statuses)))
+    if memo:
+        keys = _memo_keys(uniques)
+        found = [memo.get(k) for k in keys]
+        todo = [n for n, r in enumerate(found) if r is None]
+    else:
+        found, todo = [], range(len(uniques))
     out = np.empty(len(uniques) + 1, dtype=object)
     out[-1] = empty  # code -1 (missing) indexes the last slot
-    if todo:
+    if len(todo):
         batch = _BATCH.get((kind, region))
         values_todo = [uniques[n] for n in todo] if len(todo) < len(uniques) else uniques
         if batch is not None and len(todo) > 64:
@@ -103,11 +125,10 @@ def _map_memo(values: pd.Series, kind: str, region: str,
         else:
             pairs = [parse(v) for v in values_todo]
             results, statuses = [r for r, _ in pairs], [st for _, st in pairs]
-        if sum(map(len, _MEMO.values())) + len(todo) > _MEMO_MAX:
-            for table in _MEMO.values():
-                table.clear()
-        room = max(0, _MEMO_MAX - len(memo))
-        memo.update(itertools.islice(zip([keys[n] for n in todo], zip(results, statuses)), room))
+        if _memo_size() + len(todo) > _MEMO_MAX:
+            clear_memo()
+        if len(todo) <= _MEMO_MAX:
+            _PENDING.setdefault((kind, region), []).append((values_todo, results, statuses))
         picked = results if pick == 0 else statuses
         if len(todo) == len(uniques):
             out[:-1] = picked
@@ -120,9 +141,10 @@ def _map_memo(values: pd.Series, kind: str, region: str,
 
 
 def _line_heads(big: str, lines: int) -> np.ndarray:
-    """The first character of each of the `lines` lines of `big` (Latin-1 text) as a
-    byte, 0 for an empty line: a mark put at line starts, read without a call per line."""
-    a = np.frombuffer(big.encode("latin-1") + b"\n", dtype=np.uint8)
+    """The first character of each of the `lines` lines of `big` as a byte (Latin-1;
+    any other character reads as '?'), 0 for an empty line: a mark put at line starts,
+    read without a call per line."""
+    a = np.frombuffer(big.encode("latin-1", "replace") + b"\n", dtype=np.uint8)
     starts = np.r_[0, np.flatnonzero(a == 10)[:-1] + 1]
     assert len(starts) == lines
     heads = a[starts]
@@ -443,6 +465,9 @@ def _name_one(v: object) -> str:
 # Combining marks of Vietnamese once NFD has taken precomposed letters apart: grave,
 # acute, circumflex, tilde, breve, hook above, horn, dot below.
 _VN_MARKS = ("\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323")
+_ASCII_OR_VN_MARK = np.zeros(1 << 16, dtype=bool)  # by UTF-16 code unit
+_ASCII_OR_VN_MARK[:128] = True
+_ASCII_OR_VN_MARK[[ord(m) for m in _VN_MARKS]] = True
 _ASCII_WORD_LINES = str.maketrans({c: _FOLD_WORDS[c] for c in range(128)} | {10: "\n"})
 
 
@@ -465,9 +490,9 @@ def _names_many(values: list) -> list[str]:
     if not big.isascii():
         big = big.replace("đ", "d").replace("Đ", "d").replace("ð", "d").replace("Ð", "d")
         nfd = unicodedata.normalize("NFD", big)
-        ascii_only = nfd.encode("ascii", "ignore")
-        if len(nfd) - len(ascii_only) == sum(nfd.count(m) for m in _VN_MARKS):
-            big = ascii_only.decode("ascii")  # the only non-ASCII were Vietnamese marks
+        units = np.frombuffer(nfd.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        if _ASCII_OR_VN_MARK[units].all():  # the only non-ASCII are Vietnamese marks
+            big = nfd.encode("ascii", "ignore").decode("ascii")
         else:  # other letters or symbols: NFKD and casefold as `fold` does
             big = unicodedata.normalize("NFKD", big)
             for mark in _VN_MARKS:

@@ -23,7 +23,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -326,13 +326,16 @@ def _parse_phones_batch(values: list, parse: Callable[[object], tuple[str | None
     ASCII text done by a few regex passes over all of them at once (the same results,
     tested)."""
     shape, old, valid = _vn_batch_patterns()
-    # A whole number typed into a cell is its digits (as `_cell_text` reads it).
-    text = [v if type(v) is str else _cell_text(v) if type(v) in (int, float) else None
-            for v in values]
-    take = [k for k, t in enumerate(text) if t is not None]
-    if len(take) == len(values):
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        text = values
+    else:  # a whole number typed into a cell is its digits (as `_cell_text` reads it)
+        text = [v if type(v) is str else _cell_text(v) if type(v) in (int, float) else None
+                for v in values]
+    if None not in text:
+        take: Sequence[int] = range(len(values))
         big = _joined(text)
     else:
+        take = [k for k, t in enumerate(text) if t is not None]
         big = _joined([text[k] for k in take])
     if big is None or not big.isascii():
         take = [k for k in take if text[k].isascii() and "\n" not in text[k]]
@@ -341,11 +344,12 @@ def _parse_phones_batch(values: list, parse: Callable[[object], tuple[str | None
     big = old.sub(lambda m: _MARK + OLD_MOBILE_PREFIXES[m[1]], big)  # a call per old number
     big = valid.sub(_VALID + "+84", big)[1:-1]
     heads = np.zeros(len(values), dtype=np.uint8)
-    heads[take] = _line_heads(big, len(take))
+    heads[np.asarray(take, dtype=np.int64)] = _line_heads(big, len(take))
     results = np.full(len(values), None, dtype=object)
-    results[take] = big.replace(_VALID, "").split("\n")
+    results[np.asarray(take, dtype=np.int64)] = big.replace(_VALID, "").split("\n")
     is_valid = heads == ord(_VALID)
-    statuses = np.where(is_valid, "valid", "invalid").astype(object)
+    statuses = np.full(len(values), "invalid", dtype=object)
+    statuses[is_valid] = "valid"
     results[~is_valid] = None
     for k in np.flatnonzero(~is_valid & (heads != ord(_MARK))).tolist():
         results[k], statuses[k] = parse(values[k])

@@ -478,19 +478,19 @@ _ASCII_WORD_LINES = str.maketrans({c: _FOLD_WORDS[c] for c in range(128)} | {10:
 _SPACES = re.compile("  +")
 
 
-def _collapse_lines(big: str) -> list[str]:
+def _collapse_text(big: str) -> str:
     """`" ".join(line.split())` of each line of `big`, whose lines hold only words and
     spaces: whole-text passes instead of a split and a join per line."""
-    return _SPACES.sub(" ", big).replace(" \n", "\n").replace("\n ", "\n").strip(" ").split("\n")
+    return _SPACES.sub(" ", big).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
 
 
-def _names_many(values: list) -> list[str]:
-    """`_name_one` of each value, folded all at once: đ, NFD, the Vietnamese marks and
-    case over the text of all values joined by newlines (C loops, not a call per value);
-    a value left with any other non-ASCII character is folded on its own."""
+def _folded_text(values: list) -> str:
+    """`_name_one` of each value, joined by newlines, folded all at once: đ, NFD, the
+    Vietnamese marks and case over the text of all values (C loops, not a call per
+    value); a value left with any other non-ASCII character is folded on its own."""
     big = _joined([v if type(v) is str else str(v) for v in values])
-    if big is None:  # a value holds a newline: one by one
-        return [_name_one(v) for v in values]
+    if big is None:  # a value holds a newline: one by one (a folded name holds none)
+        return "\n".join([_name_one(v) for v in values])
     if not big.isascii():
         big = big.replace("đ", "d").replace("Đ", "d").replace("ð", "d").replace("Ð", "d")
         nfd = unicodedata.normalize("NFD", big)
@@ -503,9 +503,13 @@ def _names_many(values: list) -> list[str]:
                 big = big.replace(mark, "")
             big = big.casefold()
     if big.isascii():
-        return _collapse_lines(big.translate(_ASCII_WORD_LINES))
-    return [" ".join(x.translate(_ASCII_WORD_LINES).split()) if x.isascii() else _name_one(values[k])
-            for k, x in enumerate(big.split("\n"))]
+        return _collapse_text(big.translate(_ASCII_WORD_LINES))
+    return "\n".join([" ".join(x.translate(_ASCII_WORD_LINES).split()) if x.isascii()
+                      else _name_one(values[k]) for k, x in enumerate(big.split("\n"))])
+
+
+def _names_many(values: list) -> list[str]:
+    return _folded_text(values).split("\n")
 
 
 def normalize_name(s: pd.Series) -> pd.Series:
@@ -560,6 +564,7 @@ def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Serie
     def many(values: list) -> list[str]:
         # One regex pass over all names joined by newlines (a folded name holds none):
         # a call per value would cost more than the matching.
-        return _collapse_lines(pattern.sub(" ", " " + "\n ".join(_names_many(values))))
+        folded = " " + _folded_text(values).replace("\n", "\n ")
+        return _collapse_text(pattern.sub(" ", folded)).split("\n")
 
     return _map_distinct(s, many, "")

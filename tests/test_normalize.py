@@ -265,6 +265,18 @@ def test_batch_email_parsing_takes_whole_addresses_itself(monkeypatch):
     assert out.iloc[0] == "an.nguyen0@gmail.com" and out.iloc[80] == "x@y.vn" and out.iloc[81] is None
 
 
+def test_batch_paths_take_columns_without_any_text():
+    # Numbers in an email column, fractions in a phone column: nothing for the joined
+    # text, every value judged on its own.
+    from sheetcrm.sync import normalize
+
+    normalize.clear_memo()
+    assert normalize_email(pd.Series(list(range(100)), dtype=object)).isna().all()
+    assert email_status(pd.Series(list(range(100)), dtype=object)).eq("invalid").all()
+    fractions = pd.Series([k + 0.5 for k in range(100)], dtype=object)
+    assert phone_status(fractions).eq("invalid").all()
+
+
 def test_batch_phone_parsing_takes_the_common_shapes_itself(monkeypatch):
     from sheetcrm.sync import normalize
 

@@ -19,7 +19,6 @@ likewise. Names/companies: `normalize_name(s)`, `normalize_company(s, legal_form
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import re
 import unicodedata
@@ -144,9 +143,11 @@ def _line_heads(big: str, lines: int) -> np.ndarray:
     """The first character of each of the `lines` lines of `big` as a byte (Latin-1;
     any other character reads as '?'), 0 for an empty line: a mark put at line starts,
     read without a call per line."""
+    if lines == 0:
+        return np.zeros(0, dtype=np.uint8)
     a = np.frombuffer(big.encode("latin-1", "replace") + b"\n", dtype=np.uint8)
     starts = np.r_[0, np.flatnonzero(a == 10)[:-1] + 1]
-    assert len(starts) == lines
+    assert len(starts) == lines, "a joined value held a newline"
     heads = a[starts]
     heads[heads == 10] = 0
     return heads

@@ -118,7 +118,7 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
             return 0
 
     report = Report(rows_read=count("rows_read"), rows_with_issues=count("issues"),
-                    duplicates=count("duplicates"))
+                    duplicates=count("duplicates"), unchanged=True)
     report.problems = pd.DataFrame(columns=["row", "cell", "kind", "message"])
     return SyncPlan(ChangeSet(), report, {}, pd.DataFrame())
 

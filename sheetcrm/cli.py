@@ -167,9 +167,14 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
 def _print_result(result: api.SyncResult, quiet: bool) -> None:
     r = result.report
     _say(quiet, f"Synced {result.backend} {result.location} (today = {result.today:%d/%m/%Y})")
-    _say(quiet, f"  rows read: {r.rows_read}; rows with issues: {r.rows_with_issues}; "
-                f"new ids: {r.ids_assigned}; duplicates: {r.duplicates} in {r.clusters} clusters; "
-                f"owner collisions: {r.collisions}")
+    if r.unchanged:
+        _say(quiet, "  same input as the last run today: nothing to plan again; its counts: "
+                    f"rows read: {r.rows_read}; rows with issues: {r.rows_with_issues}; "
+                    f"duplicates: {r.duplicates}")
+    else:
+        _say(quiet, f"  rows read: {r.rows_read}; rows with issues: {r.rows_with_issues}; "
+                    f"new ids: {r.ids_assigned}; duplicates: {r.duplicates} in {r.clusters} "
+                    f"clusters; owner collisions: {r.collisions}")
     _say(quiet, f"  status changes: {r.transitions}; log rows appended: {r.appended}; "
                 f"cells written: {result.cells_written}; {result.duration:.1f} s")
     if result.applied and result.applied.skipped:

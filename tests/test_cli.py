@@ -110,6 +110,16 @@ def test_sync_today_fills_created_and_exits_0(tmp_path):
     assert column_values(path, H["created_at"]) == [dt.datetime(2026, 2, 20)]
 
 
+def test_a_rerun_on_the_same_input_says_so_instead_of_zero_clusters(tmp_path):
+    leads = people(4)
+    leads[3]["phone"] = leads[0]["phone"]  # one duplicate pair
+    path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid(leads)})
+    outs = [invoke("sync", "--workbook", str(path), "--today", TODAY_S)[1] for _ in range(3)]
+    assert "duplicates: 1 in 1 clusters" in outs[1]  # planned: ids were filled by run 1
+    assert "same input as the last run today" in outs[2]
+    assert "duplicates: 1" in outs[2] and "clusters" not in outs[2]
+
+
 def test_sync_with_data_problems_still_exits_0(bad_wb):
     code, out, err = invoke("sync", "--workbook", str(bad_wb), "--today", TODAY_S)
     assert code == 0, out + err

@@ -53,6 +53,9 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     tabs: dict[str, str] = field(default_factory=dict)  # tab key → title used
     timings: dict[str, float] = field(default_factory=dict)  # step → seconds
+    # The input was the last logged run's on the same day: nothing was planned, and the
+    # counts the log keeps (rows read, issues, duplicates) are that run's.
+    unchanged: bool = False
 
     def lap(self, step: str, started: float) -> float:
         now = time.perf_counter()

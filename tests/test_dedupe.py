@@ -130,6 +130,17 @@ def test_collision_flags_every_member_and_counts():
     r = find_duplicates(df, RULES)
     assert r.frame.collision.tolist() == [True, True, False, False] and r.collisions == 1
     assert "Hà, Lan" in r.frame.collision_issue[0] and "KH-1" in r.frame.collision_issue[1]
+    # The survivor's own row names the other member, not itself.
+    assert r.frame.collision_issue[0].startswith("cùng khách hàng với KH-2 ")
+
+
+def test_a_survivor_in_a_big_collision_names_three_others_then_an_ellipsis():
+    df = leads([(f"KH-{k}", "Trần An", "", "", "0912345678", owner, f"2026-01-0{k}", "")
+                for k, owner in zip(range(1, 7), ["Hà", "Lan", "Hà", "Minh", "Hà", "Lan"])])
+    issue = find_duplicates(df, RULES).frame.collision_issue
+    assert issue[0] == ("cùng khách hàng với KH-2, KH-3, KH-4, … nhưng do nhiều người phụ trách: "
+                        "Hà, Lan, Minh")
+    assert issue[5].startswith("cùng khách hàng với KH-1 ")
 
 
 def test_stable_over_two_runs_and_row_order_of_ids():

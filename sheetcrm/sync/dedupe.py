@@ -306,7 +306,21 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
             names = {c: t[:-2] for c, t in zip(h.c.to_numpy()[starts].tolist(), joined)}
             collision = members & hot[np.maximum(cluster, 0)]
             rc = np.flatnonzero(collision)
-            collision_issue[rc] = _fill(msg["collision"], survivor=sref[rc], owners=np.array(
+            # A duplicate names its survivor; the survivor names the others (up to 3).
+            same_as = sref[rc].copy()
+            head = survivor[rc]
+            if head.any():
+                co = cluster[order]
+                start = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
+                rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+                k = np.flatnonzero((co >= 0) & (rank >= 1) & (rank <= 3) & hot[np.maximum(co, 0)])
+                kstart = np.flatnonzero(np.r_[True, co[k][1:] != co[k][:-1]])
+                joined = np.add.reduceat((ref[order[k]] + ", ").astype(object), kstart)
+                size = np.bincount(cluster[members])
+                others = {c: t[:-2] + (", …" if size[c] > 4 else "")
+                          for c, t in zip(co[k][kstart].tolist(), joined.tolist())}
+                same_as[head] = [others[c] for c in cluster[rc[head]].tolist()]
+            collision_issue[rc] = _fill(msg["collision"], survivor=same_as, owners=np.array(
                 [names[c] for c in cluster[rc].tolist()], dtype=object))
     frame = pd.DataFrame({
         "cluster": cluster, "survivor": survivor, "duplicate_of": duplicate_of,

@@ -134,6 +134,19 @@ def test_collision_flags_every_member_and_counts():
     assert r.frame.collision_issue[0].startswith("cùng khách hàng với KH-2 ")
 
 
+def test_collision_owners_listed_in_the_order_met_inside_their_cluster():
+    df = leads([
+        ("KH-1", "Trần An", "", "", "0912345678", "Hà", "2026-01-01", ""),
+        ("KH-2", "Trần An", "", "", "0912345678", "Lan", "2026-01-02", ""),
+        ("KH-3", "Lê Bình", "", "", "0987654321", "LAN", "2026-01-03", ""),
+        ("KH-4", "Lê Bình", "", "", "0987654321", "", "2026-01-04", ""),
+        ("KH-5", "Lê Bình", "", "", "0987654321", "ha", "2026-01-05", ""),
+    ])
+    issue = find_duplicates(df, RULES).frame.collision_issue
+    assert issue[0].endswith(": Hà, Lan") and issue[2].endswith(": LAN, ha")
+    assert issue[3].endswith(": LAN, ha")  # a member without an owner is flagged too
+
+
 def test_a_survivor_in_a_big_collision_names_three_others_then_an_ellipsis():
     df = leads([(f"KH-{k}", "Trần An", "", "", "0912345678", owner, f"2026-01-0{k}", "")
                 for k, owner in zip(range(1, 7), ["Hà", "Lan", "Hà", "Minh", "Hà", "Lan"])])

@@ -292,18 +292,22 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
         owner = np.array([o.strip() for o in ouniq] + [""], dtype=object)[ocodes]
         ocodes, ouniq = pd.factorize(owner[members])
         ofold = pd.factorize(np.array([fold(o) for o in ouniq], dtype=object))[0]
-        m = pd.DataFrame({"c": cluster[members], "o": owner[members], "f": ofold[ocodes],
-                          "blank": (ouniq == "")[ocodes]})
-        distinct = m[~m.blank].drop_duplicates(["c", "f"])
-        counts = np.bincount(distinct.c.to_numpy(), minlength=int(cluster.max()) + 1)
+        # Distinct (cluster, owner) pairs, owners compared folded, in first-seen order.
+        given = ~(ouniq == "")[ocodes]
+        mc, mo, mf = cluster[members][given], owner[members][given], ofold[ocodes][given]
+        _, first = np.unique(mc * (int(mf.max(initial=0)) + 1) + mf, return_index=True)
+        first = first[np.lexsort((first, mc[first]))]
+        dc, do = mc[first], mo[first]
+        counts = np.bincount(dc, minlength=int(cluster.max()) + 1)
         hot = counts > 1
         n_coll = int(hot.sum())
         if n_coll:
-            # Owners of each hot cluster, first-seen order, joined without a Python group loop.
-            h = distinct[hot[distinct.c.to_numpy()]].sort_values("c", kind="stable")
-            starts = np.flatnonzero(np.r_[True, h.c.to_numpy()[1:] != h.c.to_numpy()[:-1]])
-            joined = np.add.reduceat((h.o + ", ").to_numpy(dtype=object), starts)
-            names = {c: t[:-2] for c, t in zip(h.c.to_numpy()[starts].tolist(), joined)}
+            # Owners of each hot cluster joined without a Python group loop.
+            h = hot[dc]
+            hc, ho = dc[h], do[h]
+            starts = np.flatnonzero(np.r_[True, hc[1:] != hc[:-1]])
+            joined = np.add.reduceat((ho + ", ").astype(object), starts)
+            names = {c: t[:-2] for c, t in zip(hc[starts].tolist(), joined)}
             collision = members & hot[np.maximum(cluster, 0)]
             rc = np.flatnonzero(collision)
             # A duplicate names its survivor; the survivor names the others (up to 3).
@@ -325,7 +329,7 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
     frame = pd.DataFrame({
         "cluster": cluster, "survivor": survivor, "duplicate_of": duplicate_of,
         "issue": issue, "collision": collision, "collision_issue": collision_issue,
-    }, index=records.index)
+    }, index=records.index, copy=False)  # arrays made here, used nowhere else
     return DedupeResult(frame=frame, clusters=int(cluster.max(initial=-1)) + 1,
                         duplicates=int(dup.sum()), collisions=n_coll,
                         common_keys=sum(len(v) for v in linked.common_keys.values()))

@@ -13,9 +13,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .backends.base import ApplyResult, Backend
@@ -23,9 +21,13 @@ from .changes import ChangeSet, EnsureTab, TabFormat, TrimRows
 from .config import Config, load_config
 from .errors import ConfigError
 from .logs import log
-from .schema import Schemas, load_schemas
-from .sync.pipeline import Report, Settings, SyncPlan, bind_all, fingerprint, plan_digest, plan_sync
-from .sync.tables import Table, bind, find_tab
+
+# pandas and the pipeline are imported where they are used: `sync` starts loading an
+# .xlsx workbook for writing on the other core before it pays for those imports.
+if TYPE_CHECKING:
+    from .schema import Schemas
+    from .sync.pipeline import Report, Settings, SyncPlan
+    from .sync.tables import Table
 
 
 @dataclass
@@ -54,6 +56,8 @@ def _config(config: Config | str | Path | None, **overrides: Any) -> Config:
 
 
 def load_team_schemas(cfg: Config) -> Schemas:
+    from .schema import load_schemas
+
     schemas = load_schemas(cfg.schemas_dir)
     if cfg.tabs or cfg.headers:
         schemas = schemas.with_titles(cfg.tabs, cfg.headers)
@@ -87,16 +91,22 @@ def open_backend(cfg: Config, create: bool = False) -> Backend:
 
 
 def _settings(cfg: Config) -> Settings:
+    from .sync.pipeline import Settings
+
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
                     region=cfg.default_region, sync_log_keep=cfg.sync_log_keep)
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:
+    from .sync.pipeline import plan_sync
+
     sheets = {t: s.values for t, s in backend.read().items()}
     return plan_sync(sheets, schemas, _settings(cfg), today, cfg.now()), sheets
 
 
 def _sync_log_table(sheets: dict, schemas: Schemas) -> Table:
+    from .sync.tables import bind, find_tab
+
     schema = schemas.tab("sync_log")
     title = find_tab(list(sheets), schema)
     return bind(sheets[title] if title else None, title, schema, required=False)
@@ -106,6 +116,10 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
     """When the last logged run read exactly this input on this day, its plan is this
     run's too: nothing to write but the log row (a cron job every few minutes mostly
     finds nothing new). The counts come from that row."""
+    import pandas as pd
+
+    from .sync.pipeline import Report, SyncPlan
+
     frame = log_table.frame
     if not len(frame) or "input_hash" not in frame or str(frame["input_hash"].iloc[-1] or "") != digest:
         return None
@@ -126,6 +140,8 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
 def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backend: Backend,
               started: dt.datetime, t0: float, today: dt.date, outcome: str, digest: str) -> None:
     """Queue this run's row in `Nhật ký đồng bộ`, trimming the tab to the configured size."""
+    import pandas as pd
+
     from .sync.pipeline import _append
     from .sync.synclog import sync_log_row
 
@@ -159,14 +175,22 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
          dry_run: bool = False, **options: Any) -> SyncResult:
     """Run one sync: read every tab, plan the changes, write them (unless `dry_run`)."""
     cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
-    schemas = load_team_schemas(cfg)
     day = cfg.today(today)
     backend = open_backend(cfg)
     t0 = time.perf_counter()
     started = cfg.now()
-    settings = _settings(cfg)
-    log_schema = schemas.tab("sync_log")
     with backend.lock():
+        prepare_write = getattr(backend, "prepare_write", None)
+        if prepare_write is not None and not dry_run:
+            # xlsx: openpyxl loads the workbook on the other core from now on, while this
+            # process imports the pipeline, reads and plans; unused when nothing changed.
+            prepare_write()
+        from .sync.pipeline import fingerprint, plan_digest, plan_sync
+        from .sync.tables import bind, find_tab
+
+        schemas = load_team_schemas(cfg)
+        settings = _settings(cfg)
+        log_schema = schemas.tab("sync_log")
         plan = digest = None
         content_digest = getattr(backend, "content_digest", None)
         if content_digest is not None:
@@ -179,9 +203,6 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
                 plan = _unchanged_plan(log_table, digest)
         if plan is None:
             sheets = {t: s.values for t, s in backend.read().items()}
-            prepare_write = getattr(backend, "prepare_write", None)
-            if prepare_write is not None and not dry_run:
-                prepare_write()  # xlsx: openpyxl loads on the other core while we plan
             log_table = _sync_log_table(sheets, schemas)
             if digest is None:
                 digest = fingerprint(sheets, log_table.title if log_table.exists else None, schemas,
@@ -218,6 +239,7 @@ def check(workbook: str | Path | None = None, sheet: str | None = None, *,
 def init_changes(sheets: dict[str, list[list[Any]]], schemas: Schemas, language: str = "vi") -> ChangeSet:
     """Tabs, headers and dropdowns a workbook lacks. Never touches existing data."""
     from .changes import AddColumns
+    from .sync.pipeline import bind_all
 
     changes = ChangeSet()
     tables = bind_all(sheets, schemas) if any(True for _ in sheets) and _has_leads(sheets, schemas) else None

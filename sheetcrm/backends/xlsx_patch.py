@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape
 
 from ..a1 import col_letter
 from ..changes import ChangeSet
-from ..sync.dates import date_to_serial
 
 _ROW = re.compile(r"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
 _ROW_NUM = re.compile(r'(<row\b[^>]*?\br=")(\d+)(")')
@@ -78,6 +77,8 @@ def _cell(ref: str, v: Any, date_style: int) -> str:
     if isinstance(v, (int, float)):
         return f'<c r="{ref}" t="n"><v>{v!r}</v></c>'
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        from ..sync.dates import date_to_serial  # not at the top: it imports pandas
+
         return f'<c r="{ref}" s="{date_style}" t="n"><v>{date_to_serial(v)}</v></c>'
     text = escape(str(v))
     space = ' xml:space="preserve"' if text != text.strip() else ""

@@ -2,9 +2,10 @@
 
 A changed sync of a big workbook spends most of its time in openpyxl: loading every
 tab, then saving. Planning (validation, dedupe, status chain, summaries) needs only the
-fast calamine read and runs meanwhile on the other core: the child loads the workbook
-as soon as the read is done, waits for the parent's change set, applies it and saves to
-the temporary file the parent names. The parent keeps every decision: whether to write
+fast calamine read and runs meanwhile on the other core: the child is forked as soon as
+the sync holds the lock (before the parent imports pandas and the pipeline), loads the
+workbook, waits for the parent's change set, applies it and saves to the temporary file
+the parent names. The parent keeps every decision: whether to write
 at all, the checks before the rename, and the rename itself. Any failure of the child
 (or a machine where fork is not safe or there is one core) means the parent does the
 load itself, as without this module.

@@ -294,7 +294,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     report.ids_assigned = int(blank_id.sum())
     changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
     leads["lead_id"] = new_ids
-    today_ts = pd.Timestamp(today)
+    today_ts = pd.Timestamp(today).as_unit("ns")
     created = leads["created_at"].where(~v.created_filled, today_ts)
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
@@ -434,7 +434,8 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
         }))
     if not rows:
         return pd.DataFrame(columns=["row", "cell", "kind", "message"])
-    return pd.concat(rows, ignore_index=True).sort_values(["row", "cell"], kind="stable").reset_index(drop=True)
+    out = pd.concat(rows, ignore_index=True).sort_values(["row", "cell"], kind="stable").reset_index(drop=True)
+    return out.astype({"cell": object, "kind": object, "message": object})  # as on pandas 2, not `str`
 
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:

@@ -189,7 +189,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     """Apply SPEC §3/§4 to the parsed tabs; see the module docstring for the rules."""
     chain, cat = schemas.chain, schemas.reasons
     msgs = _messages(schemas, language)
-    t = pd.Timestamp(today)
+    t = pd.Timestamp(today).as_unit("ns")  # the unit of the parsed frames' dates
     idx = leads.index
     n = len(leads)
     st_by_key = {s.key: s for s in chain.statuses}
@@ -431,7 +431,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         if len(person_rows) or sync_rows else pd.DataFrame(
             columns=["lead_id", "from_status", "to_status", "observed_at", "by"])
     hist_out["observed_at"] = [today] * len(hist_out)
-    hist_out = hist_out.astype({"from_status": object, "to_status": object})
+    hist_out = hist_out.astype(object)  # rows to append: keys, texts and dates, all object
     hist_out["from_status"] = hist_out["from_status"].where(hist_out["from_status"].notna(), None)
 
     log_mask = log_plain | log_try
@@ -447,7 +447,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "logged_at": [today] * int(log_mask.sum()),
         "recontact_on": _as_date(effective[log_mask]),
         "outcome": "",
-    }).reset_index(drop=True)
+    }, dtype=object).reset_index(drop=True)
 
     o_cad = rcat.map({k: r.cadence for k, r in r_by_key.items() if r.cadence}).fillna(DEFAULT_CADENCE)
     o_next = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
@@ -467,7 +467,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "last_touch": None,
         "last_touch_result": "",
         "state": _label("active", NURTURE_STATES, language),
-    }).reset_index(drop=True)
+    }, dtype=object).reset_index(drop=True)
 
     upd = pd.DataFrame(index=N.index)
     upd["state"] = close_state.map(lambda k: _label(k, NURTURE_STATES, language) if isinstance(k, str) else None)

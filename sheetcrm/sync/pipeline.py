@@ -251,7 +251,7 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
         if k in col_of:
             grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
                                                  schemas, language)
-    values = grid.to_numpy(dtype=object)
+    values = grid.to_numpy(dtype=object, copy=True)  # written to: never a read-only view (pandas 3)
     values[pd.isna(values)] = None  # columns the rows do not fill stay empty cells
     out = list(map(tuple, values.tolist()))
     key_col = col_of[key] - 1 if key and key in col_of else None

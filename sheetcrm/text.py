@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _SPACES = re.compile(r"\s+")
@@ -27,10 +30,34 @@ def fold(text: object) -> str:
     return _SPACES.sub(" ", s).strip()
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Each cell as a Python `str` ('' when missing), in an object Series.
+
+    The sync steps keep text in object arrays: they concatenate them, put None in them and
+    map them through dicts whose values may be None. `.astype(str)` alone would give
+    pandas 3's `str` dtype, where None becomes NaN, so the result is object explicitly."""
+    s = values.astype(object)
+    return s.where(s.notna(), "").astype(str).astype(object)
+
+
+def map_distinct(values: pd.Series, fn: Callable[[Any], Any], missing: Any = None) -> pd.Series:
+    """`fn` of each cell as an object Series aligned with `values`, calling `fn` once per
+    distinct value (columns repeat a few values many times); missing cells (None/NaN) get
+    `missing`. Distinct is by hash equality, so 1, 1.0 and True are one value: pass text
+    (`as_text`) where they must differ. Results are kept as they are: `Series.map` on
+    pandas 3 infers its `str` dtype from string results and turns a None among them into NaN."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = [fn(u) for u in uniques]
+    out[-1] = missing
+    return pd.Series(out[codes], index=values.index, dtype=object)
+
+
+def lookup(values: pd.Series, table: Mapping[Any, Any]) -> pd.Series:
+    """`table[v]` for each cell as an object Series (None where `v` is not a key)."""
+    return map_distinct(values, table.get)
+
+
 def fold_series(values: pd.Series) -> pd.Series:
     """Vectorised `fold` over a Series; missing values fold to ''."""
-    s = values.astype("string").fillna("")
-    # Fold each distinct value once: columns repeat a few values many times.
-    uniques = pd.unique(s.to_numpy())
-    mapping = {u: fold(u) for u in uniques}
-    return s.map(mapping).astype(object)
+    return map_distinct(as_text(values), fold)

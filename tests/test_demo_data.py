@@ -41,7 +41,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def frame(data):
-    return pd.DataFrame(data.rows, columns=data.header)
+    return pd.DataFrame(data.rows, columns=data.header, dtype=object)
 
 
 def _status_keys(frame, schemas):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..changes import SheetLayout
 from ..schema import Schemas
-from ..text import fold
+from ..text import as_text, fold, map_distinct
 from .reasons import map_reasons
 from .summary import Grid, _col, _dates, _text, labels, population, week_end
 
@@ -34,17 +34,15 @@ def reason_keys(leads: pd.DataFrame, schemas: Schemas) -> pd.Series:
     cat_keys = {r.key for r in schemas.reasons.reasons}
     for name in ("reason_category", "reason"):
         if name in leads.columns and leads[name].isin(cat_keys).any():
-            return leads[name].where(leads[name].isin(cat_keys), None)
-    raw = _col(leads, "reason_raw", "").fillna("").astype(str)
+            return leads[name].astype(object).where(leads[name].isin(cat_keys), None)
+    raw = as_text(_col(leads, "reason_raw", ""))
     return map_reasons(raw, schemas.reasons)["category"]
 
 
 def _flag(s: pd.Series) -> pd.Series:
     if s.dtype == bool:
         return s
-    f = s.fillna("").astype(str)
-    uniq = pd.unique(f.to_numpy())
-    return f.map({u: fold(u) in _TRUE for u in uniq}).astype(bool)
+    return map_distinct(as_text(s), lambda u: fold(u) in _TRUE).astype(bool)
 
 
 def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.DataFrame:
@@ -69,11 +67,11 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
             "owner": _text(_col(df, "owner", ""), ""),
             "section": section,
             "date": when,
-            "lead_id": _col(df, "lead_id", "").fillna("").astype(str),
-            "name": _col(df, "name", "").fillna("").astype(str),
-            "company": _col(df, "company", "").fillna("").astype(str),
+            "lead_id": as_text(_col(df, "lead_id", "")),
+            "name": as_text(_col(df, "name", "")),
+            "company": as_text(_col(df, "company", "")),
             "phone": dialable_phone(df),
-            "email": _col(df, "email", "").fillna("").astype(str),
+            "email": as_text(_col(df, "email", "")),
             "status": _col(df, "status", None),
             "reason": reason_keys(df, schemas),
         },
@@ -170,20 +168,20 @@ def dialable_phone(df: pd.DataFrame) -> pd.Series:
     """The number a rep can dial: a Vietnamese number in its national form after the 2018
     prefix change (0168… typed years ago is 038… now), others in E.164; what was typed
     when it is not a valid number."""
-    typed = _col(df, "phone", "").fillna("").astype(str)
+    typed = as_text(_col(df, "phone", ""))
     if "phone_e164" not in df:
         return typed
     e164 = df["phone_e164"].astype(object)
     vn = e164.str.startswith("+84", na=False)
     out = e164.where(~vn, "0" + e164.str[3:])
-    return out.where(e164.notna(), typed).astype(str)
+    return as_text(out.where(e164.notna(), typed))
 
 
 def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, reason_name: dict) -> tuple[float, ...]:
     """Fit the detail columns to their longest value (vectorised), within sane bounds."""
 
     def longest(s: pd.Series, lo: int, hi: int) -> float:
-        n = max(map(len, pd.unique(s.fillna("").astype(str).to_numpy())), default=0)
+        n = max(map(len, pd.unique(as_text(s).to_numpy())), default=0)
         return float(min(max(n + 2, lo), hi))
 
     owner_w = max((len(str(r[0])) for r in owner_rows), default=0) + 2

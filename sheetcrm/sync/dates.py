@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .frames import DATE_DTYPE
+
 SERIAL_EPOCH = dt.date(1899, 12, 30)
 # Serials outside this window are more likely typos than dates (1927..2119).
 SERIAL_MIN, SERIAL_MAX = 10_000, 80_000
@@ -68,13 +70,13 @@ def parse_one(value: object, day_first: bool = True) -> dt.date | None:
 
 
 def parse_dates(values: pd.Series, day_first: bool = True) -> tuple[pd.Series, pd.Series]:
-    """Vectorised parse. Returns (datetime64 Series with NaT, bool Series 'unparseable')
+    """Vectorised parse. Returns (datetime64[ns] Series with NaT, bool Series 'unparseable')
     where 'unparseable' is True for non-blank cells that are not dates."""
     obj = values.astype(object)
     blank = obj.isna() | obj.astype(str).str.strip().eq("")
     # Parse each distinct value once: a date column repeats few distinct values.
     uniques = pd.unique(obj[~blank].to_numpy(dtype=object))
     table = {u: parse_one(u, day_first) for u in uniques}
-    out = pd.to_datetime(obj.where(~blank).map(table), errors="coerce")
+    out = pd.to_datetime(obj.where(~blank).map(table), errors="coerce").astype(DATE_DTYPE)
     bad = (~blank) & out.isna()
     return out, bad

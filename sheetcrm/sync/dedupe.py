@@ -35,7 +35,7 @@ from sheetcrm.sync.normalize import (
     normalize_name,
     normalize_phone,
 )
-from sheetcrm.text import fold
+from sheetcrm.text import as_text, fold
 
 MESSAGE_KEYS = ("duplicate", "reason_phone", "reason_email", "reason_fuzzy", "collision",
                 "rejected", "nurture", "row")
@@ -161,7 +161,7 @@ def _text(s: pd.Series) -> pd.Series:
     if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
         missing = s.isna()
         return s.where(~missing, "") if missing.any() else s  # already text: no per-cell str()
-    return s.where(s.notna(), "").astype(str)
+    return as_text(s)
 
 
 def _fill(template: str, **columns: np.ndarray) -> np.ndarray:
@@ -326,10 +326,13 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
                 same_as[head] = [others[c] for c in cluster[rc[head]].tolist()]
             collision_issue[rc] = _fill(msg["collision"], survivor=same_as, owners=np.array(
                 [names[c] for c in cluster[rc].tolist()], dtype=object))
+    # Arrays made here, used nowhere else: no copy. Text stays object (pandas 3 would
+    # otherwise convert it to its `str` dtype).
+    text = lambda a: pd.Series(a, index=records.index, dtype=object, copy=False)
     frame = pd.DataFrame({
-        "cluster": cluster, "survivor": survivor, "duplicate_of": duplicate_of,
-        "issue": issue, "collision": collision, "collision_issue": collision_issue,
-    }, index=records.index, copy=False)  # arrays made here, used nowhere else
+        "cluster": cluster, "survivor": survivor, "duplicate_of": text(duplicate_of),
+        "issue": text(issue), "collision": collision, "collision_issue": text(collision_issue),
+    }, index=records.index, copy=False)
     return DedupeResult(frame=frame, clusters=int(cluster.max(initial=-1)) + 1,
                         duplicates=int(dup.sum()), collisions=n_coll,
                         common_keys=sum(len(v) for v in linked.common_keys.values()))

@@ -161,14 +161,15 @@ def _column_text(df: pd.DataFrame, spec: str) -> pd.Series:
     spec, _, part = spec.partition(":")
     parts = []
     for col in spec.split("+"):
-        parts.append(df[col].astype(object).where(df[col].notna(), "").astype(str))
+        s = df[col].astype(object)
+        parts.append(s.where(s.notna(), "").astype(str).astype(object))  # object on pandas 3 too
     s = parts[0]
     for p in parts[1:]:
         s = (s + " " + p).str.strip()
     if part:
         codes, uniques = pd.factorize(s)
         out = np.array(_tokens(list(uniques), part) + [""], dtype=object)
-        s = pd.Series(out[codes], index=s.index)
+        s = pd.Series(out[codes], index=s.index, dtype=object)
     return s
 
 

@@ -19,8 +19,10 @@ import pandas as pd
 
 from ..changes import AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab, SheetLayout
 from ..schema import Schemas, TabSchema
+from ..text import as_text, fold, fold_series, lookup, map_distinct
 from .dates import parse_dates
 from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
+from .frames import to_dates
 from .tables import Table, bind, find_tab
 from .validate import _text, assign_ids, validate_leads
 
@@ -104,7 +106,7 @@ def _same(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
         o, _ = parse_dates(old)
         n = pd.to_datetime(new, errors="coerce")
         return ((o == n) | (o.isna() & n.isna())).to_numpy()
-    return (_text(old) == new.fillna("").astype(str)).to_numpy()
+    return (_text(old) == as_text(new)).to_numpy()
 
 
 def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
@@ -183,18 +185,14 @@ def parse_log_tab(table: Table, schemas: Schemas) -> pd.DataFrame:
     out["row"] = f["row"].astype(int) if len(f) else pd.Series(dtype=int)
     status_lookup = schemas.chain.lookup()
     reason_lookup = schemas.reasons.lookup()
-    from ..text import fold_series
-
     for c in table.schema.columns:
         s = f[c.key]
         if c.type == "date":
             out[c.key] = parse_dates(s)[0]
         elif c.type == "status":
-            out[c.key] = fold_series(_text(s)).map(status_lookup).astype(object)
-            out[c.key] = out[c.key].where(out[c.key].notna(), None)
+            out[c.key] = lookup(fold_series(_text(s)), status_lookup)
         elif c.type == "reason":
-            out[c.key] = fold_series(_text(s)).map(reason_lookup).astype(object)
-            out[c.key] = out[c.key].where(out[c.key].notna(), None)
+            out[c.key] = lookup(fold_series(_text(s)), reason_lookup)
         else:
             out[c.key] = _text(s)
     return out
@@ -223,14 +221,9 @@ def _render(value: Any, col_type: str, schemas: Schemas, language: str) -> Any:
 
 def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language: str) -> pd.Series:
     """Vectorised `_render`: each distinct value is rendered once."""
-    obj = values.astype(object)
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.date.astype(object).where(values.notna(), None)
-    missing = obj.isna()
-    uniques = pd.unique(obj[~missing].to_numpy(dtype=object))
-    table = {u: _render(u, col_type, schemas, language) for u in uniques}
-    out = obj.map(table).astype(object)
-    return out.where(~missing, None)
+    return map_distinct(values, lambda u: _render(u, col_type, schemas, language))
 
 
 def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schemas,
@@ -258,7 +251,7 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
         if k in col_of:
             grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
                                                  schemas, language)
-    values = grid.to_numpy(dtype=object)
+    values = grid.to_numpy(dtype=object, copy=True)  # written to: never a read-only view (pandas 3)
     values[pd.isna(values)] = None  # columns the rows do not fill stay empty cells
     out = list(map(tuple, values.tolist()))
     key_col = col_of[key] - 1 if key and key in col_of else None
@@ -301,7 +294,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     report.ids_assigned = int(blank_id.sum())
     changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
     leads["lead_id"] = new_ids
-    today_ts = pd.Timestamp(today)
+    today_ts = pd.Timestamp(today).as_unit("ns")
     created = leads["created_at"].where(~v.created_filled, today_ts)
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
@@ -317,8 +310,8 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         dd = find_duplicates(records.reset_index(drop=True), rules, lang)
         res = dd.frame.set_index(leads.index)
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
-        changes.updates += _updates(w, "duplicate_of", res["duplicate_of"].astype(str), None, raw, new_ids)
-        leads["duplicate_of"] = res["duplicate_of"].astype(str)
+        changes.updates += _updates(w, "duplicate_of", as_text(res["duplicate_of"]), None, raw, new_ids)
+        leads["duplicate_of"] = as_text(res["duplicate_of"])
         issues["dedupe"] = _join(res["issue"], res["collision_issue"])
         leads["cluster"] = res["cluster"]
         leads["collision"] = res["collision"]
@@ -374,7 +367,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
             mask = pd.Series(False, index=nraw.index)
             mask[nu.index] = nu[key].notna()
             new = pd.Series(None, index=nraw.index, dtype=object)
-            vals = nu[key].map(lambda x, t=col_type: _render(x, t, schemas, lang))
+            vals = map_distinct(nu[key], lambda x, t=col_type: _render(x, t, schemas, lang))
             new[nu.index] = vals
             kind = "date" if col_type == "date" else "text"
             if kind == "date":
@@ -411,9 +404,9 @@ def _join(*parts: pd.Series) -> pd.Series:
     """Join issue texts column-wise with '; ', skipping blanks (vectorised)."""
     if not parts:
         return pd.Series(dtype=object)
-    out = parts[0].fillna("").astype(str).to_numpy(dtype=object)
+    out = as_text(parts[0]).to_numpy()
     for p in parts[1:]:
-        q = p.reindex(parts[0].index).fillna("").astype(str).to_numpy(dtype=object)
+        q = as_text(p.reindex(parts[0].index)).to_numpy()
         both = (out != "") & (q != "")
         out = np.where(both, out + "; " + q, np.where(out == "", q, out))
     return pd.Series(out, index=parts[0].index, dtype=object)
@@ -441,7 +434,8 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
         }))
     if not rows:
         return pd.DataFrame(columns=["row", "cell", "kind", "message"])
-    return pd.concat(rows, ignore_index=True).sort_values(["row", "cell"], kind="stable").reset_index(drop=True)
+    out = pd.concat(rows, ignore_index=True).sort_values(["row", "cell"], kind="stable").reset_index(drop=True)
+    return out.astype({"cell": object, "kind": object, "message": object})  # as on pandas 2, not `str`
 
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
@@ -488,8 +482,6 @@ def _with_updates(frame: pd.DataFrame, updates: pd.DataFrame | None) -> pd.DataF
 
 
 def _fold_eq(a: str, b: str) -> bool:
-    from ..text import fold
-
     return fold(a) == fold(b)
 
 
@@ -499,7 +491,7 @@ def _with_new(frame: pd.DataFrame, new: pd.DataFrame | None) -> pd.DataFrame:
     add = new.copy()
     for c in add.columns:
         if c in frame and pd.api.types.is_datetime64_any_dtype(frame[c]):
-            add[c] = pd.to_datetime(add[c], errors="coerce")
+            add[c] = to_dates(add[c])
     return pd.concat([frame, add], ignore_index=True)
 
 
@@ -508,8 +500,8 @@ def _reason_labels(frame: pd.DataFrame, schemas: Schemas, language: str) -> pd.D
     if "reason_category" not in frame or not len(frame):
         return frame
     out = frame.copy()
-    out["reason_category"] = out["reason_category"].map(
-        lambda k: _render(k, "reason", schemas, language) if isinstance(k, str) else k)
+    out["reason_category"] = map_distinct(
+        out["reason_category"], lambda k: _render(k, "reason", schemas, language) if isinstance(k, str) else k)
     return out
 
 

@@ -131,4 +131,5 @@ def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue) -> pd.DataFrame:
     cat = np.array([r[0] for r in results], dtype=object)[codes]
     det = np.array([r[1] for r in results], dtype=object)[codes]
     ok = np.array([r[2] for r in results], dtype=bool)[codes]
-    return pd.DataFrame({"category": cat, "detail": det, "matched": ok}, index=s.index)
+    return pd.DataFrame({"category": pd.Series(cat, index=s.index, dtype=object),  # None stays None
+                         "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok}, index=s.index)

@@ -52,8 +52,9 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
-from sheetcrm.text import fold, fold_series
+from sheetcrm.text import as_text, fold, fold_series, map_distinct
 
+from .frames import DATE_DTYPE, map_series, to_dates
 from .reasons import map_reasons
 from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
 
@@ -117,8 +118,6 @@ def normalize_status(raw: pd.Series, chain: StatusChain) -> pd.Series:
     aliases, and ignores punctuation or emoji around the word ("Nóng!", "🔥 Hot").
     """
     lookup = chain.lookup()
-    s = pd.Series(raw, dtype=object).fillna("").astype(str)
-    uniques = pd.unique(s.to_numpy())
 
     def one(text: str) -> str | None:
         f = fold(text)
@@ -127,8 +126,7 @@ def normalize_status(raw: pd.Series, chain: StatusChain) -> pd.Series:
         cleaned = " ".join("".join(ch if ch.isalnum() else " " for ch in f).split())
         return lookup.get(cleaned)
 
-    mapping = {u: one(u) for u in uniques}
-    return s.map(mapping).astype(object)
+    return map_distinct(as_text(pd.Series(raw, dtype=object)), one)
 
 
 def _messages(schemas: Schemas, language: str) -> dict[str, str]:
@@ -142,13 +140,13 @@ def _messages(schemas: Schemas, language: str) -> dict[str, str]:
 def _text(df: pd.DataFrame, key: str) -> pd.Series:
     if key not in df:
         return pd.Series("", index=df.index, dtype=object)
-    return df[key].astype(object).where(df[key].notna(), "").astype(str)
+    return as_text(df[key])
 
 
 def _dates(df: pd.DataFrame, key: str) -> pd.Series:
     if key not in df:
-        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    return pd.to_datetime(df[key], errors="coerce").dt.normalize()
+        return pd.Series(pd.NaT, index=df.index, dtype=DATE_DTYPE)
+    return to_dates(df[key]).dt.normalize()
 
 
 def _keys(df: pd.DataFrame, key: str) -> pd.Series:
@@ -168,9 +166,7 @@ def _fold_lookup(values: pd.Series, table: dict[str, dict[str, str]], blank: str
     names = {fold(k): k for k in table}
     for k, labels in table.items():
         names.update({fold(v): k for v in labels.values()})
-    s = values.astype(object).where(values.notna(), "").astype(str)
-    mapping = {u: (names.get(fold(u)) if fold(u) else blank) for u in pd.unique(s.to_numpy())}
-    return s.map(mapping).astype(object)
+    return map_distinct(as_text(values), lambda u: names.get(fold(u)) if fold(u) else blank)
 
 
 def _as_date(s: pd.Series) -> pd.Series:
@@ -193,7 +189,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     """Apply SPEC §3/§4 to the parsed tabs; see the module docstring for the rules."""
     chain, cat = schemas.chain, schemas.reasons
     msgs = _messages(schemas, language)
-    t = pd.Timestamp(today)
+    t = pd.Timestamp(today).as_unit("ns")  # the unit of the parsed frames' dates
     idx = leads.index
     n = len(leads)
     st_by_key = {s.key: s for s in chain.statuses}
@@ -247,11 +243,11 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     known = H[H["to_status"].notna()]
     last = known.groupby("lead_id").tail(1).set_index("lead_id")
     count = H.groupby("lead_id").size()
-    last_status = lead_id.map(last["to_status"]).astype(object).where(lambda s: s.notna(), None)
-    last_from = lead_id.map(last["from_status"]).astype(object).where(lambda s: s.notna(), None)
-    last_by = lead_id.map(last["by"]).fillna("")
-    last_obs = lead_id.map(last["observed_at"])
-    n_hist = lead_id.map(count).fillna(0).astype(int)
+    last_status = map_series(lead_id, last["to_status"]).astype(object).where(lambda s: s.notna(), None)
+    last_from = map_series(lead_id, last["from_status"]).astype(object).where(lambda s: s.notna(), None)
+    last_by = map_series(lead_id, last["by"]).fillna("")
+    last_obs = map_series(lead_id, last["observed_at"])
+    n_hist = map_series(lead_id, count).fillna(0).astype(int)
 
     # A sync move whose cell write was lost (crash): the sheet still shows the status it moved
     # from and the rule still holds → apply it again instead of reading a person's revert.
@@ -289,12 +285,12 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
     entries = C[C["to_status"].isin(logging)].groupby("lead_id").tail(1).set_index("lead_id")
     last_person = C[C["by"].ne(BY_SYNC)].groupby("lead_id")["pos"].max()
-    e_pos = lead_id.map(entries["pos"])
-    e_status = lead_id.map(entries["to_status"])
-    e_date = pd.to_datetime(lead_id.map(entries["observed_at"]))
-    e_stage = lead_id.map(entries["stage_before"]).astype(object)
+    e_pos = map_series(lead_id, entries["pos"])
+    e_status = map_series(lead_id, entries["to_status"])
+    e_date = pd.to_datetime(map_series(lead_id, entries["observed_at"]))
+    e_stage = map_series(lead_id, entries["stage_before"]).astype(object)
     e_stage = e_stage.where(e_stage.notna(), None)
-    pending = tracked & e_pos.notna() & (e_pos >= lead_id.map(last_person).fillna(0))
+    pending = tracked & e_pos.notna() & (e_pos >= map_series(lead_id, last_person).fillna(0))
     ep_key = pd.Series("", index=idx, dtype=object)
     if pending.any():
         p = pending
@@ -326,8 +322,8 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     log_plain = base_ok & ~is_attempt & (in_logging | status.eq(chain.nurture)) & ~ep_key.isin(existing)
     a_date = last_contact.where(last_contact.notna(), e_date)
     a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
-    prev_n = ep_key.map(t_count).fillna(0).astype(int)
-    prev_max = pd.to_datetime(ep_key.map(t_max))
+    prev_n = map_series(ep_key, t_count).fillna(0).astype(int)
+    prev_max = pd.to_datetime(map_series(ep_key, t_max))
     log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
                & (prev_max.isna() | (a_date > prev_max)))
     attempts = prev_n + log_try.astype(int)
@@ -351,7 +347,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
     n_reason = _keys(N, "reason_category")
     final_by_id = pd.Series(status[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
-    n_final = n_lead.map(final_by_id)
+    n_final = map_series(n_lead, final_by_id)
     close_state = pd.Series(None, index=N.index, dtype=object)
     close_state[n_active & n_final.isin(active_kind)] = "reactivated"
     close_state[n_active & n_final.isin(won)] = "won"
@@ -389,7 +385,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
                 add_offsets(n_touch[m], pd.Series(Offset(int(months), "m"), index=n_touch[m].index), cal), cal)
     advance = still_active & touch_next.notna() & (n_next.isna() | (n_next < touch_next))
     rec_by_id = pd.Series(existing_rec[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
-    n_rec = pd.to_datetime(n_lead.map(rec_by_id))
+    n_rec = pd.to_datetime(map_series(n_lead, rec_by_id))
     touch_rec = still_active & n_touch.notna() & (n_rec.isna() | (n_touch >= n_rec))
     touched_ids = n_lead[touch_rec]
     touch_base = pd.Series(n_touch[touch_rec].to_numpy(), index=touched_ids.to_numpy())
@@ -400,8 +396,8 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     touch_off = touch_off[~touch_off.index.duplicated(keep="last")]
     ev_touch = auto_ok & lead_id.isin(set(touched_ids)) & nominal.isna()
     if ev_touch.any():
-        tb = pd.to_datetime(lead_id[ev_touch].map(touch_base))
-        nominal[ev_touch] = add_offsets(tb, lead_id[ev_touch].map(touch_off), cal)
+        tb = pd.to_datetime(map_series(lead_id[ev_touch], touch_base))
+        nominal[ev_touch] = add_offsets(tb, map_series(lead_id[ev_touch], touch_off), cal)
 
     eligible = auto_ok & ~dnc & ~status.isin(not_schedulable)
     if cat.overdue == "spread":
@@ -435,7 +431,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         if len(person_rows) or sync_rows else pd.DataFrame(
             columns=["lead_id", "from_status", "to_status", "observed_at", "by"])
     hist_out["observed_at"] = [today] * len(hist_out)
-    hist_out = hist_out.astype({"from_status": object, "to_status": object})
+    hist_out = hist_out.astype(object)  # rows to append: keys, texts and dates, all object
     hist_out["from_status"] = hist_out["from_status"].where(hist_out["from_status"].notna(), None)
 
     log_mask = log_plain | log_try
@@ -451,7 +447,7 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "logged_at": [today] * int(log_mask.sum()),
         "recontact_on": _as_date(effective[log_mask]),
         "outcome": "",
-    }).reset_index(drop=True)
+    }, dtype=object).reset_index(drop=True)
 
     o_cad = rcat.map({k: r.cadence for k, r in r_by_key.items() if r.cadence}).fillna(DEFAULT_CADENCE)
     o_next = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
@@ -471,13 +467,13 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
         "last_touch": None,
         "last_touch_result": "",
         "state": _label("active", NURTURE_STATES, language),
-    }).reset_index(drop=True)
+    }, dtype=object).reset_index(drop=True)
 
     upd = pd.DataFrame(index=N.index)
     upd["state"] = close_state.map(lambda k: _label(k, NURTURE_STATES, language) if isinstance(k, str) else None)
     upd["next_touch"] = _as_date(touch_next.where(advance))
-    rec_for_row = pd.to_datetime(n_lead.map(pd.Series(recontact_out.to_numpy(), index=lead_id.to_numpy())
-                                            .loc[lambda s: ~s.index.duplicated()]))
+    rec_for_row = pd.to_datetime(map_series(n_lead, pd.Series(recontact_out.to_numpy(), index=lead_id.to_numpy())
+                                         .loc[lambda s: ~s.index.duplicated()]))
     upd["recontact_on"] = _as_date(rec_for_row.where(touch_rec & rec_for_row.notna()))
     upd = upd[upd.notna().any(axis=1)]
     upd = upd.astype(object).where(upd.notna(), None)

@@ -36,7 +36,8 @@ import pandas as pd
 
 from ..changes import ChartSpec, SheetLayout
 from ..schema import Schemas
-from ..text import fold
+from ..text import as_text, fold, map_distinct
+from .frames import DATE_DTYPE, map_series, to_dates
 
 OVERVIEW_TAB = "Tổng quan"
 SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
@@ -255,21 +256,19 @@ def _col(df: pd.DataFrame, name: str, default: Any) -> pd.Series:
 
 def _dates(df: pd.DataFrame, name: str) -> pd.Series:
     if name in df.columns:
-        return pd.to_datetime(df[name], errors="coerce")
-    return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+        return to_dates(df[name])
+    return pd.Series(pd.NaT, index=df.index, dtype=DATE_DTYPE)
 
 
 def _text(s: pd.Series, blank: str) -> pd.Series:
     """Trimmed text, `blank` for empty cells; each distinct value trimmed once."""
-    s = s.fillna("").astype(str)
-    uniq = pd.unique(s.to_numpy())
-    return s.map({u: (u.strip() or blank) for u in uniq})
+    return map_distinct(as_text(s), lambda u: u.strip() or blank)
 
 
 def population(leads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Leads minus duplicate records that point at a surviving lead id present here."""
     dup = _text(_col(leads, "duplicate_of", ""), "")
-    ids = set(_col(leads, "lead_id", "").fillna("").astype(str))
+    ids = set(as_text(_col(leads, "lead_id", "")))
     ids.discard("")
     is_dup = dup.isin(ids) & (dup != "")
     return leads.loc[~is_dup], int(is_dup.sum())
@@ -278,10 +277,7 @@ def population(leads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def nurture_state_keys(states: pd.Series) -> pd.Series:
     """Nurture state column (keys or vi/en labels) -> state key, unknown -> None."""
     table = {alias: key for key, aliases in _NURTURE_ALIASES.items() for alias in aliases}
-    s = states.fillna("").astype(str)
-    uniq = pd.unique(s.to_numpy())
-    mapping = {u: table.get(fold(u)) for u in uniq}
-    return s.map(mapping)
+    return map_distinct(as_text(states), lambda u: table.get(fold(u)))
 
 
 def week_end(today: dt.date) -> dt.date:
@@ -295,7 +291,7 @@ def week_end(today: dt.date) -> dt.date:
 def _history_sorted(history: pd.DataFrame) -> pd.DataFrame:
     h = pd.DataFrame(
         {
-            "lead_id": _col(history, "lead_id", "").fillna("").astype(str),
+            "lead_id": as_text(_col(history, "lead_id", "")),
             "from_status": _col(history, "from_status", None),
             "to_status": _col(history, "to_status", None),
             "observed_at": _dates(history, "observed_at"),
@@ -329,7 +325,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     ct = pd.crosstab(owner.to_numpy(), st.to_numpy()) if len(pop) else pd.DataFrame()
 
     # history-derived figures
-    ids = _col(pop, "lead_id", "").fillna("").astype(str)
+    ids = as_text(_col(pop, "lead_id", ""))
     h = _history_sorted(history)
     h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
     first_seen = h.groupby("lead_id")["observed_at"].min()
@@ -350,9 +346,9 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     # sales cycle for leads currently won
     is_won = (status == won_key).to_numpy()
     won_ids = ids[is_won]
-    start = won_ids.map(first_seen)
+    start = map_series(won_ids, first_seen)
     start = start.fillna(_dates(pop, "created_at")[is_won])
-    end = won_ids.map(won_at)
+    end = map_series(won_ids, won_at)
     days = ((end - start).dt.total_seconds() / 86400.0).dropna()
     days = days[days >= 0]
 

@@ -108,6 +108,9 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
     width = max(len(header), max(col_of.values(), default=0))
     body = grid[1:]
     if body:
+        longest = max(map(len, body))
+        if any(len(r) != longest for r in body):  # ragged rows: pad with empty cells
+            body = [r if len(r) == longest else [*r, *[None] * (longest - len(r))] for r in body]
         raw = pd.DataFrame.from_records(body, coerce_float=False)
         raw = raw.reindex(columns=range(max(width, raw.shape[1])))
     else:

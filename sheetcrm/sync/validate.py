@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..a1 import cell_name
 from ..schema import Schemas
-from ..text import fold_series
+from ..text import as_text, fold_series, lookup, map_distinct
 from .dates import parse_dates
 from .normalize import email_status, normalize_email, normalize_phone, phone_status
 from .tables import Table
@@ -74,9 +74,7 @@ def _text(s: pd.Series) -> pd.Series:
             return v.strftime("%d/%m/%Y")
         return str(v).strip()
 
-    uniques = pd.unique(s.to_numpy(dtype=object))
-    table = {u: one(u) for u in uniques if u is not None}
-    return s.map(table).fillna("").astype(object)
+    return map_distinct(s, one, "")
 
 
 def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str = "vi",
@@ -135,12 +133,10 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
         out[key] = parsed
 
     # Status.
-    lookup = schemas.chain.lookup()
-    folded = fold_series(text["status"])
-    status = folded.map(lookup)
+    status = lookup(fold_series(text["status"]), schemas.chain.lookup())
     unknown = status.isna() & text["status"].ne("") & no_error["status"]
     problems.add(unknown, "unknown_status", fmt(msgs["unknown_status"], text["status"]), cells("status"))
-    out["status"] = status.where(status.notna(), None)
+    out["status"] = status
     out["status_raw"] = text["status"]
 
     # Lead ids: duplicated ids are problems (the later rows), never changed.
@@ -197,7 +193,7 @@ _ID_NUM = re.compile(r"(\d+)\s*$")
 def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     """Give blank ids the next free numbers after the highest `prefix`-number in use,
     in sheet order. Existing ids are returned unchanged."""
-    ids = lead_ids.astype(object).fillna("").astype(str)
+    ids = as_text(lead_ids)
     blank = ids.str.strip().eq("")
     if not blank.any():
         return ids

@@ -316,9 +316,8 @@ def test_property_legal_forms_removed_as_whole_words(values):
     """Reference: each form removed where it stands as whole words, one value at a time."""
     import re
 
-    from sheetcrm.sync import normalize
-
     from sheetcrm.dedupe_rules import load_default_rules
+    from sheetcrm.sync import normalize
 
     listed = FORMS + ["MTV", "cổ phần", "CP"] + list(load_default_rules().legal_forms)
     forms = sorted({normalize._name_one(f) for f in listed} - {""}, key=len, reverse=True)

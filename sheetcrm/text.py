@@ -46,11 +46,18 @@ def map_distinct(values: pd.Series, fn: Callable[[Any], Any], missing: Any = Non
     `missing`. Distinct is by hash equality, so 1, 1.0 and True are one value: pass text
     (`as_text`) where they must differ. Results are kept as they are: `Series.map` on
     pandas 3 infers its `str` dtype from string results and turns a None among them into NaN."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return map_distinct_many(values, lambda uniques: [fn(u) for u in uniques], missing)
+
+
+def map_distinct_many(values: pd.Series, many: Callable[[list], list], missing: Any = None) -> pd.Series:
+    """Like `map_distinct`, with `many(distinct values)` giving one result per value in
+    one call (for functions that work on all values at once)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
     out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = [fn(u) for u in uniques]
-    out[-1] = missing
-    return pd.Series(out[codes], index=values.index, dtype=object)
+    out[:-1] = many(uniques.tolist()) if len(uniques) else []
+    out[-1] = missing  # code -1 (missing) indexes the last slot
+    return pd.Series(out[codes], index=s.index, dtype=object)
 
 
 def lookup(values: pd.Series, table: Mapping[Any, Any]) -> pd.Series:

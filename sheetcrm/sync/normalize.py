@@ -22,14 +22,14 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 
-from sheetcrm.text import fold
+from sheetcrm.text import fold, map_distinct_many
 
 # Quyết định 798/QĐ-BTTTT (2018): 11-digit mobile prefixes moved to 10 digits.
 OLD_MOBILE_PREFIXES: dict[str, str] = {
@@ -81,22 +81,26 @@ def _is_missing(v: object) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _map_distinct(values: pd.Series, many: Callable[[list], list], empty: object) -> pd.Series:
-    """`many(distinct non-missing values)` gives one result per value; each cell gets its
-    value's result, a missing cell `empty`."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = many(uniques.tolist()) if len(uniques) else []
-    out[-1] = empty  # code -1 (missing) indexes the last slot
-    return pd.Series(out[codes], index=s.index, dtype=object)
-
-
 def _joined(texts: list[str]) -> str | None:
     """The texts joined by newlines, for one regex or translate pass over all of them;
     None when a text holds a newline itself (then lines would not match values)."""
     big = "\n".join(texts)
     return big if big.count("\n") == len(texts) - 1 else None
+
+
+def _ascii_lines(texts: list[str | None]) -> tuple[np.ndarray, str]:
+    """Which texts a batch pass takes (ASCII, no newline; None is skipped) and those
+    texts joined by newlines: one line per taken text, in order."""
+    if None not in texts:
+        take: list[int] | range = range(len(texts))
+        big = _joined(texts)
+    else:
+        take = [k for k, t in enumerate(texts) if t is not None]
+        big = _joined([texts[k] for k in take])
+    if big is None or not big.isascii():
+        take = [k for k in take if texts[k].isascii() and "\n" not in texts[k]]
+        big = "\n".join([texts[k] for k in take])
+    return np.asarray(take, dtype=np.int64), big
 
 
 def _map_memo(values: pd.Series, kind: str, region: str,
@@ -332,22 +336,14 @@ def _parse_phones_batch(values: list, parse: Callable[[object], tuple[str | None
     else:  # a whole number typed into a cell is its digits (as `_cell_text` reads it)
         text = [v if type(v) is str else _cell_text(v) if type(v) in (int, float) else None
                 for v in values]
-    if None not in text:
-        take: Sequence[int] = range(len(values))
-        big = _joined(text)
-    else:
-        take = [k for k, t in enumerate(text) if t is not None]
-        big = _joined([text[k] for k in take])
-    if big is None or not big.isascii():
-        take = [k for k in take if text[k].isascii() and "\n" not in text[k]]
-        big = "\n".join([text[k] for k in take])
+    take, big = _ascii_lines(text)
     big = shape.sub("\n" + _MARK + "0", "\n" + big.translate(_ASCII_PUNCT_LINES) + "\n")
     big = old.sub(lambda m: _MARK + OLD_MOBILE_PREFIXES[m[1]], big)  # a call per old number
     big = valid.sub(_VALID + "+84", big)[1:-1]
     heads = np.zeros(len(values), dtype=np.uint8)
-    heads[np.asarray(take, dtype=np.int64)] = _line_heads(big, len(take))
+    heads[take] = _line_heads(big, len(take))
     results = np.full(len(values), None, dtype=object)
-    results[np.asarray(take, dtype=np.int64)] = big.replace(_VALID, "").split("\n")
+    results[take] = big.replace(_VALID, "").split("\n")
     is_valid = heads == ord(_VALID)
     statuses = np.full(len(values), "invalid", dtype=object)
     statuses[is_valid] = "valid"
@@ -396,13 +392,7 @@ def _parse_emails_batch(values: list, parse: Callable[[object], tuple[str | None
     """`parse` over `values` as (results, statuses): ASCII text that is a whole address
     once lower-cased is found by one regex pass over all of it (nothing to trim then);
     anything else is parsed on its own."""
-    take = [k for k, v in enumerate(values) if type(v) is str]
-    texts = values if len(take) == len(values) else [values[k] for k in take]
-    big = _joined(texts)
-    if big is None or not big.isascii():
-        take = [k for k in take if values[k].isascii() and "\n" not in values[k]]
-        texts = [values[k] for k in take]
-        big = "\n".join(texts)
+    take, big = _ascii_lines([v if type(v) is str else None for v in values])
     big = "\n" + big.lower() + "\n"
     marked = _EMAIL_LINE.sub("\n" + _VALID, big)
     heads = np.zeros(len(values), dtype=np.uint8)
@@ -515,7 +505,7 @@ def _names_many(values: list) -> list[str]:
 
 def normalize_name(s: pd.Series) -> pd.Series:
     """Accent-, case-, punctuation- and spacing-insensitive form of a person's name."""
-    return _map_distinct(s, _names_many, "")
+    return map_distinct_many(s, _names_many, "")
 
 
 def _legal_form_pattern(legal_forms: Iterable[str]) -> re.Pattern[str] | None:
@@ -568,4 +558,4 @@ def normalize_company(s: pd.Series, legal_forms: Iterable[str] = ()) -> pd.Serie
         folded = " " + _folded_text(values).replace("\n", "\n ")
         return _collapse_text(pattern.sub(" ", folded)).split("\n")
 
-    return _map_distinct(s, many, "")
+    return map_distinct_many(s, many, "")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from sheetcrm.schema import SCHEMA_DIR
 from sheetcrm.sync.dedupe import DedupeRules
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "schemas" / "dedupe.toml"
+DEFAULT_PATH = SCHEMA_DIR / "dedupe.toml"
 
 
 def load_rules_dict(path: str | Path = DEFAULT_PATH) -> dict:

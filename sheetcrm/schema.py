@@ -16,10 +16,11 @@ from typing import Any
 from .errors import SchemaError
 from .text import fold
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-# Installed wheels carry the schemas inside the package.
-if not SCHEMA_DIR.is_dir():  # pragma: no cover - depends on install layout
-    SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+# An installed wheel carries `schemas/` as `sheetcrm/schemas/` (pyproject.toml maps it);
+# a checkout has it beside the package.
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+if not SCHEMA_DIR.is_dir():
+    SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 COLUMN_TYPES = {"text", "email", "phone", "date", "status", "reason", "id", "flag"}
 WRITERS = {"person", "sync", "both"}

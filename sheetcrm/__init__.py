@@ -6,4 +6,9 @@ The Python API lives in `sheetcrm.api` (`sheetcrm.sync` is the pure pipeline pac
     result = api.sync(workbook="leads.xlsx")
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # one place for the version: the installed package's metadata (pyproject.toml)
+    __version__ = version("sheetcrm")
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -20,7 +20,7 @@ from .backends.base import ApplyResult, Backend
 from .changes import ChangeSet, EnsureTab, TabFormat, TrimRows
 from .config import Config, load_config
 from .errors import ConfigError
-from .logs import log
+from .logs import log, use_timezone
 
 # pandas and the pipeline are imported where they are used: `sync` starts loading an
 # .xlsx workbook for writing on the other core before it pays for those imports.
@@ -51,8 +51,11 @@ def _config(config: Config | str | Path | None, **overrides: Any) -> Config:
     if isinstance(config, Config):
         from dataclasses import replace
 
-        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    return load_config(config, **overrides)
+        cfg = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    else:
+        cfg = load_config(config, **overrides)
+    use_timezone(cfg.zone)
+    return cfg
 
 
 def load_team_schemas(cfg: Config) -> Schemas:
@@ -61,16 +64,16 @@ def load_team_schemas(cfg: Config) -> Schemas:
     schemas = load_schemas(cfg.schemas_dir)
     if cfg.tabs or cfg.headers:
         schemas = schemas.with_titles(cfg.tabs, cfg.headers)
-    if cfg.rules:
+    if cfg.rules:  # each key's type and range were checked when the config was read
         from dataclasses import replace
 
-        allowed = {"daily_cap", "overdue", "extra_days_off", "other"}
-        unknown = set(cfg.rules) - allowed
-        if unknown:
-            raise ConfigError(f"[rules]: unknown setting(s) {', '.join(sorted(unknown))}")
         rules = dict(cfg.rules)
         if "extra_days_off" in rules:
             rules["extra_days_off"] = tuple(rules["extra_days_off"])
+        keys = [r.key for r in schemas.reasons.reasons]
+        if rules.get("other", keys[0]) not in keys:
+            raise ConfigError(f"{cfg.source or 'config'}: [rules] other: must be one of the reason keys "
+                              f"{', '.join(keys)}, got {rules['other']!r}")
         schemas = replace(schemas, reasons=replace(schemas.reasons, **rules))
     return schemas
 

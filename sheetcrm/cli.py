@@ -1,14 +1,17 @@
 """`sheetcrm` command line: a thin layer over `sheetcrm.api`.
 
 Exit codes: 0 done (data problems are flagged in the sheet, not failures); 1 `check`
-found problems; 2 usage or configuration error; 3 backend/API failure after retries;
-4 another sync holds the lock.
+found problems; 2 usage or configuration error; 3 backend/API failure after retries, or
+an unexpected error (its traceback only with --debug); 4 another sync holds the lock, or
+the workbook is open in an office app: try later.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ def target_options(fn: Callable) -> Callable:
                      help="json: one JSON object per line, for cron."),
         click.option("-v", "--verbose", count=True, help="More detail."),
         click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+        click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error."),
     ]
     for opt in reversed(options):
         fn = opt(fn)
@@ -41,16 +45,31 @@ def target_options(fn: Callable) -> Callable:
 
 
 def _handle_errors(fn: Callable) -> Callable:
-    """Turn a SheetcrmError into one clear line on stderr and its exit code."""
+    """Turn a SheetcrmError into one clear line on stderr and its exit code; anything else
+    into a short message and exit 3, with the traceback only under --debug."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.pop("debug", False)
         setup(kwargs.get("log_format", "text"), -1 if kwargs.get("quiet") else kwargs.get("verbose", 0))
+        if kwargs.get("workbook") and kwargs.get("sheet"):
+            raise click.UsageError("give --workbook or --sheet, not both")
         try:
             return fn(*args, **kwargs)
         except SheetcrmError as exc:
             click.echo(f"Error: {redact(str(exc))}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the last handler: no traceback reaches a user
+            if debug:
+                click.echo(redact(traceback.format_exc()), err=True)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            click.echo(f"Error: unexpected {type(exc).__name__}: {redact(str(exc))[:300]} "
+                       f"(in {Path(where.filename).name}:{where.lineno}; run again with --debug for details)",
+                       err=True)
+            logging.getLogger("sheetcrm").debug("unexpected error", exc_info=True)
+            sys.exit(3)
 
     return wrapper
 
@@ -108,7 +127,8 @@ def sync(dry_run: bool, today: str | None, **kw: Any) -> None:
 @main.command()
 @target_options
 @click.option("--today", help="Use this date as today (YYYY-MM-DD).")
-@click.option("--limit", default=200, show_default=True, help="Show at most this many problems.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Show at most this many problems.")
 @_handle_errors
 def check(today: str | None, limit: int, **kw: Any) -> None:
     """List data problems with their cells; exit 1 when there are any.
@@ -132,13 +152,16 @@ def check(today: str | None, limit: int, **kw: Any) -> None:
 @main.command()
 @click.option("--dir", "directory", default="sheetcrm-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where to write the demo workbook.")
-@click.option("--rows", default=600, show_default=True, help="Number of leads.")
-@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same workbook).")
+@click.option("--rows", default=600, show_default=True, type=click.IntRange(1, 100_000),
+              help="Number of leads.")
+@click.option("--seed", default=7, show_default=True, type=click.IntRange(min=0),
+              help="Random seed (same seed, same workbook).")
 @click.option("--today", help="Use this date as today (YYYY-MM-DD).")
 @click.option("--language", type=click.Choice(["vi", "en"]), default=None, help="Language of issues and summaries.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
 @click.option("-v", "--verbose", count=True)
 @click.option("-q", "--quiet", is_flag=True)
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @_handle_errors
 def demo(directory: str, rows: int, seed: int, today: str | None, language: str | None, **kw: Any) -> None:
     """Write a realistic Vietnamese demo workbook and sync it. No account needed.

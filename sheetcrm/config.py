@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,161 @@ class Config:
             raise ConfigError(f"timezone '{self.timezone}' is not a known time zone") from None
 
 
-_SIMPLE = {
-    "backend": str, "workbook": str, "sheet": str, "credentials": str, "api_endpoint": str,
-    "timezone": str, "language": str, "id_prefix": str, "id_digits": int,
-    "default_region": str, "sync_log_keep": int, "schemas_dir": str,
+# ---------------------------------------------------------------- the config schema
+# Every key of sheetcrm.toml: its type and the values it may take. A wrong one stops the
+# run with the file and the key named (exit 2), before anything is read or written.
+
+_TAB_TITLE_BAD = set('[]:*?/\\')
+
+
+def _choice(*allowed: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in allowed else "must be one of " + ", ".join(repr(a) for a in allowed)
+
+
+def _range(lo: float, hi: float) -> Callable[[Any], str | None]:
+    return lambda v: None if lo <= v <= hi else f"must be between {lo:g} and {hi:g}"
+
+
+def _non_empty(v: str) -> str | None:
+    return None if v.strip() else "must not be empty"
+
+
+def _zone(v: str) -> str | None:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not a known time zone (e.g. 'Asia/Ho_Chi_Minh')"
+    return None
+
+
+def _region(v: str) -> str | None:
+    import phonenumbers
+
+    return None if v.upper() in phonenumbers.SUPPORTED_REGIONS else "is not a country code like 'VN'"
+
+
+def _url(v: str) -> str | None:
+    return None if v.startswith(("http://", "https://")) else "must be an http:// or https:// URL"
+
+
+def _tab_title(v: str) -> str | None:
+    if not v.strip():
+        return "must not be empty"
+    if len(v) > 31 or _TAB_TITLE_BAD & set(v):
+        return "must be at most 31 characters, without [ ] : * ? / \\"
+    return None
+
+
+def _dates(v: list) -> str | None:
+    for d in v:
+        if isinstance(d, dt.date) and not isinstance(d, dt.datetime):
+            continue
+        try:
+            dt.date.fromisoformat(str(d))
+        except ValueError:
+            return f"must be dates like 2026-12-31; {d!r} is not one"
+    return None
+
+
+@dataclass(frozen=True)
+class Setting:
+    kind: type | tuple[type, ...]
+    check: Callable[[Any], str | None] | None = None
+    item: type | tuple[type, ...] | None = None  # for lists: the type of each item
+
+
+_INT, _NUM, _STR = (int,), (int, float), (str,)
+TOP_LEVEL: dict[str, Setting] = {
+    "backend": Setting(_STR, _choice("xlsx", "gsheets")),
+    "workbook": Setting(_STR, _non_empty),
+    "sheet": Setting(_STR, _non_empty),
+    "credentials": Setting(_STR, _non_empty),
+    "api_endpoint": Setting(_STR, _url),
+    "timezone": Setting(_STR, _zone),
+    "language": Setting(_STR, _choice("vi", "en")),
+    "id_prefix": Setting(_STR, lambda v: None if len(v) <= 10 and not v[-1:].isdigit()
+                         else "must be at most 10 characters and not end in a digit"),
+    "id_digits": Setting(_INT, _range(1, 12)),
+    "default_region": Setting(_STR, _region),
+    "sync_log_keep": Setting(_INT, _range(1, 100_000)),
+    "schemas_dir": Setting(_STR, _non_empty),
 }
+RULES: dict[str, Setting] = {
+    "daily_cap": Setting(_INT, _range(1, 1000)),
+    "overdue": Setting(_STR, _choice("keep", "spread")),
+    "extra_days_off": Setting((list,), _dates, item=(str, dt.date)),
+    "other": Setting(_STR, _non_empty),
+}
+RETRY: dict[str, Setting] = {
+    "attempts": Setting(_INT, _range(1, 50)),
+    "max_seconds": Setting(_NUM, _range(0.001, 3600)),
+    "timeout": Setting(_NUM, _range(0.001, 600)),
+}
+TABLES = ("tabs", "headers", "rules", "retry")
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table",
+               dt.date: "a date"}
+
+
+def _kind_name(kind: tuple[type, ...]) -> str:
+    return " or ".join(dict.fromkeys(_TYPE_NAMES.get(k, k.__name__) for k in kind))
+
+
+def check_value(where: str, key: str, value: Any, setting: Setting) -> Any:
+    """`value` of `key` if it fits `setting`, else ConfigError naming `where` and `key`."""
+    kind = setting.kind
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in kind)
+    if ok and setting.item is not None:
+        ok = all(isinstance(v, setting.item) and not isinstance(v, bool) for v in value)
+    if not ok:
+        raise ConfigError(f"{where}{key}: must be {_kind_name(kind)}, got {value!r}")
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        raise ConfigError(f"{where}{key}: {problem}, got {value!r}")
+    return value
+
+
+def _table(where: str, name: str, value: Any, settings: dict[str, Setting] | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}[{name}] must be a table, got {value!r}")
+    out = {}
+    for key, v in value.items():
+        if settings is None:  # [tabs]: key -> title
+            out[key] = check_value(f"{where}[{name}] ", key, v, Setting(_STR, _tab_title))
+        elif key not in settings:
+            raise ConfigError(f"{where}[{name}] unknown setting '{key}' (known: {', '.join(settings)})")
+        else:
+            out[key] = check_value(f"{where}[{name}] ", key, v, settings[key])
+    return out
+
+
+def _headers(where: str, value: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{where}[headers.<tab>] tables expected, got {value!r}")
+    return {tab: {k: check_value(f"{where}[headers.{tab}] ", k, v, Setting(_STR, _non_empty))
+                  for k, v in cols.items()} for tab, cols in value.items()}
+
+
+def parse_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The keyword arguments of Config for the parsed TOML `data`, every key checked."""
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in TOP_LEVEL:
+            kwargs[key] = check_value(where, key, value, TOP_LEVEL[key])
+        elif key == "tabs":
+            kwargs[key] = _table(where, key, value, None)
+        elif key == "headers":
+            kwargs[key] = _headers(where, value)
+        elif key == "rules":
+            rules = _table(where, key, value, RULES)
+            if "extra_days_off" in rules:
+                rules["extra_days_off"] = [str(d) for d in rules["extra_days_off"]]
+            kwargs[key] = rules
+        elif key == "retry":
+            kwargs[key] = RetrySettings(**{k: float(v) if k != "attempts" else v
+                                           for k, v in _table(where, key, value, RETRY).items()})
+        else:
+            raise ConfigError(f"{where}unknown setting '{key}' (known: {', '.join([*TOP_LEVEL, *TABLES])})")
+    return kwargs
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
@@ -119,38 +270,20 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     explicit = path is not None
     p = Path(path) if path else Path(DEFAULT_CONFIG_NAME)
     data: dict[str, Any] = {}
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder, not a config file")
     if p.exists():
         try:
             with p.open("rb") as fh:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     elif explicit:
         raise ConfigError(f"{p}: config file not found")
 
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in _SIMPLE:
-            if not isinstance(value, _SIMPLE[key]):
-                raise ConfigError(f"{p}: '{key}' must be {_SIMPLE[key].__name__}, got {value!r}")
-            kwargs[key] = value
-        elif key in ("tabs", "rules"):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{p}: [{key}] must be a table")
-            kwargs[key] = dict(value)
-        elif key == "headers":
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise ConfigError(f"{p}: [headers.<tab>] tables expected")
-            kwargs[key] = {k: dict(v) for k, v in value.items()}
-        elif key == "retry":
-            try:
-                kwargs[key] = RetrySettings(**value)
-            except TypeError as exc:
-                raise ConfigError(f"{p}: [retry]: {exc}") from None
-        else:
-            raise ConfigError(f"{p}: unknown setting '{key}'")
+    kwargs = parse_settings(data, f"{p}: ")
     if "workbook" in kwargs and not Path(kwargs["workbook"]).is_absolute():
         # A relative path in the file means relative to the file, wherever cron runs from.
         kwargs["workbook"] = str((p.parent / kwargs["workbook"]).resolve())
@@ -159,8 +292,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     if env_endpoint and not cfg.api_endpoint:
         cfg = replace(cfg, api_endpoint=env_endpoint)
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    if cfg.language not in ("vi", "en"):
-        raise ConfigError(f"language '{cfg.language}' must be 'vi' or 'en'")
-    if cfg.backend not in (None, "xlsx", "gsheets"):
-        raise ConfigError(f"backend '{cfg.backend}' must be 'xlsx' or 'gsheets'")
+    for key in ("language", "backend"):  # options given on the command line are checked too
+        value = getattr(cfg, key)
+        if value is not None:
+            check_value("", key, value, TOP_LEVEL[key])
     return cfg

@@ -1,4 +1,4 @@
-"""Exceptions a user can act on. Each carries the process exit code of SPEC §7."""
+"""Exceptions a user can act on. Each carries its process exit code (README: exit codes)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,7 @@ class LockHeldError(SheetcrmError):
     """Another sync holds the lock."""
 
     exit_code = 4
+
+
+class OfficeLockError(LockHeldError):
+    """The workbook is open in an office app: try later (transient for cron, exit 4)."""

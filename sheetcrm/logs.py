@@ -1,20 +1,28 @@
 """Logging for people (text) and for cron (one JSON object per line).
 
 Every record passes a redaction filter: email addresses and phone numbers are masked,
-bearer tokens and private keys removed, whatever the code that logged them.
+bearer tokens and private keys removed, whatever the code that logged them. Only what
+parses as a phone number is masked, so dates, ids and counts stay readable. Service-account
+addresses (`…@….iam.gserviceaccount.com`) are configuration, not a person's data, and stay
+whole: a user must see whom to share a spreadsheet with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 import sys
+from zoneinfo import ZoneInfo
 
 log = logging.getLogger("sheetcrm")
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"(?<![\w-])(\+?\d[\d .-]{6,}\d)(\d{0})")
+_PHONE = re.compile(r"(?<![\w.:/-])(\+?\(?\d[\d ().-]{6,}\d)(?![\w-])")
+# Shapes that look like digit runs but are not phone numbers: dates and times.
+_NOT_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{4}[./]\d{1,2}[./]\d{1,2}$")
+_SERVICE_ACCOUNT = re.compile(r"@[A-Za-z0-9.-]+\.iam\.gserviceaccount\.com$")
 _BEARER = re.compile(r"(?i)(bearer\s+|access_token[\"'=:\s]+|ya29\.)[A-Za-z0-9._~+/=-]+")
 _KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 
@@ -22,13 +30,31 @@ _KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE
 def redact(text: str) -> str:
     text = _KEY.sub("[private key removed]", text)
     text = _BEARER.sub(lambda m: m.group(1) + "[token removed]", text)
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _EMAIL.sub(_mask_email, text)
     return _PHONE.sub(lambda m: _mask_phone(m.group(1)), text)
+
+
+def _mask_email(m: re.Match) -> str:
+    if _SERVICE_ACCOUNT.search(m.group(0)):
+        return m.group(0)
+    return f"{m.group(1)}***@{m.group(2)}"
+
+
+def _is_phone(s: str) -> bool:
+    if _NOT_PHONE.match(s.strip()):
+        return False
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(s, None if s.startswith("+") else "VN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(number)
 
 
 def _mask_phone(s: str) -> str:
     digits = re.sub(r"\D", "", s)
-    if len(digits) < 8:
+    if len(digits) < 8 or not _is_phone(s):
         return s
     return "*" * (len(digits) - 3) + digits[-3:]
 
@@ -40,10 +66,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_zone = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def use_timezone(zone: ZoneInfo) -> None:
+    """Write log times in the team's time zone (the zone that says what 'today' is)."""
+    global _zone
+    _zone = zone
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            # ISO 8601 with the offset, in the team's zone: cron hosts often run in UTC.
+            "time": dt.datetime.fromtimestamp(record.created, _zone).isoformat(timespec="seconds"),
             "level": record.levelname.lower(),
             "message": record.getMessage(),
         }

@@ -7,6 +7,7 @@ file stops the run with a message naming the file and the field.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -391,6 +392,11 @@ def load_reasons(path: Path) -> ReasonCatalogue:
         raise SchemaError(file, "rules.daily_cap", "must be at least 1")
     if cat.overdue not in ("keep", "spread"):
         raise SchemaError(file, "rules.overdue", "must be 'keep' or 'spread'")
+    for day in cat.extra_days_off:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise SchemaError(file, "rules.extra_days_off", f"{day!r} is not a date like 2026-12-31") from None
     return cat
 
 

@@ -19,7 +19,7 @@ from sheetcrm import api
 from sheetcrm.backends.xlsx import XlsxBackend, apply_to_workbook
 from sheetcrm.changes import AppendRows, CellUpdate, ChangeSet, EnsureTab
 from sheetcrm.demo import generate_leads
-from sheetcrm.errors import LockHeldError, WorkbookError
+from sheetcrm.errors import LockHeldError, OfficeLockError, WorkbookError
 
 
 @pytest.fixture
@@ -127,8 +127,9 @@ def test_ensure_tab_headers_freeze_dropdowns():
 def test_office_lock_file_refuses_to_write(wb_path, lock_name):
     (wb_path.parent / lock_name).write_text("someone,host,01.01.2026")
     h = sha(wb_path)
-    with pytest.raises(WorkbookError) as ei:
+    with pytest.raises(OfficeLockError) as ei:
         XlsxBackend(wb_path).apply(ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "x")]))
+    assert ei.value.exit_code == 4
     assert lock_name in str(ei.value) and "leads.xlsx" in str(ei.value)
     assert sha(wb_path) == h
 

@@ -26,25 +26,17 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..changes import ChangeSet, EnsureTab
-from ..errors import BackendError, LockHeldError, WorkbookError
+from ..errors import BackendError, LockHeldError, OfficeLockError, WorkbookError
+from ..logs import log
 from . import xlsx_preload
 from .base import ApplyResult, RawSheet
+from .office_lock import find_office_lock
 from .xlsx_patch import can_patch, patch_appends, sheet_paths
 from .xlsx_preload import Preload
 
 DATE_FORMAT = "dd/mm/yyyy"
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-
-
-def _office_lock(path: Path) -> Path | None:
-    """The lock file Excel (~$name) or LibreOffice (.~lock.name#) keeps while a person has
-    the workbook open: saving under them would lose their edits or ours."""
-    for name in (f"~${path.name}", f".~lock.{path.name}#"):
-        p = path.with_name(name)
-        if p.exists():
-            return p
-    return None
 
 
 class XlsxBackend:
@@ -69,18 +61,25 @@ class XlsxBackend:
             raise WorkbookError(f"{p}: file not found")
         if p.is_dir():
             raise WorkbookError(f"{p}: is a folder, not a workbook")
-        if not zipfile.is_zipfile(p):
-            raise WorkbookError(f"{p}: not an .xlsx workbook (the file is not a zip package)")
         if not os.access(p, os.R_OK):
             raise WorkbookError(f"{p}: cannot be read (permission denied)")
+        if not zipfile.is_zipfile(p):
+            raise WorkbookError(f"{p}: not an .xlsx workbook (the file is not a zip package)")
+        try:
+            with zipfile.ZipFile(p) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise WorkbookError(f"{p}: not an .xlsx workbook (broken zip package: {exc})") from None
+        if "xl/workbook.xml" not in names:
+            raise WorkbookError(f"{p}: not an .xlsx workbook (the zip package has no xl/workbook.xml)")
 
     def _check_writable(self) -> None:
-        lock = _office_lock(self.path)
+        lock = find_office_lock(self.path)
+        if lock is not None and not lock.stale:
+            raise OfficeLockError(f"{self.path}: is open in {lock.describe()} ({lock.why}); "
+                                  "nothing was written, the next run writes once it is closed")
         if lock is not None:
-            raise WorkbookError(
-                f"{self.path}: is open in Excel or LibreOffice (lock file {lock.name}); "
-                "close it and run again"
-            )
+            log.warning("%s: ignored a stale %s (%s)", self.path.name, lock.describe(), lock.why)
         folder = self.path.parent if self.path.parent != Path("") else Path(".")
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise WorkbookError(f"{self.path}: cannot be written (read-only file)")

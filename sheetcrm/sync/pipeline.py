@@ -439,11 +439,9 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
 
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
-    try:
-        from .agenda import build_agenda
-        from .summary import build_overview, layout_matches
-    except ImportError:  # summaries not available in this build
-        return
+    from .agenda import build_agenda
+    from .summary import build_overview, layout_matches
+
     lang = settings.language
     history = _with_new(parsed["history"], st.history_rows)
     rejections = _with_new(parsed["rejections"], st.rejection_rows)

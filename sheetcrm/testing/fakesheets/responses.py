@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from . import batch
+from . import batch, discovery
 from .models import SPREADSHEET_MIME, SheetsError, bad_request
 from .sheetjson import apply_mask, parse_fields, spreadsheet_json
 
@@ -23,6 +23,18 @@ class Request:
     groups: tuple = ()
     user: str | None = None
     base_url: str = ""
+    endpoint: str = ""
+    _body: Any = None
+    _parsed: bool = False
+
+    def validate(self) -> None:
+        """Check query parameters, the ``fields`` mask and the body against the
+        discovery document before any state is read or changed."""
+        if not self.endpoint:
+            return
+        self.params = discovery.check_query(self.endpoint, self.params)
+        discovery.check_response_mask(self.endpoint, self.param("fields"))
+        self.json()
 
     def param(self, name: str, default=None):
         v = self.params.get(name)
@@ -33,12 +45,21 @@ class Request:
         return default if v is None else v.lower() == "true"
 
     def json(self) -> Any:
-        if not self.body:
-            return {}
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise bad_request("Invalid JSON payload received. Unexpected token.") from None
+        if self._parsed:
+            return self._body
+        body: Any = {}
+        if self.body:
+            try:
+                body = json.loads(self.body)
+            except (ValueError, UnicodeDecodeError):
+                raise bad_request("Invalid JSON payload received. Unexpected token.") from None
+        if self.endpoint:
+            try:
+                body = discovery.check_body(self.endpoint, body)
+            except SheetsError as e:
+                raise discovery._for_api(discovery.api_of(self.endpoint), e) from None
+        self._body, self._parsed = body, True
+        return body
 
 
 def _enum(req: Request, name: str, allowed: tuple, default: str) -> str:

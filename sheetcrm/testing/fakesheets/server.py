@@ -115,7 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
                     user = state.auth.authenticate(self.headers.get("Authorization"))
                     if kind:
                         state.auth.charge(user, kind)
-                    req = Request(self.command, path, params, raw, dict(self.headers), groups, user, state.base_url)
+                    req = Request(self.command, path, params, raw, dict(self.headers), groups, user, state.base_url, name)
+                    req.validate()
                     code, body = handler(state, req)
                     hdrs = None
             except SheetsError as e:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import batch, discovery
-from .models import SPREADSHEET_MIME, SheetsError, bad_request
+from .models import MAX_CELLS, SPREADSHEET_MIME, SheetsError, bad_request
 from .sheetjson import apply_mask, parse_fields, spreadsheet_json
 
 
@@ -90,6 +90,15 @@ def spreadsheet_create(state, req: Request):
     body = req.json()
     props = body.get("properties") or {}
     ss = state.backend.create_spreadsheet(props.get("title") or "Untitled spreadsheet", req.user)
+    try:
+        _fill_new_spreadsheet(state, ss, body, props)
+    except BaseException:
+        del state.backend.spreadsheets[ss.id]  # a refused create leaves nothing behind
+        raise
+    return 200, spreadsheet_json(state.backend, ss)
+
+
+def _fill_new_spreadsheet(state, ss, body: dict, props: dict):
     for k, v in props.items():
         if k != "title":
             ss.props[k] = v
@@ -97,12 +106,14 @@ def spreadsheet_create(state, req: Request):
         p = sh.get("properties") or {}
         if i == 0:
             first = ss.sheets[0]
-            first.props["title"] = p.get("title", first.title)
+            first.props["title"] = p.get("title") or first.title
             gp = p.get("gridProperties") or {}
-            first.set_grid(gp.get("rowCount", first.rows), gp.get("columnCount", first.cols))
+            rows, cols = gp.get("rowCount") or first.rows, gp.get("columnCount") or first.cols
+            if rows < 1 or cols < 1 or rows * cols > MAX_CELLS:
+                raise bad_request("Invalid sheets[0].properties.gridProperties: a sheet needs at least one row and one column, and at most 10000000 cells.")
+            first.set_grid(rows, cols)
         else:
             batch.apply_batch(state.backend, ss, [{"addSheet": {"properties": p}}], state.counters)
-    return 200, spreadsheet_json(state.backend, ss)
 
 
 def spreadsheet_batch_update(state, req: Request):

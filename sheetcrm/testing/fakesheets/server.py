@@ -53,6 +53,18 @@ class FakeState:
         return None
 
 
+def _atomic(state: FakeState, handler, req: Request, kind: str | None):
+    """A write that fails, however it fails, leaves its spreadsheet as it was."""
+    ss = state.backend.spreadsheets.get(req.groups[0]) if kind == "write" and req.groups else None
+    snap = ss.snapshot() if ss is not None else None
+    try:
+        return handler(state, req)
+    except BaseException:
+        if snap is not None:
+            ss.restore(snap)
+        raise
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ESF"
@@ -117,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
                         state.auth.charge(user, kind)
                     req = Request(self.command, path, params, raw, dict(self.headers), groups, user, state.base_url, name)
                     req.validate()
-                    code, body = handler(state, req)
+                    code, body = _atomic(state, handler, req, kind)
                     hdrs = None
             except SheetsError as e:
                 code, body, hdrs = e.code, e.body(), None

@@ -25,15 +25,21 @@ WITH_MERGES = ("PASTE_NORMAL", "PASTE_NO_BORDERS")
 _REF = re.compile(r'"[^"]*"|(?<![A-Za-z0-9_.$])(\$?)([A-Za-z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])')
 
 
-def shift_formula(formula: str, dr: int, dc: int) -> str:
-    """Move the relative references of a pasted formula (``$`` pins a part)."""
+def shift_formula(formula: str, dr: int, dc: int, box: tuple | None = None) -> str:
+    """Move the relative references of a pasted formula (``$`` pins a part); with
+    ``box`` (a cut), move every reference into that block instead."""
 
     def move(m):
         if m.group(2) is None:
             return m.group(0)  # a string literal
         col, row = a1.letters_to_col(m.group(2)), int(m.group(4)) - 1
-        col += 0 if m.group(1) else dc
-        row += 0 if m.group(3) else dr
+        if box is not None:
+            if not (box[0] <= row < box[2] and box[1] <= col < box[3]):
+                return m.group(0)
+            col, row = col + dc, row + dr
+        else:
+            col += 0 if m.group(1) else dc
+            row += 0 if m.group(3) else dr
         if col < 0 or row < 0:
             return "#REF!"
         return f"{m.group(1)}{a1.col_to_letters(col)}{m.group(3)}{row + 1}"
@@ -126,10 +132,21 @@ def copy_paste(ctx: Ctx, body):
     return None
 
 
+def _follow_cut(sh: Sheet, box: tuple, dr: int, dc: int):
+    """Formulas on the sheet that point into a cut block point to where it went."""
+    for key, cell in list(sh.cells.items()):
+        if cell.formula:
+            moved = shift_formula(cell.formula, dr, dc, box)
+            if moved != cell.formula:
+                new = cell.copy()
+                new.formula = moved
+                sh.cells[key] = new
+
+
 @handler("cutPaste")
 def cut_paste(ctx: Ctx, body):
-    """The source is emptied whatever is pasted; formulas keep their text (Google
-    also rewrites references into the moved block, which the fake does not)."""
+    """The source is emptied whatever is pasted; references into the block, on its
+    sheet, follow it (references from other sheets are not rewritten)."""
     src, r1, c1, r2, c2 = ctx.grid(body.get("source"))
     coord = body.get("destination") or {}
     dst = ctx.sheet(coord.get("sheetId", 0))
@@ -142,6 +159,8 @@ def cut_paste(ctx: Ctx, body):
     src.merges = [m for m in src.merges if m not in moved]
     if r2 > r1 and c2 > c1:
         _paste(ctx, dst, block, (r1, c1), at, (r2 - r1, c2 - c1), kind, shift=False)
+        if dst is src and "value" in PARTS[kind]:
+            _follow_cut(src, (r1, c1, r2, c2), at[0] - r1, at[1] - c1)
     if kind in WITH_MERGES:
         holder = Sheet(src.id, src.title, 0, src.rows, src.cols)
         holder.merges = moved

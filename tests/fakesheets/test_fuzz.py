@@ -36,6 +36,9 @@ VALID = [
     ("POST", ":batchUpdate", None, {"requests": [{"sortRange": {"range": GRID, "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "DESCENDING"}]}}]}),
     ("POST", ":batchUpdate", None, {"requests": [{"appendCells": {"sheetId": 0, "rows": [{"values": [{"userEnteredValue": {"numberValue": 3}}]}], "fields": "userEnteredValue"}}]}),
     ("POST", ":batchUpdate", None, {"requests": [{"setDataValidation": {"range": GRID, "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "a"}]}}}}]}),
+    ("GET", "/drive/v3/files", {"q": "mimeType='application/vnd.google-apps.spreadsheet'", "pageSize": "10", "pageToken": "0", "fields": "files(id,name),nextPageToken"}, None),
+    ("POST", "/drive/v3/files/{sid}/copy", {"supportsAllDrives": "true"}, {"name": "Copy"}),
+    ("POST", "/drive/v3/files/{sid}/permissions", {"sendNotificationEmail": "false"}, {"role": "reader", "type": "user", "emailAddress": "x@example.com"}),
     ("POST", ":batchUpdate", None, {"requests": [{"updateDimensionProperties": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 0, "endIndex": 2}, "properties": {"pixelSize": 40}, "fields": "pixelSize"}}]}),
 ]
 
@@ -93,8 +96,11 @@ def _mutate(draw, parent, key, op):
 
 
 def _google_shaped(r) -> bool:
+    """Sheets' envelope carries a status; Drive's an ``errors`` list instead."""
     err = r.json().get("error") if r.content else None
-    return isinstance(err, dict) and err.get("code") == r.status_code and isinstance(err.get("message"), str) and isinstance(err.get("status"), str)
+    if not isinstance(err, dict) or err.get("code") != r.status_code or not isinstance(err.get("message"), str):
+        return False
+    return isinstance(err.get("status"), str) or isinstance(err.get("errors"), list)
 
 
 @pytest.fixture
@@ -111,7 +117,8 @@ def test_mutated_requests_get_a_google_answer_and_leave_the_state_readable(fake_
     method, path, query, body = req
     sid = fake_sheets.admin.create_spreadsheet("fuzz", tabs={"Sheet1": [["a", "=1+1"], ["2", "b"]]}, owner=BOT)
     base = f"{fake_sheets.url}/v4/spreadsheets/{sid}"
-    r = session.request(method, base + path, params=query, data=None if body is None else json.dumps(body))
+    url = fake_sheets.url + path.format(sid=sid) if path.startswith("/drive") else base + path
+    r = session.request(method, url, params=query, data=None if body is None else json.dumps(body))
     assert r.status_code < 300 or (400 <= r.status_code < 500 and _google_shaped(r)), (r.status_code, r.text[:500])
     after = session.get(base, params={"includeGridData": "true"})
     assert after.status_code == 200, after.text[:500]

@@ -190,7 +190,7 @@ class BodyChecker:
         for i, row in enumerate(v):
             if row is not None and not isinstance(row, list):
                 self.problems.invalid(f"{loc}[{i}]", "type.googleapis.com/google.protobuf.ListValue", _jdump(row))
-        return [r for r in v if r is not None]
+        return [r if r is not None else [] for r in v]  # a null row leaves its cells alone
 
     def single(self, spec: dict, v: Any, parent: str, name: str, loc: str) -> Any:
         if "$ref" in spec:

@@ -311,7 +311,11 @@ def drive_list(state, req: Request):
     ]
     files.sort(key=lambda f: f["modifiedTime"], reverse=True)
     page = int(req.param("pageSize", "100"))
-    start = int(req.param("pageToken", "0") or 0)
+    token = req.param("pageToken", "0") or "0"
+    if not token.isdigit() or not 1 <= page <= 1000:
+        where = "pageToken" if not token.isdigit() else "pageSize"
+        raise SheetsError(400, "Invalid Value", drive={"domain": "global", "reason": "invalid", "location": where, "locationType": "parameter"})
+    start = int(token)
     chunk = files[start : start + page]
     out: dict[str, Any] = {"kind": "drive#fileList"}
     if start + page < len(files):

@@ -209,3 +209,17 @@ def test_unknown_names_are_named_in_the_message(name):
 def test_mask_names_reads_back_dotted_paths(paths):
     text = ",".join(".".join(p) for p in paths)
     assert discovery.mask_names(text) == paths
+
+
+@pytest.mark.parametrize("req", [
+    {"sortRange": {"range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2}, "sortSpecs": [{"dimensionIndex": -1}]}},
+    {"sortRange": {"range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2}, "sortSpecs": [{"dimensionIndex": 5}]}},
+    {"updateDimensionProperties": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": -3, "endIndex": 2}, "properties": {"pixelSize": 9}, "fields": "pixelSize"}},
+    {"updateDimensionProperties": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 0, "endIndex": 5000}, "properties": {"pixelSize": 9}, "fields": "pixelSize"}},
+    {"deleteConditionalFormatRule": {"sheetId": 0, "index": -1}},
+    {"appendDimension": {"sheetId": 0, "length": 3}},
+])
+def test_out_of_range_indices_are_refused_not_guessed(api, req):
+    before = api.get(api.base, params={"includeGridData": "true"}).json()
+    error(batch(api, req))
+    assert api.get(api.base, params={"includeGridData": "true"}).json() == before

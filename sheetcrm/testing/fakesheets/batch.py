@@ -3,9 +3,8 @@ and returns its reply; the batch is atomic (rolled back on the first error)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-
 import re
+from collections.abc import Callable
 
 from . import a1, discovery
 from .models import MAX_CELL_CHARS, Sheet, SheetsBackend, SheetsError, Spreadsheet, bad_request, cell_too_long
@@ -247,10 +246,12 @@ def duplicate_sheet(ctx: Ctx, body):
     title = body.get("newSheetName") or f"Copy of {src.title}"
     if any(s.title.lower() == title.lower() for s in ctx.ss.sheets):
         raise ctx.err(f'A sheet with the name "{title}" already exists. Please enter another name.')
+    if body.get("newSheetId") and ctx.ss.sheet_by_id(body["newSheetId"]) is not None:
+        raise ctx.err(f"Sheet with id {body['newSheetId']} already exists.")
     sh = src.snapshot()
     sh.props["sheetId"] = body.get("newSheetId") or ctx.backend._new_sheet_id(ctx.ss)
     sh.props["title"] = title
-    idx = body.get("insertSheetIndex", len(ctx.ss.sheets))
+    idx = max(0, min(body.get("insertSheetIndex", len(ctx.ss.sheets)), len(ctx.ss.sheets)))
     ctx.ss.sheets.insert(idx, sh)
     ctx.ss.reindex()
     return {"properties": copy.deepcopy(sh.props)}
@@ -301,7 +302,7 @@ def update_sheet_properties(ctx: Ctx, body):
     if gp.get("hideGridlines") is False:
         gp.pop("hideGridlines")
     if "index" in [p[0] for p in paths]:
-        idx = props.get("index", sh.props["index"])
+        idx = max(0, props.get("index", sh.props["index"]))
         ctx.ss.sheets.remove(sh)
         ctx.ss.sheets.insert(min(idx, len(ctx.ss.sheets)), sh)
     sh.props = new
@@ -328,6 +329,8 @@ def _dim_range(ctx: Ctx, rng: dict):
         raise ctx.err("dimension must be ROWS or COLUMNS")
     size = sh.rows if dim == "ROWS" else sh.cols
     s, e = rng.get("startIndex", 0), rng.get("endIndex", size)
+    if s < 0 or e < s:
+        raise ctx.err(f"Invalid range: startIndex {s}, endIndex {e}")
     return sh, dim, s, e, size
 
 
@@ -379,6 +382,8 @@ def delete_dimension(ctx: Ctx, body):
 @handler("updateDimensionProperties")
 def update_dimension_properties(ctx: Ctx, body):
     sh, dim, s, e, size = _dim_range(ctx, body.get("range") or {})
+    if e > size:
+        raise ctx.err(f"Invalid range: endIndex {e} is beyond the grid ({size})")
     props = body.get("properties") or {}
     meta = sh.row_meta if dim == "ROWS" else sh.col_meta
     paths = mask_paths(body.get("fields") or ",".join(props))
@@ -656,6 +661,10 @@ def sort_range(ctx: Ctx, body):
         for c in range(c1, c2):
             eff[(i, c)] = ctx.backend.effective(sh, r, c, cache)
 
+    for spec in specs:
+        if not c1 <= spec.get("dimensionIndex", 0) < c2:
+            raise ctx.err(f"The sort column {spec.get('dimensionIndex', 0)} is outside the range to sort.")
+
     def key_for(spec):
         col = spec.get("dimensionIndex", 0)
 
@@ -862,7 +871,7 @@ def add_conditional_format_rule(ctx: Ctx, body):
     sh = None
     for gr in ranges:
         sh, *_ = ctx.grid(gr)
-    idx = body.get("index", 0)
+    idx = max(0, min(body.get("index", 0), len(sh.conditional_formats)))
     sh.conditional_formats.insert(idx, rule)
     return None
 
@@ -871,7 +880,7 @@ def add_conditional_format_rule(ctx: Ctx, body):
 def delete_conditional_format_rule(ctx: Ctx, body):
     sh = ctx.sheet(body.get("sheetId", 0))
     idx = body.get("index", 0)
-    if idx >= len(sh.conditional_formats):
+    if not 0 <= idx < len(sh.conditional_formats):
         raise ctx.err(f"No conditional format on sheet {sh.id} at index {idx}")
     return {"rule": sh.conditional_formats.pop(idx)}
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import admin as admin_mod
-from . import urls
+from . import discovery, urls
 from .auth import Auth, OAuthError
 from .models import SheetsBackend, SheetsError
 from .responses import Request
@@ -208,6 +208,10 @@ class FakeSheetsServer:
         return self.url + "/token"
 
     def start(self) -> FakeSheetsServer:
+        # Requests are validated against Google's discovery documents: fail here,
+        # clearly, when google-api-python-client (which ships them) is missing.
+        discovery.document("sheets")
+        discovery.document("drive")
         self._httpd = _Server((self.host, self.port), _Handler)
         self._httpd.state = self.state
         self._httpd.admin = self.admin

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         print(f"wrote {coverage.write(report)}")
     m, n, _ = report.totals()
-    return 0 if n and m / n >= 0.95 else 1
+    return 0 if n and m / n >= 0.99 else 1
 
 
 if __name__ == "__main__":

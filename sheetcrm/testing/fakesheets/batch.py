@@ -3,10 +3,11 @@ and returns its reply; the batch is atomic (rolled back on the first error)."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 
-from . import a1
-from .models import Sheet, SheetsBackend, SheetsError, Spreadsheet, bad_request
+from . import a1, discovery
+from .models import MAX_CELL_CHARS, Sheet, SheetsBackend, SheetsError, Spreadsheet, bad_request, cell_too_long
 from .sheetjson import mask_paths
 from .values import Cell
 
@@ -42,7 +43,7 @@ class Ctx:
 def apply_batch(backend: SheetsBackend, ss: Spreadsheet, requests: list, counters: dict, user=None) -> list:
     if not isinstance(requests, list) or not requests:
         raise bad_request("Must specify at least one request.")
-    saved = ([s.snapshot() for s in ss.sheets], copy.deepcopy(ss.props), copy.deepcopy(ss.named_ranges))
+    saved = ss.snapshot()
     replies = []
     try:
         for i, req in enumerate(requests):
@@ -52,13 +53,48 @@ def apply_batch(backend: SheetsBackend, ss: Spreadsheet, requests: list, counter
             fn = HANDLERS.get(kind)
             if fn is None:
                 raise SheetsError(501, f"Invalid requests[{i}]: request kind '{kind}' is not implemented by the fake server", "UNIMPLEMENTED")
-            reply = fn(Ctx(backend, ss, i, kind, counters, user), _drop_nulls(body or {}))
+            ctx = Ctx(backend, ss, i, kind, counters, user)
+            body = _drop_nulls(body or {})
+            _check_update_mask(ctx, body)
+            reply = fn(ctx, body)
             replies.append({kind: _proto_clean(reply)} if reply is not None else {})
     except Exception:
-        ss.sheets, ss.props, ss.named_ranges = saved
+        ss.restore(saved)
         raise
     ss.touch()
     return replies
+
+
+# The message each kind's ``fields`` mask is relative to (the discovery document
+# says so in each field's description; it has no machine-readable form).
+MASK_TARGETS = {
+    "updateSheetProperties": "SheetProperties",
+    "updateSpreadsheetProperties": "SpreadsheetProperties",
+    "updateDimensionProperties": "DimensionProperties",
+    "updateCells": "CellData",
+    "repeatCell": "CellData",
+    "appendCells": "CellData",
+    "updateNamedRange": "NamedRange",
+    "updateProtectedRange": "ProtectedRange",
+    "updateFilterView": "FilterView",
+    "updateBanding": "BandedRange",
+    "updateEmbeddedObjectPosition": "EmbeddedObjectPosition",
+    "updateEmbeddedObjectBorder": "EmbeddedObjectBorder",
+    "updateDeveloperMetadata": "DeveloperMetadata",
+    "updateDimensionGroup": "DimensionGroup",
+    "updateSlicerSpec": "SlicerSpec",
+}
+
+
+def _check_update_mask(ctx: Ctx, body: dict):
+    """A ``fields`` mask naming a field its message does not have is refused."""
+    target = MASK_TARGETS.get(ctx.kind)
+    fields = body.get("fields")
+    if not target or not fields:
+        return
+    bad = discovery.mask_unknown("sheets", target, fields)
+    if bad is not None:
+        raise ctx.err(f"Invalid field mask: {bad}")
 
 
 def _drop_nulls(obj):
@@ -162,7 +198,7 @@ def add_sheet(ctx: Ctx, body):
     props = dict(body.get("properties") or {})
     ss = ctx.ss
     title = props.get("title")
-    if title is None:
+    if not title:  # proto3: "" is the same as unset
         n = len(ss.sheets) + 1
         while ss.sheet_by_title(f"Sheet{n}"):
             n += 1
@@ -175,10 +211,12 @@ def add_sheet(ctx: Ctx, body):
     elif ss.sheet_by_id(sid) is not None:
         raise ctx.err(f"Sheet with id {sid} already exists.")
     gp = props.get("gridProperties") or {}
-    rows, cols = gp.get("rowCount", 1000), gp.get("columnCount", 26)
+    rows, cols = gp.get("rowCount") or 1000, gp.get("columnCount") or 26  # proto3: 0 is unset
+    if rows < 0 or cols < 0:
+        raise ctx.err("Sheet must have at least one row and one column.")
     if ss.total_cells() + rows * cols > 10_000_000:
         raise ctx.err("This action would increase the number of cells in the workbook above the limit of 10000000 cells.")
-    index = props.get("index", len(ss.sheets))
+    index = max(0, min(props.get("index", len(ss.sheets)), len(ss.sheets)))
     sh = Sheet(sid, title, index, rows, cols)
     for k, v in gp.items():
         if k not in ("rowCount", "columnCount"):
@@ -206,12 +244,14 @@ def delete_sheet(ctx: Ctx, body):
 def duplicate_sheet(ctx: Ctx, body):
     src = ctx.sheet(body.get("sourceSheetId"))
     title = body.get("newSheetName") or f"Copy of {src.title}"
-    if ctx.ss.sheet_by_title(title):
+    if any(s.title.lower() == title.lower() for s in ctx.ss.sheets):
         raise ctx.err(f'A sheet with the name "{title}" already exists. Please enter another name.')
+    if body.get("newSheetId") and ctx.ss.sheet_by_id(body["newSheetId"]) is not None:
+        raise ctx.err(f"Sheet with id {body['newSheetId']} already exists.")
     sh = src.snapshot()
     sh.props["sheetId"] = body.get("newSheetId") or ctx.backend._new_sheet_id(ctx.ss)
     sh.props["title"] = title
-    idx = body.get("insertSheetIndex", len(ctx.ss.sheets))
+    idx = max(0, min(body.get("insertSheetIndex", len(ctx.ss.sheets)), len(ctx.ss.sheets)))
     ctx.ss.sheets.insert(idx, sh)
     ctx.ss.reindex()
     return {"properties": copy.deepcopy(sh.props)}
@@ -239,6 +279,8 @@ def update_sheet_properties(ctx: Ctx, body):
         new.pop("tabColorStyle", None)
     _mirror_styles(new)
     title = new.get("title")
+    if not title:
+        raise ctx.err("Sheet title cannot be empty.")
     if title != sh.title and any(s is not sh and s.title.lower() == str(title).lower() for s in ctx.ss.sheets):
         raise ctx.err(f'A sheet with the name "{title}" already exists. Please enter another name.')
     if new.get("hidden") and all(s.props.get("hidden") or s is sh for s in ctx.ss.sheets):
@@ -260,7 +302,7 @@ def update_sheet_properties(ctx: Ctx, body):
     if gp.get("hideGridlines") is False:
         gp.pop("hideGridlines")
     if "index" in [p[0] for p in paths]:
-        idx = props.get("index", sh.props["index"])
+        idx = max(0, props.get("index", sh.props["index"]))
         ctx.ss.sheets.remove(sh)
         ctx.ss.sheets.insert(min(idx, len(ctx.ss.sheets)), sh)
     sh.props = new
@@ -287,6 +329,8 @@ def _dim_range(ctx: Ctx, rng: dict):
         raise ctx.err("dimension must be ROWS or COLUMNS")
     size = sh.rows if dim == "ROWS" else sh.cols
     s, e = rng.get("startIndex", 0), rng.get("endIndex", size)
+    if s < 0 or e < s:
+        raise ctx.err(f"Invalid range: startIndex {s}, endIndex {e}")
     return sh, dim, s, e, size
 
 
@@ -296,6 +340,8 @@ def append_dimension(ctx: Ctx, body):
     n = body.get("length", 0)
     if n <= 0:
         raise ctx.err("length must be greater than zero.")
+    if body.get("dimension") not in ("ROWS", "COLUMNS"):
+        raise ctx.err("dimension must be ROWS or COLUMNS")
     rows, cols = (sh.rows + n, sh.cols) if body.get("dimension") == "ROWS" else (sh.rows, sh.cols + n)
     if ctx.ss.total_cells(skip=sh) + rows * cols > 10_000_000:
         raise ctx.err("This action would increase the number of cells in the workbook above the limit of 10000000 cells.")
@@ -336,6 +382,8 @@ def delete_dimension(ctx: Ctx, body):
 @handler("updateDimensionProperties")
 def update_dimension_properties(ctx: Ctx, body):
     sh, dim, s, e, size = _dim_range(ctx, body.get("range") or {})
+    if e > size:
+        raise ctx.err(f"Invalid range: endIndex {e} is beyond the grid ({size})")
     props = body.get("properties") or {}
     meta = sh.row_meta if dim == "ROWS" else sh.col_meta
     paths = mask_paths(body.get("fields") or ",".join(props))
@@ -346,13 +394,6 @@ def update_dimension_properties(ctx: Ctx, body):
         if m.get("hiddenByUser") is False:
             m.pop("hiddenByUser")
     return None
-
-
-@handler("autoResizeDimensions")
-def auto_resize_dimensions(ctx: Ctx, body):
-    dims = body.get("dimensions") or {}
-    _dim_range(ctx, dims)
-    return None  # no rendering engine: pixel sizes are left as they are
 
 
 def _group_list(sh: Sheet, dim: str):
@@ -436,6 +477,9 @@ def _write_cell_fields(ctx: Ctx, sh: Sheet, r: int, c: int, data: dict, paths: l
             uev = data.get("userEnteredValue")
             cell.value, cell.formula = None, None
             if uev:
+                text = uev.get("stringValue") or uev.get("formulaValue") or ""
+                if len(text) > MAX_CELL_CHARS:
+                    raise ctx.err(cell_too_long())
                 if "formulaValue" in uev:
                     cell.formula = uev["formulaValue"]
                 elif "numberValue" in uev:
@@ -617,6 +661,10 @@ def sort_range(ctx: Ctx, body):
         for c in range(c1, c2):
             eff[(i, c)] = ctx.backend.effective(sh, r, c, cache)
 
+    for spec in specs:
+        if not c1 <= spec.get("dimensionIndex", 0) < c2:
+            raise ctx.err(f"The sort column {spec.get('dimensionIndex', 0)} is outside the range to sort.")
+
     def key_for(spec):
         col = spec.get("dimensionIndex", 0)
 
@@ -695,13 +743,27 @@ def _norm_range(sh: Sheet, r1, c1, r2, c2) -> dict:
 def add_named_range(ctx: Ctx, body):
     nr = copy.deepcopy(body.get("namedRange") or {})
     name = nr.get("name", "")
-    if not name or any(n["name"] == name for n in ctx.ss.named_ranges):
-        raise ctx.err(f"Named range with name {name} already exists." if name else "Named range name must be set.")
+    _check_range_name(ctx, name, None)
     sh, *b = ctx.grid(nr.get("range"))
     nr["range"] = _norm_range(sh, *b)
     nr.setdefault("namedRangeId", str(ctx.backend.rng.randint(10**8, 2**31 - 1)))
     ctx.ss.named_ranges.append(nr)
     return {"namedRange": copy.deepcopy(nr)}
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,249}")
+_CELL_LIKE = re.compile(r"[A-Za-z]{1,3}\d+|[Rr]\d*([Cc]\d*)?|[Cc]\d*")
+
+
+def _check_range_name(ctx: Ctx, name: str, keep_id):
+    """Google's naming rule for named ranges (see the fakesheets README), and
+    names are unique regardless of case."""
+    if not name:
+        raise ctx.err("Named range name must be set.")
+    if not _NAME.fullmatch(name) or _CELL_LIKE.fullmatch(name) or name.lower() in ("true", "false"):
+        raise ctx.err(f"Invalid name: {name}. A named range name may contain only letters, numbers and underscores, may not start with a number, may not be TRUE or FALSE and may not look like a cell reference (A1 or R1C1).")
+    if any(n["name"].lower() == name.lower() and n.get("namedRangeId") != keep_id for n in ctx.ss.named_ranges):
+        raise ctx.err(f"Named range with name {name} already exists.")
 
 
 def _rand_id(ctx) -> str:
@@ -730,9 +792,9 @@ def update_named_range(ctx: Ctx, body):
                     nr.update({k: copy.deepcopy(v) for k, v in src.items()})
                 else:
                     _set_path(nr, path, src)
-            if "range" in nr:
-                sh, *b = ctx.grid(nr["range"])
-                nr["range"] = _norm_range(sh, *b)
+            _check_range_name(ctx, nr.get("name", ""), nr.get("namedRangeId"))
+            sh, *b = ctx.grid(nr.get("range") or {})
+            nr["range"] = _norm_range(sh, *b)
             return None
     raise ctx.err(f"No namedRange with id: {src.get('namedRangeId')}")
 
@@ -809,7 +871,7 @@ def add_conditional_format_rule(ctx: Ctx, body):
     sh = None
     for gr in ranges:
         sh, *_ = ctx.grid(gr)
-    idx = body.get("index", 0)
+    idx = max(0, min(body.get("index", 0), len(sh.conditional_formats)))
     sh.conditional_formats.insert(idx, rule)
     return None
 
@@ -818,6 +880,9 @@ def add_conditional_format_rule(ctx: Ctx, body):
 def delete_conditional_format_rule(ctx: Ctx, body):
     sh = ctx.sheet(body.get("sheetId", 0))
     idx = body.get("index", 0)
-    if idx >= len(sh.conditional_formats):
+    if not 0 <= idx < len(sh.conditional_formats):
         raise ctx.err(f"No conditional format on sheet {sh.id} at index {idx}")
     return {"rule": sh.conditional_formats.pop(idx)}
+
+
+from . import paste  # noqa: E402,F401  (registers copyPaste, cutPaste, autoResizeDimensions)

@@ -18,7 +18,9 @@ PARTLY = {
     "spreadsheets.create": "properties and sheets[].properties only",
     "drive.files.list": "q supports mimeType/name with =, != and contains, and trashed=false",
     "sortRange": "sorts by effective value; no custom sort on colours",
-    "autoResizeDimensions": "accepted; pixel sizes unchanged (no renderer)",
+    "autoResizeDimensions": "no renderer: width 7 px a character at 10 pt + 10 px, height 17 px a line + 4 px, defaults (100 / 21 px) when a column or row has no text",
+    "copyPaste": "all paste types but PASTE_CONDITIONAL_FORMATTING (a no-op: rules are kept per sheet); relative references shift; a destination a multiple of the source is filled by repetition; TRANSPOSE",
+    "cutPaste": "the source is emptied; references into the block from its own sheet follow it, references from other sheets do not",
     "addChart": "stored and returned as sent, with a chartId",
     "addConditionalFormatRule": "stored and returned; not evaluated",
     "updateBorders": "stored in userEnteredFormat.borders of the edge cells",
@@ -106,6 +108,16 @@ def render(report=None) -> str:
     out += [
         "",
         "Unimplemented kinds answer 501 UNIMPLEMENTED naming the kind, so a test never passes by accident.",
+        "",
+        "## Request validation",
+        "",
+        "Every request is checked against the Sheets v4 / Drive v3 discovery documents shipped by google-api-python-client "
+        "(`discovery.py`): body field names at every depth (snake_case or camelCase), JSON types, enums, singular vs repeated, "
+        "the `Request` oneof; query parameter names (Sheets only: Drive ignores unknown ones), types and enums; `fields` masks "
+        "on responses and inside batchUpdate kinds. Violations answer 400 INVALID_ARGUMENT with Google's wording, one per line, "
+        "and a `google.rpc.BadRequest` detail. Semantic rules the description cannot express are checked by hand: cells over "
+        "50,000 characters, grid limits, sheet titles unique (case-insensitive) and non-empty, named-range name syntax, "
+        "`valueInputOption` required. A failing write changes nothing.",
         "",
         "## Value semantics",
         "",

@@ -15,6 +15,7 @@ from . import a1
 from .values import Cell, ErrorValue, Evaluator, json_number, parse_raw, parse_user_entered, render
 
 MAX_CELLS = 10_000_000
+MAX_CELL_CHARS = 50_000
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 
 STATUS_BY_CODE = {
@@ -61,6 +62,10 @@ class SheetsError(Exception):
 
 def bad_request(msg: str) -> SheetsError:
     return SheetsError(400, msg)
+
+
+def cell_too_long() -> str:
+    return f"Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a single cell."
 
 
 DEFAULT_FORMAT = {
@@ -218,6 +223,13 @@ class Spreadsheet:
         for i, s in enumerate(self.sheets):
             s.props["index"] = i
 
+    def snapshot(self) -> tuple:
+        """Everything a request may change, for rollback (see ``restore``)."""
+        return ([s.snapshot() for s in self.sheets], copy.deepcopy(self.props), copy.deepcopy(self.named_ranges), self.next_protected_id)
+
+    def restore(self, snap: tuple) -> None:
+        self.sheets, self.props, self.named_ranges, self.next_protected_id = snap
+
 
 class SheetsBackend:
     """The one store. Hold ``lock`` around every call."""
@@ -276,10 +288,7 @@ class SheetsBackend:
 
     def resolve(self, ss: Spreadsheet, text: str, clamp: bool = True):
         """Range text -> (sheet, r1, c1, r2, c2) with open ends filled from the grid."""
-        try:
-            rng = a1.parse(text, [s.title for s in ss.sheets])
-        except a1.A1Error:
-            raise bad_request(f"Unable to parse range: {text}") from None
+        rng = self.parse_range(ss, text)
         if rng.title is None:
             sheet = ss.sheets[0]
         else:
@@ -295,6 +304,27 @@ class SheetsBackend:
                 raise bad_request(self._grid_msg(sheet, text))
             r2, c2 = min(r2, sheet.rows), min(c2, sheet.cols)
         return sheet, r1, c1, r2, c2
+
+    def parse_range(self, ss: Spreadsheet, text: str) -> a1.A1Range:
+        """A1 text, a sheet title, or a named range (``Name`` or ``'Sheet1'!Name``)."""
+        titles = [s.title for s in ss.sheets]
+        try:
+            title, rest = a1.split_title(text)
+            if title is not None or text.strip() not in titles:
+                nr = next((n for n in ss.named_ranges if n.get("name", "").lower() == rest.strip().lower()), None)
+                if nr is not None:
+                    return self._named(ss, nr, title, text)
+            return a1.parse(text, titles)
+        except a1.A1Error:
+            raise bad_request(f"Unable to parse range: {text}") from None
+
+    @staticmethod
+    def _named(ss: Spreadsheet, nr: dict, title: str | None, text: str) -> a1.A1Range:
+        gr = nr.get("range") or {}
+        sheet = ss.sheet_by_id(gr.get("sheetId", 0))
+        if sheet is None or (title is not None and title != sheet.title):
+            raise a1.A1Error(text)
+        return a1.A1Range(sheet.title, gr.get("startRowIndex"), gr.get("startColumnIndex"), gr.get("endRowIndex"), gr.get("endColumnIndex"))
 
     @staticmethod
     def _grid_msg(sheet: Sheet, text: str) -> str:
@@ -370,17 +400,18 @@ class SheetsBackend:
 
     def write_values(self, ss, text, values, input_option, major="ROWS", append_mode=False, counters=None, insert_rows=False) -> dict:
         if input_option not in ("RAW", "USER_ENTERED"):
-            raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED" if not input_option else f"Invalid value at 'value_input_option' ({input_option})")
+            raise bad_request("'valueInputOption' is required but not specified")
         values = values or []
         if not isinstance(values, list) or any(not isinstance(r, list) for r in values):
             raise bad_request("Invalid values: expected a list of lists")
+        _check_values(values)
         if (major or "ROWS") == "COLUMNS":
             width = max((len(r) for r in values), default=0)
             values = [[col[i] if i < len(col) else None for col in values] for i in range(width)]
         sheet, r1, c1, r2, c2 = self.resolve(ss, text, clamp=False)
         nrows = len(values)
         ncols = max((len(r) for r in values), default=0)
-        explicit = a1.parse(text, [s.title for s in ss.sheets])
+        explicit = self.parse_range(ss, text)
         if not append_mode:
             if r1 >= sheet.rows or c1 >= sheet.cols or r1 + nrows > sheet.rows or c1 + ncols > sheet.cols:
                 raise bad_request(self._grid_msg(sheet, text))
@@ -409,8 +440,6 @@ class SheetsBackend:
             for j, raw in enumerate(row):
                 if raw is None:
                     continue  # null means "leave this cell alone"
-                if isinstance(raw, (dict, list)):
-                    raise bad_request(f"Invalid values[{i}][{j}]: {'struct_value' if isinstance(raw, dict) else 'list_value'} {{\n}}")
                 key = (r1 + i, c1 + j)
                 new = parse(raw)
                 old = sheet.cells.get(key)
@@ -566,6 +595,16 @@ class SheetsBackend:
                 }
             )
         return out
+
+
+def _check_values(values: list) -> None:
+    """Refuse a write before any cell changes: the write is all-or-nothing."""
+    for i, row in enumerate(values):
+        for j, raw in enumerate(row):
+            if isinstance(raw, (dict, list)):
+                raise bad_request(f"Invalid values[{i}][{j}]: {'struct_value' if isinstance(raw, dict) else 'list_value'} {{\n}}")
+            if isinstance(raw, str) and len(raw) > MAX_CELL_CHARS:
+                raise bad_request(cell_too_long())
 
 
 def _plain(v):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from . import batch
-from .models import SPREADSHEET_MIME, SheetsError, bad_request
+from . import batch, discovery
+from .models import MAX_CELLS, SPREADSHEET_MIME, SheetsError, bad_request
 from .sheetjson import apply_mask, parse_fields, spreadsheet_json
 
 
@@ -23,6 +23,18 @@ class Request:
     groups: tuple = ()
     user: str | None = None
     base_url: str = ""
+    endpoint: str = ""
+    _body: Any = None
+    _parsed: bool = False
+
+    def validate(self) -> None:
+        """Check query parameters, the ``fields`` mask and the body against the
+        discovery document before any state is read or changed."""
+        if not self.endpoint:
+            return
+        self.params = discovery.check_query(self.endpoint, self.params)
+        discovery.check_response_mask(self.endpoint, self.param("fields"))
+        self.json()
 
     def param(self, name: str, default=None):
         v = self.params.get(name)
@@ -33,12 +45,21 @@ class Request:
         return default if v is None else v.lower() == "true"
 
     def json(self) -> Any:
-        if not self.body:
-            return {}
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise bad_request("Invalid JSON payload received. Unexpected token.") from None
+        if self._parsed:
+            return self._body
+        body: Any = {}
+        if self.body:
+            try:
+                body = json.loads(self.body)
+            except (ValueError, UnicodeDecodeError):
+                raise bad_request("Invalid JSON payload received. Unexpected token.") from None
+        if self.endpoint:
+            try:
+                body = discovery.check_body(self.endpoint, body)
+            except SheetsError as e:
+                raise discovery._for_api(discovery.api_of(self.endpoint), e) from None
+        self._body, self._parsed = body, True
+        return body
 
 
 def _enum(req: Request, name: str, allowed: tuple, default: str) -> str:
@@ -69,6 +90,15 @@ def spreadsheet_create(state, req: Request):
     body = req.json()
     props = body.get("properties") or {}
     ss = state.backend.create_spreadsheet(props.get("title") or "Untitled spreadsheet", req.user)
+    try:
+        _fill_new_spreadsheet(state, ss, body, props)
+    except BaseException:
+        del state.backend.spreadsheets[ss.id]  # a refused create leaves nothing behind
+        raise
+    return 200, spreadsheet_json(state.backend, ss)
+
+
+def _fill_new_spreadsheet(state, ss, body: dict, props: dict):
     for k, v in props.items():
         if k != "title":
             ss.props[k] = v
@@ -76,12 +106,14 @@ def spreadsheet_create(state, req: Request):
         p = sh.get("properties") or {}
         if i == 0:
             first = ss.sheets[0]
-            first.props["title"] = p.get("title", first.title)
+            first.props["title"] = p.get("title") or first.title
             gp = p.get("gridProperties") or {}
-            first.set_grid(gp.get("rowCount", first.rows), gp.get("columnCount", first.cols))
+            rows, cols = gp.get("rowCount") or first.rows, gp.get("columnCount") or first.cols
+            if rows < 1 or cols < 1 or rows * cols > MAX_CELLS:
+                raise bad_request("Invalid sheets[0].properties.gridProperties: a sheet needs at least one row and one column, and at most 10000000 cells.")
+            first.set_grid(rows, cols)
         else:
             batch.apply_batch(state.backend, ss, [{"addSheet": {"properties": p}}], state.counters)
-    return 200, spreadsheet_json(state.backend, ss)
 
 
 def spreadsheet_batch_update(state, req: Request):
@@ -279,7 +311,11 @@ def drive_list(state, req: Request):
     ]
     files.sort(key=lambda f: f["modifiedTime"], reverse=True)
     page = int(req.param("pageSize", "100"))
-    start = int(req.param("pageToken", "0") or 0)
+    token = req.param("pageToken", "0") or "0"
+    if not token.isdigit() or not 1 <= page <= 1000:
+        where = "pageToken" if not token.isdigit() else "pageSize"
+        raise SheetsError(400, "Invalid Value", drive={"domain": "global", "reason": "invalid", "location": where, "locationType": "parameter"})
+    start = int(token)
     chunk = files[start : start + page]
     out: dict[str, Any] = {"kind": "drive#fileList"}
     if start + page < len(files):

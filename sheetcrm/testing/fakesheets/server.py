@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import admin as admin_mod
-from . import urls
+from . import discovery, urls
 from .auth import Auth, OAuthError
 from .models import SheetsBackend, SheetsError
 from .responses import Request
@@ -51,6 +51,18 @@ class FakeState:
                     self.faults.remove(f)
                 return dict(f)
         return None
+
+
+def _atomic(state: FakeState, handler, req: Request, kind: str | None):
+    """A write that fails, however it fails, leaves its spreadsheet as it was."""
+    ss = state.backend.spreadsheets.get(req.groups[0]) if kind == "write" and req.groups else None
+    snap = ss.snapshot() if ss is not None else None
+    try:
+        return handler(state, req)
+    except BaseException:
+        if snap is not None:
+            ss.restore(snap)
+        raise
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -115,8 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
                     user = state.auth.authenticate(self.headers.get("Authorization"))
                     if kind:
                         state.auth.charge(user, kind)
-                    req = Request(self.command, path, params, raw, dict(self.headers), groups, user, state.base_url)
-                    code, body = handler(state, req)
+                    req = Request(self.command, path, params, raw, dict(self.headers), groups, user, state.base_url, name)
+                    req.validate()
+                    code, body = _atomic(state, handler, req, kind)
                     hdrs = None
             except SheetsError as e:
                 code, body, hdrs = e.code, e.body(), None
@@ -195,6 +208,10 @@ class FakeSheetsServer:
         return self.url + "/token"
 
     def start(self) -> FakeSheetsServer:
+        # Requests are validated against Google's discovery documents: fail here,
+        # clearly, when google-api-python-client (which ships them) is missing.
+        discovery.document("sheets")
+        discovery.document("drive")
         self._httpd = _Server((self.host, self.port), _Handler)
         self._httpd.state = self.state
         self._httpd.admin = self.admin

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -441,38 +441,41 @@ def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float
 
 
 # ---------------------------------------------------------------- layout
+#
+# The overview is `OVERVIEW_BLOCKS` in order, stacked from the top; each block writes its
+# tables to the grid at `g.row` and adds its charts. To add a block, write a function over
+# an `OverviewContext` and put it in the list (docs/architecture.md, "Add a summary block").
 
 
-def build_overview(
-    leads: pd.DataFrame,
-    history: pd.DataFrame,
-    rejections: pd.DataFrame,
-    nurture: pd.DataFrame,
-    quality: QualitySummary | Mapping[str, Any] | None,
-    schemas: Schemas,
-    today: dt.date,
-    now: dt.datetime,
-    language: str = "vi",
-    tab: str = OVERVIEW_TAB,
-) -> SheetLayout:
-    """The overview tab for the frames of one sync (see the module doc for definitions)."""
-    L = labels(language, schemas)
-    f = compute_figures(leads, history, rejections, nurture, schemas, today)
-    q = QualitySummary.coerce(quality)
-    name = {s.key: s.display(language) for s in schemas.chain.statuses}
-    rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
-    rname["__unclassified__"] = L["unclassified"]
-    g = Grid()
+@dataclass
+class OverviewContext:
+    """What every overview block reads: the figures, the labels and the display names."""
 
+    L: dict[str, str]           # summary labels in the run's language
+    f: dict[str, Any]           # compute_figures(...)
+    q: QualitySummary
+    schemas: Schemas
+    today: dt.date
+    now: dt.datetime
+    name: dict[str, str]        # status key -> display name
+    rname: dict[str, str]       # reason key -> display name
+
+
+def header_block(c: OverviewContext, g: Grid) -> None:
+    """Title, update time (volatile, `SYNC_TIME_CELL`) and the as-of date."""
+    L = c.L
     g.put(1, 1, L["overview_title"], "title")
     g.put(2, 1, L["updated_at"], "note")
-    g.put(2, 2, now.replace(microsecond=0, tzinfo=None))
+    g.put(2, 2, c.now.replace(microsecond=0, tzinfo=None))
     g.merges.append((2, 2, 2, 3))
     g.put(3, 1, L["as_of"], "note")
-    g.put(3, 2, today, "date")
+    g.put(3, 2, c.today, "date")
     g.row = 5
 
-    # key figures
+
+def key_figures_block(c: OverviewContext, g: Grid) -> None:
+    """Key figures, with the leads-by-status table beside them from `STATUS_COL`."""
+    L, f, name = c.L, c.f, c.name
     kpis = [
         (L["kpi_leads"], f["leads"], "integer"),
         (L["kpi_open"], f["open"], "integer"),
@@ -488,10 +491,8 @@ def build_overview(
     _kv_block(g, L["kpi_title"], [L["kpi_metric"], L["kpi_value"]], kpis)
     kpi_end = g.row
 
-    # leads by status, beside the key figures
-    keys = status_order(schemas)
     n = f["leads"]
-    rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in keys]
+    rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in status_order(c.schemas)]
     if f["unknown_status"]:
         rows.append([L["unknown_status"], f["unknown_status"], _ratio(f["unknown_status"], n)])
     g.row = top
@@ -505,7 +506,10 @@ def build_overview(
     )
     g.row = max(g.row, kpi_end)
 
-    # funnel (+ chart beside it)
+
+def funnel_block(c: OverviewContext, g: Grid) -> None:
+    """The funnel with its bar chart beside it, and time in stage under the funnel."""
+    L, f, name = c.L, c.f, c.name
     rows = []
     for key, n_reach, n_next in f["funnel"]:
         rows.append([name[key], n_reach, n_next, _ratio(n_next, n_reach) if n_next is not None else None])
@@ -529,23 +533,25 @@ def build_overview(
             height=300,
         )
     )
-    # time in stage, under the funnel and beside its chart
     g.table(
         L["stage_time_title"],
         [L["funnel_stage"], L["stage_days"], L["stage_stays"]],
-        [[name[k], d, c] for k, d, c in f["stage_time"]],
+        [[name[k], d, cnt] for k, d, cnt in f["stage_time"]],
         [None, "decimal", "integer"],
     )
     g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
-    # owner x status (+ stacked chart under it)
-    ct = f["owner_status"]
+
+def owner_status_block(c: OverviewContext, g: Grid) -> None:
+    """Owner × status counts, with a stacked column chart under the table."""
+    L, f, name = c.L, c.f, c.name
+    keys = status_order(c.schemas)
     st_cols = keys + (["__unknown__"] if f["unknown_status"] else [])
     st_names = [name[k] for k in keys] + ([L["unknown_status"]] if f["unknown_status"] else [])
-    ct = ct.reindex(columns=st_cols, fill_value=0)
+    ct = f["owner_status"].reindex(columns=st_cols, fill_value=0)
     owners = sorted(ct.index, key=lambda o: (o == "", fold(o)))
     rows = [[o or L["no_owner"], *[int(v) for v in ct.loc[o]], int(ct.loc[o].sum())] for o in owners]
-    totals = [int(ct[c].sum()) for c in st_cols]
+    totals = [int(ct[col].sum()) for col in st_cols]
     pos = g.table(
         L["owner_title"],
         [L["owner_col"], *st_names, L["total"]],
@@ -569,10 +575,12 @@ def build_overview(
         )
         g.reserve(chart_top, chart_rows(g.charts[-1]))
 
-    # rejection reasons (+ chart beside it)
-    rf = f["reasons"]
+
+def reasons_block(c: OverviewContext, g: Grid) -> None:
+    """Rejection reasons with their share, and a bar chart beside the table."""
+    L, rf = c.L, c.f["reasons"]
     total = rf["total"]
-    rows = [[rname[k], rf["counts"][k], _ratio(rf["counts"][k], total)] for k in rf["order"]]
+    rows = [[c.rname[k], rf["counts"][k], _ratio(rf["counts"][k], total)] for k in rf["order"]]
     pos = g.table(
         L["reasons_title"],
         [L["reason_col"], L["reason_count"], L["reason_share"]],
@@ -594,20 +602,29 @@ def build_overview(
     )
     g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
-    reason_header = [rname[k] for k in rf["order"]] + [L["total"]]
-    num = ["integer"] * (len(rf["order"]) + 1)
 
-    def crosstab_block(title: str, first_col: str, table: pd.DataFrame, row_names: list[str], blank: str) -> None:
-        rows = [[(r or blank), *[int(v) for v in table.loc[r]], int(table.loc[r].sum())] for r in row_names]
-        sums = [int(table[c].sum()) for c in rf["order"]] if len(table) else [0] * len(rf["order"])
-        g.table(title, [first_col, *reason_header], rows, [None, *num], total=[L["total"], *sums, sum(sums)])
+def _reason_crosstab(c: OverviewContext, g: Grid, title: str, first_col: str, table: pd.DataFrame,
+                     row_names: list[str], blank: str) -> None:
+    """A table of rejections per reason (columns) for each of `row_names`, with totals."""
+    L, order = c.L, c.f["reasons"]["order"]
+    header = [c.rname[k] for k in order] + [L["total"]]
+    num = ["integer"] * (len(order) + 1)
+    rows = [[(r or blank), *[int(v) for v in table.loc[r]], int(table.loc[r].sum())] for r in row_names]
+    sums = [int(table[k].sum()) for k in order] if len(table) else [0] * len(order)
+    g.table(title, [first_col, *header], rows, [None, *num], total=[L["total"], *sums, sum(sums)])
 
-    bo = rf["by_owner"]
-    crosstab_block(L["reasons_owner_title"], L["owner_col"], bo, sorted(bo.index, key=lambda o: (o == "", fold(o))), L["no_owner"])
 
-    bp = rf["by_product"]
+def reasons_by_owner_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per owner and reason."""
+    L, bo = c.L, c.f["reasons"]["by_owner"]
+    _reason_crosstab(c, g, L["reasons_owner_title"], L["owner_col"], bo,
+                     sorted(bo.index, key=lambda o: (o == "", fold(o))), L["no_owner"])
+
+
+def reasons_by_product_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per product and reason: the `TOP_PRODUCTS` biggest, the rest in one row."""
+    L, bp = c.L, c.f["reasons"]["by_product"]
     if len(bp) > TOP_PRODUCTS:
-        # the biggest products by rejections, the rest in one row
         sizes = bp.sum(axis=1).sort_values(ascending=False, kind="mergesort")
         keep = [p for p in sizes.index[:TOP_PRODUCTS]]
         rest = bp.drop(index=keep).sum().to_frame().T
@@ -618,14 +635,20 @@ def build_overview(
         names = list(bp.sum(axis=1).sort_values(ascending=False, kind="mergesort").index)
     bp = bp.rename(index={"__other__": L["other_products"]})
     names = [L["other_products"] if p == "__other__" else p for p in names]
-    crosstab_block(L["reasons_product_title"], L["product_col"], bp, names, L["no_product"])
+    _reason_crosstab(c, g, L["reasons_product_title"], L["product_col"], bp, names, L["no_product"])
 
+
+def reasons_by_month_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per month (MM/YYYY) and reason."""
+    rf = c.f["reasons"]
     bm = rf["by_month"]
     bm.index = [m.strftime("%m/%Y") for m in rf["months"]]
-    crosstab_block(L["reasons_month_title"], L["month_col"], bm, list(bm.index), "")
+    _reason_crosstab(c, g, c.L["reasons_month_title"], c.L["month_col"], bm, list(bm.index), "")
 
-    # nurture
-    nf = f["nurture"]
+
+def nurture_block(c: OverviewContext, g: Grid) -> None:
+    """Nurture list figures: active, due, outcomes and rates."""
+    L, nf = c.L, c.f["nurture"]
     items = [
         (L["nurture_active"], nf["active"], "integer"),
         (L["nurture_overdue"], nf["overdue"], "integer"),
@@ -639,7 +662,10 @@ def build_overview(
     ]
     _kv_block(g, L["nurture_title"], [L["kpi_metric"], L["kpi_value"]], items)
 
-    # data quality
+
+def quality_block(c: OverviewContext, g: Grid) -> None:
+    """Data quality: rows with issues (by kind, most first) and duplicate counts."""
+    L, q = c.L, c.q
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
     for kind, rows_n in sorted(q.issues_by_kind.items(), key=lambda kv: (-kv[1], str(kv[0]))):
         items.append(("   " + L.get(f"issue_{kind}", str(kind)), int(rows_n), "integer"))
@@ -649,6 +675,48 @@ def build_overview(
         (L["quality_collisions"], q.collisions, "integer"),
     ]
     _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
+
+
+OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
+    header_block,
+    key_figures_block,
+    funnel_block,
+    owner_status_block,
+    reasons_block,
+    reasons_by_owner_block,
+    reasons_by_product_block,
+    reasons_by_month_block,
+    nurture_block,
+    quality_block,
+]
+
+
+def build_overview(
+    leads: pd.DataFrame,
+    history: pd.DataFrame,
+    rejections: pd.DataFrame,
+    nurture: pd.DataFrame,
+    quality: QualitySummary | Mapping[str, Any] | None,
+    schemas: Schemas,
+    today: dt.date,
+    now: dt.datetime,
+    language: str = "vi",
+    tab: str = OVERVIEW_TAB,
+    blocks: Sequence[Callable[[OverviewContext, Grid], None]] | None = None,
+) -> SheetLayout:
+    """The overview tab for the frames of one sync (see the module doc for definitions).
+
+    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom.
+    """
+    L = labels(language, schemas)
+    f = compute_figures(leads, history, rejections, nurture, schemas, today)
+    name = {s.key: s.display(language) for s in schemas.chain.statuses}
+    rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
+    rname["__unclassified__"] = L["unclassified"]
+    ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname)
+    g = Grid()
+    for block in OVERVIEW_BLOCKS if blocks is None else blocks:
+        block(ctx, g)
 
     skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
     widths = list(fit_widths(g, skip, lo=11.0, hi=14.0, first=(24.0, 42.0)))

@@ -39,6 +39,7 @@ from .schema import SCHEMA_DIR, load_schemas, load_tab
 from .sync.dates import parse_one
 from .sync.reasons import map_reasons
 from .sync.status import normalize_status
+from .sync.tables import find_tab
 from .text import fold
 
 __all__ = ["Event", "LeadPath", "Story", "Touch", "Replay", "build_story", "sync_days"]
@@ -339,9 +340,11 @@ class Replay:
 
     def _touch(self, wb, ws, day: _dt.date) -> None:
         due = [t for t in self.story.touches if t.day <= day and t not in self.touched]
-        if not due or self.nurture_tab.title not in wb.sheetnames:
+        # Under its Vietnamese or English title, whichever the sync's language created.
+        title = find_tab(wb.sheetnames, self.nurture_tab) if due else None
+        if title is None:
             return
-        nt = wb[self.nurture_tab.title]
+        nt = wb[title]
         head = {str(c.value): c.column for c in nt[1] if c.value}
         cols = {c.key: head.get(c.header) for c in self.nurture_tab.columns}
         if not all(cols[k] for k in ("lead_id", "touches_done", "last_touch", "last_touch_result", "state")):

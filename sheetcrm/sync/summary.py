@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from ..changes import ChartSpec, SheetLayout
-from ..schema import Schemas
+from ..schema import Schemas, default_tab_title
 from ..text import as_text, fold, map_distinct
 from .frames import DATE_DTYPE, map_series, to_dates
 
-OVERVIEW_TAB = "Tổng quan"
+OVERVIEW_TAB = default_tab_title("overview")  # Vietnamese default; see Schemas.summary_title
 SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
 CHART_COL = 6  # F: charts beside narrow tables
 STATUS_COL = 4  # D: the status table sits beside the key figures

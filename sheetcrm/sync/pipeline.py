@@ -450,8 +450,9 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = [
-        build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang),
-        build_agenda(leads, schemas, today, lang, now=now),
+        build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang,
+                       tab=schemas.summary_title("overview", lang)),
+        build_agenda(leads, schemas, today, lang, now=now, tab=schemas.summary_title("agenda", lang)),
     ]
     for layout in layouts:
         existing = None

@@ -59,8 +59,8 @@ def load_team_schemas(cfg: Config) -> Schemas:
     from .schema import load_schemas
 
     schemas = load_schemas(cfg.schemas_dir)
-    if cfg.tabs or cfg.headers:
-        schemas = schemas.with_titles(cfg.tabs, cfg.headers)
+    if cfg.tabs or cfg.headers or cfg.language != "vi":
+        schemas = schemas.with_titles(cfg.tabs, cfg.headers, cfg.language)
     if cfg.rules:
         from dataclasses import replace
 

@@ -34,8 +34,6 @@ TAB_FILES = {
     "history": "history.toml",
     "sync_log": "sync_log.toml",
 }
-# Tabs the sync rebuilds whole; their titles are `<key>_tab` in summary_labels.toml.
-SUMMARY_TABS = ("overview", "agenda")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 
@@ -193,7 +191,7 @@ class Schemas:
     dedupe: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # summary tab texts by language
-    summary_titles: dict[str, str] = field(default_factory=dict)  # configured titles of SUMMARY_TABS
+    summary_titles: dict[str, str] = field(default_factory=dict)  # configured titles of summary tabs
 
     def tab(self, key: str) -> TabSchema:
         return self.tabs[key]
@@ -203,8 +201,8 @@ class Schemas:
         """Tab titles in `language`, then the configured tab titles and header names.
 
         Every title a data tab had stays an alias, so a workbook keeps using the tabs it has
-        whatever the language or a rename. `titles` may also name the summary tabs
-        (`SUMMARY_TABS`); those are rebuilt whole, so they are found by their title only.
+        whatever the language or a rename. Other keys of `titles` name summary tabs
+        (sync/summary_tabs.py); those are rebuilt whole, so they are found by their title only.
         """
         tabs = {}
         for key, tab in self.tabs.items():
@@ -221,11 +219,11 @@ class Schemas:
                 aliases=((tab.title, *tab.aliases) if title else tab.aliases),
                 columns=tuple(cols),
             )
-        summary = {k: titles[k] for k in SUMMARY_TABS if titles.get(k)}
+        summary = {k: v for k, v in titles.items() if k not in self.tabs and v}
         return replace(self, tabs=tabs, summary_titles={**self.summary_titles, **summary})
 
     def summary_title(self, key: str, language: str = "vi") -> str:
-        """The title of summary tab `key` ("overview", "agenda"): configured, else the
+        """The title of summary tab `key` ("overview", "agenda", ...): configured, else the
         `<key>_tab` label in `language`."""
         if self.summary_titles.get(key):
             return self.summary_titles[key]

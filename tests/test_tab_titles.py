@@ -7,9 +7,10 @@ from openpyxl import load_workbook
 
 from sheetcrm import api
 from sheetcrm.config import load_config
-from sheetcrm.schema import SUMMARY_TABS, load_schemas
+from sheetcrm.schema import load_schemas
 from sheetcrm.sync.agenda import AGENDA_TAB
 from sheetcrm.sync.summary import OVERVIEW_TAB
+from sheetcrm.sync.summary_tabs import SUMMARY_TABS
 
 VI = ["Khách hàng", "Từ chối", "Nuôi dưỡng", "Lịch sử", "Nhật ký đồng bộ", "Tổng quan", "Lịch liên hệ lại"]
 EN = ["Leads", "Rejections", "Nurture", "History", "Sync log", "Overview", "Recontact agenda"]

@@ -440,20 +440,16 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
     try:
-        from .agenda import build_agenda
-        from .summary import build_overview, layout_matches
+        from .summary import layout_matches
+        from .summary_tabs import SummaryInputs, summary_layouts
     except ImportError:  # summaries not available in this build
         return
-    lang = settings.language
     history = _with_new(parsed["history"], st.history_rows)
     rejections = _with_new(parsed["rejections"], st.rejection_rows)
     nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
-    layouts: list[SheetLayout] = [
-        build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang,
-                       tab=schemas.summary_title("overview", lang)),
-        build_agenda(leads, schemas, today, lang, now=now, tab=schemas.summary_title("agenda", lang)),
-    ]
+    layouts: list[SheetLayout] = summary_layouts(SummaryInputs(
+        leads, history, rejections, nurture, quality, schemas, today, now, settings.language))
     for layout in layouts:
         existing = None
         for title, grid in sheets.items():

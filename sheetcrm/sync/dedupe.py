@@ -1,4 +1,4 @@
-"""Lead deduplication (SPEC §5): a thin lead-specific layer over `dedupe_engine`.
+"""Lead deduplication (docs/dedupe.md): a thin lead-specific layer over `dedupe_engine`.
 
 The leads map onto the generic engine as: exact keys `phone` (E.164) and `email`
 (both veto keys: two different phones are two people), fuzzy fields and blocking

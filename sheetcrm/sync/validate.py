@@ -1,4 +1,4 @@
-"""Row validation (SPEC §5), vectorised over columns.
+"""Row validation (docs/dedupe.md#validation), vectorised over columns.
 
 Each check yields a boolean mask and a message; `Problems` collects them lazily (every
 failure, not the first) with the sheet cell, so `check` can list `Khách hàng!E12` and the

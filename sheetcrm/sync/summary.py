@@ -306,7 +306,6 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     """All overview numbers as plain Python values (used by build_overview and bench)."""
     pop, n_dup = population(leads)
     status = _col(pop, "status", None)
-    order = {s.key: s.order for s in schemas.chain.active}
     won_key = next((s.key for s in schemas.chain.statuses if s.kind == "won"), None)
     lost_keys = {
         s.key
@@ -324,46 +323,11 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     st = status.where(status.isin(keys), "__unknown__")
     ct = pd.crosstab(owner.to_numpy(), st.to_numpy()) if len(pop) else pd.DataFrame()
 
-    # history-derived figures
     ids = as_text(_col(pop, "lead_id", ""))
     h = _history_sorted(history)
     h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
-    first_seen = h.groupby("lead_id")["observed_at"].min()
-    won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
-
-    # funnel: furthest chain stage each lead reached
-    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
-    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
-    reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
-    reached = np.maximum(reached, 1.0)
-    chain = list(schemas.chain.active)
-    funnel = []
-    for i, s in enumerate(chain):
-        n_reach = int((reached >= s.order).sum())
-        n_next = int((reached >= chain[i + 1].order).sum()) if i + 1 < len(chain) else None
-        funnel.append((s.key, n_reach, n_next))
-
-    # sales cycle for leads currently won
-    is_won = (status == won_key).to_numpy()
-    won_ids = ids[is_won]
-    start = map_series(won_ids, first_seen)
-    start = start.fillna(_dates(pop, "created_at")[is_won])
-    end = map_series(won_ids, won_at)
-    days = ((end - start).dt.total_seconds() / 86400.0).dropna()
-    days = days[days >= 0]
-
-    # completed stays per chain stage before won
-    nxt = h.groupby("lead_id")["observed_at"].shift(-1)
-    stay = (nxt - h["observed_at"]).dt.total_seconds() / 86400.0
-    pre_won = [s.key for s in chain if s.kind == "active"]
-    stays = pd.DataFrame({"stage": h["to_status"], "days": stay})
-    stays = stays[stays["days"].notna() & stays["stage"].isin(pre_won)]
-    stage_stats = stays.groupby("stage")["days"].agg(["mean", "count"])
-    stage_time = [
-        (k, _r1(stage_stats["mean"].get(k)) if k in stage_stats.index else None, int(stage_stats["count"].get(k, 0)))
-        for k in pre_won
-    ]
-
+    days = _cycle_days(pop, status, ids, h, won_key)
+    pre_won = [s.key for s in schemas.chain.active if s.kind == "active"]
     n_won = by_status.get(won_key, 0)
     n_lost = sum(by_status[k] for k in lost_keys)
     n_open = sum(by_status[k] for k in pre_won)
@@ -374,7 +338,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "by_status": by_status,
         "unknown_status": unknown,
         "owner_status": ct,
-        "funnel": funnel,
+        "funnel": _funnel(status, ids, h, schemas),
         "won": n_won,
         "lost": n_lost,
         "open": n_open,
@@ -382,10 +346,54 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "cycle_avg": _r1(days.mean()) if len(days) else None,
         "cycle_median": _r1(days.median()) if len(days) else None,
         "cycle_n": len(days),
-        "stage_time": stage_time,
+        "stage_time": _stage_time(h, pre_won),
         "reasons": _reason_figures(rejections, schemas, today),
         "nurture": _nurture_figures(nurture, today),
     }
+
+
+def _funnel(status: pd.Series, ids: pd.Series, h: pd.DataFrame, schemas: Schemas) -> list[tuple]:
+    """(stage, leads that reached it, leads that reached the next) per chain stage; a lead
+    reached the furthest stage its history (from or to) or its status shows, and the first."""
+    order = {s.key: s.order for s in schemas.chain.active}
+    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
+    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
+    reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
+    reached = np.maximum(reached, 1.0)
+    chain = list(schemas.chain.active)
+    funnel = []
+    for i, s in enumerate(chain):
+        n_reach = int((reached >= s.order).sum())
+        n_next = int((reached >= chain[i + 1].order).sum()) if i + 1 < len(chain) else None
+        funnel.append((s.key, n_reach, n_next))
+    return funnel
+
+
+def _cycle_days(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.DataFrame,
+                won_key: str | None) -> pd.Series:
+    """Sales cycle in days of the leads currently won: first seen (else created) to won."""
+    first_seen = h.groupby("lead_id")["observed_at"].min()
+    won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
+    is_won = (status == won_key).to_numpy()
+    won_ids = ids[is_won]
+    start = map_series(won_ids, first_seen)
+    start = start.fillna(_dates(pop, "created_at")[is_won])
+    end = map_series(won_ids, won_at)
+    days = ((end - start).dt.total_seconds() / 86400.0).dropna()
+    return days[days >= 0]
+
+
+def _stage_time(h: pd.DataFrame, pre_won: list[str]) -> list[tuple]:
+    """(stage, mean days, stays) over completed stays per chain stage before won."""
+    nxt = h.groupby("lead_id")["observed_at"].shift(-1)
+    stay = (nxt - h["observed_at"]).dt.total_seconds() / 86400.0
+    stays = pd.DataFrame({"stage": h["to_status"], "days": stay})
+    stays = stays[stays["days"].notna() & stays["stage"].isin(pre_won)]
+    stage_stats = stays.groupby("stage")["days"].agg(["mean", "count"])
+    return [
+        (k, _r1(stage_stats["mean"].get(k)) if k in stage_stats.index else None, int(stage_stats["count"].get(k, 0)))
+        for k in pre_won
+    ]
 
 
 def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict[str, Any]:

@@ -729,8 +729,9 @@ def build_overview(
     skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
     widths = list(fit_widths(g, skip, lo=11.0, hi=14.0, first=(24.0, 42.0)))
     # the status table's label column must show every status name
-    longest = max(len(v) for v in name.values()) + 2
-    widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
+    if len(widths) >= STATUS_COL:  # a list of blocks without the status table may be narrower
+        longest = max(len(v) for v in name.values()) + 2
+        widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
     return g.layout(tab, tuple(widths), freeze_rows=3)
 
 

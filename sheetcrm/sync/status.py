@@ -4,6 +4,8 @@
 to write. Everything it needs lives in the workbook, so every rule is *convergent*: the
 step computes what the tabs should contain from their current content, and a rerun (after
 a retry, a crash half-way, or a reason typed a day later) adds only what is still missing.
+It is `RULES`, small functions over one `ChainState`, applied in order; `build_result` turns
+the state into the result.
 
 History (`Lịch sử`) is the state. The last row per lead is its last known status. A lead
 whose status differs from it (or that has no row yet: first sight) gets one row `by person`

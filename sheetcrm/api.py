@@ -62,8 +62,8 @@ def load_team_schemas(cfg: Config) -> Schemas:
     from .schema import load_schemas
 
     schemas = load_schemas(cfg.schemas_dir)
-    if cfg.tabs or cfg.headers:
-        schemas = schemas.with_titles(cfg.tabs, cfg.headers)
+    if cfg.tabs or cfg.headers or cfg.language != "vi":
+        schemas = schemas.with_titles(cfg.tabs, cfg.headers, cfg.language)
     if cfg.rules:  # each key's type and range were checked when the config was read
         from dataclasses import replace
 

@@ -348,7 +348,13 @@ def generate_demo_data(
     today: _dt.date | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> DemoData:
-    """Like `generate_leads`, with the ground truth of invalid and duplicate rows."""
+    """Like `generate_leads`, with the ground truth of invalid and duplicate rows.
+
+    The parts below draw from one generator in a fixed order, so a seed gives the same grid:
+    people, companies, emails, phones, owner/product/source, dates and statuses, which rows
+    are duplicated or broken, the duplicates, typed statuses, reasons, notes, recontact
+    dates, the broken rows, then creation order and ids.
+    """
     if n < 0:
         raise ValueError("n must be >= 0")
     today = today or _dt.date.today()
@@ -362,7 +368,34 @@ def generate_demo_data(
     nb = n - n_dup  # base (distinct) people
     t0 = today.toordinal()
 
-    # --- people --------------------------------------------------------------------
+    parts, female, names = _people(rng, nb)
+    co = _companies(rng, nb)
+    has_email, emails = _emails(rng, parts, co)
+    ph = _phones(rng, has_email, co["has_comp"])
+    owners, products, sources = _assignment(rng, nb)
+    days_ago, status_i, last_days_ago, last_blank = _activity(rng, nb)
+    base = {"names": names, "company": co["company"], "emails": emails, "phones": ph["phones"],
+            "owner": owners, "product": products, "source": sources, "days": days_ago,
+            "status_i": status_i, "last_days": last_days_ago, "last_blank": last_blank}
+    dup_src, inv_rows = _pick_special_rows(rng, days_ago, n_dup, n_inv)
+    dup, collisions_d = _duplicates(rng, dup_src, base, parts, co, ph)
+    A = {k: np.concatenate([base[k], dup[k]]) for k in base}  # base rows, then duplicates
+    N, D = nb + len(dup_src), len(dup_src)
+    status = _typed_statuses(rng, A["status_i"])
+    reason = _reasons(rng, A["status_i"])
+    notes = _notes(rng, N, D, nb)
+    # person-typed recontact dates on some rejected / not-closed / nurture leads
+    sched = np.isin(A["status_i"], [5, 6, 7]) & (rng.random(N) < 0.06)
+    re_ord = np.where(sched, t0 + rng.integers(7, 120, N), 0)
+    re_fmt = np.where(sched, rng.choice([0, 1], N), -1)
+    A["status"], A["notes"] = status, notes
+    invalid, created_days = _break_rows(rng, inv_rows, A, parts)
+    return _finish(rng, A, header, t0, created_days, reason, (re_ord, re_fmt), nb, dup_src, invalid,
+                   collisions_d)
+
+
+def _people(rng: np.random.Generator, nb: int) -> tuple[list[tuple[str, str, str]], np.ndarray, np.ndarray]:
+    """(surname, middle, given) per person, their sex, and the name as typed."""
     sn_vals, sn_p = _p(_SURNAMES)
     surname_i = rng.choice(len(sn_vals), size=nb, p=sn_p)
     female = rng.random(nb) < 0.5
@@ -394,8 +427,15 @@ def generate_demo_data(
             names[i] = unicodedata.normalize("NFD", full)
         else:
             names[i] = f"{s} {g}"
+    return parts, female, names
 
-    # --- companies (a pool; several contacts may work at one company) ---------------
+
+def _companies(rng: np.random.Generator, nb: int) -> dict[str, np.ndarray]:
+    """A pool of companies (several contacts may work at one) and each person's, as typed.
+
+    Keys: `company` (text per person, None = none), `has_comp`, `comp_i` (pool index),
+    `core` (the name without legal form) and `domain` (None for shops, which use free mail).
+    """
     m_comp = max(10, nb // 3)
     c_trade = rng.integers(0, len(_TRADE), size=m_comp)
     c_sector = rng.integers(0, len(_SECTOR), size=m_comp)
@@ -412,7 +452,7 @@ def generate_demo_data(
         if c_kind[j] < 0.18:
             core[j] = _SHOPS[c_shop[j]].format(t=trade)
             comp_text[j] = core[j]
-            domain[j] = None  # shops use free mail
+            domain[j] = None
         else:
             with_sector = c_kind[j] < 0.75
             core[j] = f"{_SECTOR[c_sector[j]]} {trade}" if with_sector else trade
@@ -427,8 +467,14 @@ def generate_demo_data(
     retype = has_comp & (rng.random(nb) < 0.05) & np.array([d is not None for d in domain[comp_i]])
     for i in np.flatnonzero(retype).tolist():
         company[i] = _DUPE_FORMS[i % len(_DUPE_FORMS)].format(c=core[comp_i[i]])
+    return {"company": company, "has_comp": has_comp, "comp_i": comp_i, "core": core, "domain": domain}
 
-    # --- emails ---------------------------------------------------------------------
+
+def _emails(rng: np.random.Generator, parts: list[tuple[str, str, str]],
+            co: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Who has an email, and the address: work domain or free mail, distinct per person."""
+    nb = len(parts)
+    has_comp, comp_i, domain = co["has_comp"], co["comp_i"], co["domain"]
     has_email = rng.random(nb) < 0.80
     email_pat = rng.integers(0, 6, size=nb)
     email_num = rng.integers(1, 1000, size=nb)
@@ -465,8 +511,15 @@ def generate_demo_data(
             emails[i] = f"{local}{i}@{dom}"
             key = emails[i].lower()
         seen[key] = i
+    return has_email, emails
 
-    # --- phones ---------------------------------------------------------------------
+
+def _phones(rng: np.random.Generator, has_email: np.ndarray, has_comp: np.ndarray) -> dict[str, np.ndarray]:
+    """Distinct national numbers (mobile, some company landlines) and how each is typed.
+
+    Keys: `phones` (as typed, None = blank), `nat` (national digits), `landline`, `shape`.
+    """
+    nb = len(has_email)
     mw = np.asarray(_MOBILE_W, float)
     landline = has_comp & (rng.random(nb) < 0.05)
     pre_i = rng.choice(len(_MOBILE), size=nb, p=mw / mw.sum())
@@ -494,15 +547,21 @@ def generate_demo_data(
     phones = np.full(nb, None, dtype=object)
     for i in np.flatnonzero(~phone_blank).tolist():
         phones[i] = (_fmt_landline if landline[i] else _fmt_phone)(nat[i], phone_shape[i])
+    return {"phones": phones, "nat": nat, "landline": landline, "shape": phone_shape}
 
-    # --- owner, product, source -----------------------------------------------------
+
+def _assignment(rng: np.random.Generator, nb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Owner, product and source; a few website leads nobody has picked up yet."""
     owners = _pick(rng, _OWNERS, nb)
     products = _pick(rng, _PRODUCTS, nb)
     sources = _pick(rng, _SOURCES, nb)
     unassigned = (sources == "Website") & (rng.random(nb) < 0.05)
     owners[unassigned] = None
+    return owners, products, sources
 
-    # --- dates and statuses ---------------------------------------------------------
+
+def _activity(rng: np.random.Generator, nb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Days since creation, status index, days since last contact and which are blank."""
     # More leads recently (the team grows): days ago over ~10 months.
     days_ago = np.floor(300 * (1 - np.sqrt(rng.random(nb)))).astype(np.int64)
     recent = days_ago < 21
@@ -519,8 +578,12 @@ def generate_demo_data(
     since[status_i == 0] = np.minimum(rng.integers(0, 3, nb), span)[status_i == 0]
     last_days_ago = days_ago - since
     last_blank = ((status_i == 0) & (rng.random(nb) < 0.55)) | (rng.random(nb) < 0.03)
+    return days_ago, status_i, last_days_ago, last_blank
 
-    # --- duplicates: earlier people typed again in another shape ---------------------
+
+def _pick_special_rows(rng: np.random.Generator, days_ago: np.ndarray, n_dup: int,
+                       n_inv: int) -> tuple[np.ndarray, np.ndarray]:
+    """Base rows to type again as duplicates, and other base rows to break."""
     dup_src = np.empty(0, dtype=np.int64)
     inv_rows = np.empty(0, dtype=np.int64)
     if n_dup or n_inv:
@@ -528,143 +591,143 @@ def generate_demo_data(
         picked = rng.permutation(eligible)
         dup_src = np.sort(picked[:n_dup])
         inv_rows = picked[n_dup:n_dup + n_inv]
+    return dup_src, inv_rows
 
-    # columns for all rows (base first, duplicates appended)
-    def ext(arr, extra):
-        return np.concatenate([arr, extra])
 
+def _duplicates(rng: np.random.Generator, dup_src: np.ndarray, base: dict[str, np.ndarray],
+                parts: list[tuple[str, str, str]], co: dict[str, np.ndarray],
+                ph: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Earlier people typed again in another shape: the duplicates' columns (keys of `base`)
+    and which of them another owner picked up (collisions)."""
     D = len(dup_src)
-    d_names = names[dup_src].copy()
-    d_company = company[dup_src].copy()
-    d_emails = emails[dup_src].copy()
-    d_phones = phones[dup_src].copy()
-    d_owner = owners[dup_src].copy()
-    d_product = products[dup_src].copy()
-    d_source = sources[dup_src].copy()
-    d_days = np.array([rng.integers(0, d) for d in days_ago[dup_src].tolist()], dtype=np.int64)
-    d_status = rng.choice([0, 0, 0, 1, 1, 2, 3], size=D)
+    d = {k: base[k][dup_src].copy() for k in ("names", "company", "emails", "phones", "owner", "product", "source")}
+    d_days = np.array([rng.integers(0, x) for x in base["days"][dup_src].tolist()], dtype=np.int64)
+    d["days"] = d_days
+    d["status_i"] = rng.choice([0, 0, 0, 1, 1, 2, 3], size=D)
     r = rng.random((D, 6))
     redraw_product = _pick(rng, _PRODUCTS, D)
     redraw_source = _pick(rng, _SOURCES, D)
+    phones, emails, owners, company = base["phones"], base["emails"], base["owner"], base["company"]
+    nat, landline, phone_shape = ph["nat"], ph["landline"], ph["shape"]
+    core, domain, comp_i = co["core"], co["domain"], co["comp_i"]
     collisions_d = []
     owner_vals = [o for o, _ in _OWNERS]
     for k, src in enumerate(dup_src.tolist()):
         s, m, g = parts[src]
         full = f"{s} {m} {g}"
         x = r[k]
-        d_names[k] = _unaccent(full) if x[0] < 0.4 else full.upper() if x[0] < 0.5 else full
+        d["names"][k] = _unaccent(full) if x[0] < 0.4 else full.upper() if x[0] < 0.5 else full
         has_p, has_e = phones[src] is not None, emails[src] is not None
         if has_p and not landline[src]:
             if x[1] < 0.25 and nat[src][:3] in _NEW_TO_OLD:
-                d_phones[k] = _fmt_phone(nat[src], 9)
+                d["phones"][k] = _fmt_phone(nat[src], 9)
             elif x[1] < 0.75:
-                d_phones[k] = _fmt_phone(nat[src], (phone_shape[src] + 1 + int(x[1] * 100) % 8) % 9)
+                d["phones"][k] = _fmt_phone(nat[src], (phone_shape[src] + 1 + int(x[1] * 100) % 8) % 9)
             elif x[1] < 0.85 and has_e:
-                d_phones[k] = None
+                d["phones"][k] = None
         if has_e:
             if x[2] < 0.4:
-                d_emails[k] = emails[src].upper()
-            elif x[2] < 0.5 and d_phones[k] is not None:
-                d_emails[k] = None
+                d["emails"][k] = emails[src].upper()
+            elif x[2] < 0.5 and d["phones"][k] is not None:
+                d["emails"][k] = None
         if company[src] is not None and domain[comp_i[src]] is not None and x[3] < 0.6:
-            d_company[k] = _DUPE_FORMS[int(x[3] * 100) % len(_DUPE_FORMS)].format(c=core[comp_i[src]])
+            d["company"][k] = _DUPE_FORMS[int(x[3] * 100) % len(_DUPE_FORMS)].format(c=core[comp_i[src]])
         if x[4] < 0.35 and owners[src] is not None:  # another rep picks the same person up
-            d_owner[k] = owner_vals[(owner_vals.index(owners[src]) + 1 + int(x[4] * 100) % 5) % 6]
+            d["owner"][k] = owner_vals[(owner_vals.index(owners[src]) + 1 + int(x[4] * 100) % 5) % 6]
             collisions_d.append(k)
         if x[5] < 0.5:
-            d_product[k] = redraw_product[k]
-            d_source[k] = redraw_source[k]
-
-    N = nb + D
-    A_names = ext(names, d_names)
-    A_company = ext(company, d_company)
-    A_emails = ext(emails, d_emails)
-    A_phones = ext(phones, d_phones)
-    A_owner = ext(owners, d_owner)
-    A_product = ext(products, d_product)
-    A_source = ext(sources, d_source)
-    A_days = ext(days_ago, d_days)
-    A_status_i = ext(status_i, d_status)
+            d["product"][k] = redraw_product[k]
+            d["source"][k] = redraw_source[k]
     d_since = np.minimum(rng.integers(0, 4, D), d_days)
-    A_last_days = ext(last_days_ago, d_days - d_since)
-    A_last_blank = ext(last_blank, rng.random(D) < 0.5)
+    d["last_days"] = d_days - d_since
+    d["last_blank"] = rng.random(D) < 0.5
+    return d, collisions_d
 
-    # statuses as typed
+
+def _typed_statuses(rng: np.random.Generator, status_i: np.ndarray) -> np.ndarray:
+    """The status text as typed: mostly the label, some variants, a few blanks (initial)."""
+    N = len(status_i)
     label = np.array([_STATUS_TEXT[k][0] for k in _STATUS_KEYS], dtype=object)
-    status = label[A_status_i]
+    status = label[status_i]
     variant = rng.random(N) < 0.12
     v_pick = rng.integers(0, 1 << 20, N)
     for i in np.flatnonzero(variant).tolist():
-        vs = _STATUS_TEXT[_STATUS_KEYS[A_status_i[i]]][1]
+        vs = _STATUS_TEXT[_STATUS_KEYS[status_i[i]]][1]
         status[i] = vs[v_pick[i] % len(vs)]
-    status[(A_status_i == 0) & (rng.random(N) < 0.04)] = None  # blank -> initial status
+    status[(status_i == 0) & (rng.random(N) < 0.04)] = None  # blank -> initial status
+    return status
 
-    # reasons
-    reason = np.full(N, None, dtype=object)
+
+def _reasons(rng: np.random.Generator, status_i: np.ndarray) -> np.ndarray:
+    """A typed reason for each lead in a status that takes one."""
+    reason = np.full(len(status_i), None, dtype=object)
     for key, pairs in (("rejected", _REASONS_REJECTED), ("not_closed", _REASONS_NOT_CLOSED),
                        ("nurture", _REASONS_NURTURE), ("unreachable", _REASONS_UNREACHABLE),
                        ("disqualified", _REASONS_DISQUALIFIED)):
-        rows = np.flatnonzero(A_status_i == _STATUS_KEYS.index(key))
+        rows = np.flatnonzero(status_i == _STATUS_KEYS.index(key))
         if len(rows):
             reason[rows] = _pick(rng, pairs, len(rows))
+    return reason
 
-    # notes
+
+def _notes(rng: np.random.Generator, N: int, D: int, nb: int) -> np.ndarray:
+    """Free notes on some rows; some duplicates say why they were typed again."""
     notes = np.full(N, None, dtype=object)
     has_note = rng.random(N) < 0.28
     notes[has_note] = np.array(_NOTES, dtype=object)[rng.integers(0, len(_NOTES), has_note.sum())]
     dn = np.flatnonzero(rng.random(D) < 0.3) + nb
     notes[dn] = np.array(_DUPE_NOTES, dtype=object)[rng.integers(0, len(_DUPE_NOTES), len(dn))]
+    return notes
 
-    # person-typed recontact dates on some rejected / not-closed / nurture leads
-    sched = np.isin(A_status_i, [5, 6, 7]) & (rng.random(N) < 0.06)
-    re_ord = np.where(sched, t0 + rng.integers(7, 120, N), 0)
-    re_fmt = np.where(sched, rng.choice([0, 1], N), -1)
 
-    # --- invalid rows (base rows only, never an original of a duplicate) -------------
+def _break_rows(rng: np.random.Generator, inv_rows: np.ndarray, A: dict[str, np.ndarray],
+                parts: list[tuple[str, str, str]]) -> tuple[dict[str, list[int]], np.ndarray]:
+    """Break `inv_rows` (base rows only, never an original of a duplicate), one
+    `INVALID_KINDS` each, in `A`; returns the rows per kind and the days-ago to write."""
     invalid: dict[str, list[int]] = {k: [] for k in INVALID_KINDS}
-    created_days = A_days.copy()  # what is written (future for one kind)
+    created_days = A["days"].copy()  # what is written (future for one kind)
     kinds = rng.permutation(np.arange(len(inv_rows)) % len(INVALID_KINDS))
     for row, kind_i in zip(inv_rows.tolist(), kinds.tolist()):
         kind = INVALID_KINDS[kind_i]
         invalid[kind].append(row)
         x = rng.random()
         if kind == "no_name":
-            A_names[row] = None
+            A["names"][row] = None
         elif kind == "no_contact":
-            A_emails[row] = None
-            A_phones[row] = None
+            A["emails"][row] = None
+            A["phones"][row] = None
         elif kind == "bad_email":
             local = _slug(parts[row][2]) + _slug(parts[row][0])
-            A_emails[row] = ("abc@", f"{local}@", f"{local}gmail.com", f"{local}@gmail")[int(x * 4)]
+            A["emails"][row] = ("abc@", f"{local}@", f"{local}gmail.com", f"{local}@gmail")[int(x * 4)]
         elif kind == "bad_phone":
-            A_phones[row] = ("12345", "0912 34", "999", "09123")[int(x * 4)]
+            A["phones"][row] = ("12345", "0912 34", "999", "09123")[int(x * 4)]
         elif kind == "future_date":
             created_days[row] = -int(3 + x * 60)
-            A_last_blank[row] = True
+            A["last_blank"][row] = True
         elif kind == "error_value":
             col = int(x * 4)
             val = "#N/A" if x * 8 % 2 < 1 else "#REF!"
-            if col == 0:
-                A_phones[row] = val
-            elif col == 1:
-                A_emails[row] = val
-            elif col == 2:
-                A_company[row] = val
-            else:
-                A_product[row] = val
+            A[("phones", "emails", "company", "product")[col]][row] = val
         else:
-            status[row] = _UNKNOWN_STATUS[int(x * len(_UNKNOWN_STATUS))]
+            A["status"][row] = _UNKNOWN_STATUS[int(x * len(_UNKNOWN_STATUS))]
+    return invalid, created_days
 
-    # --- order by creation (oldest first), ids for the older rows --------------------
-    order = np.argsort(-A_days, kind="stable")  # base rows precede their duplicates
+
+def _finish(rng: np.random.Generator, A: dict[str, np.ndarray], header: list, t0: int,
+            created_days: np.ndarray, reason: np.ndarray, recontact_ord: tuple[np.ndarray, np.ndarray],
+            nb: int, dup_src: np.ndarray, invalid: dict[str, list[int]], collisions_d: list[int]) -> DemoData:
+    """Order by creation (oldest first), render dates, give ids to the older rows, plant the
+    formula-looking note, and map the ground truth to final row positions."""
+    N = len(A["days"])
+    order = np.argsort(-A["days"], kind="stable")  # base rows precede their duplicates
     pos = np.empty(N, dtype=np.int64)
     pos[order] = np.arange(N)
 
     created_fmt = _date_formats(rng, N, blank=0.015)
     created = _render_dates(t0 - created_days, created_fmt)
-    last = _render_dates(t0 - A_last_days, _date_formats(rng, N, blank=0.0))
-    last[A_last_blank] = None
-    recontact = _render_dates(re_ord, re_fmt)
+    last = _render_dates(t0 - A["last_days"], _date_formats(rng, N, blank=0.0))
+    last[A["last_blank"]] = None
+    recontact = _render_dates(*recontact_ord)
 
     n_ids = N - max(1, round(N * 0.08))
     gaps = 1 + (rng.random(N) < 0.01)  # deleted rows leave gaps in the sequence
@@ -673,14 +736,15 @@ def generate_demo_data(
     lead_id[order[:n_ids]] = [f"KH-{k:06d}" for k in ids_in_order.tolist()]
 
     # one web-form lead whose note looks like a formula: it must stay text
-    web = np.flatnonzero(A_source[order] == "Website")
+    notes = A["notes"]
+    web = np.flatnonzero(A["source"][order] == "Website")
     formula_pos = int(web[len(web) // 2]) if len(web) else N // 2
     if not len(web):
-        A_source[order[formula_pos]] = "Website"
+        A["source"][order[formula_pos]] = "Website"
     notes[order[formula_pos]] = FORMULA_NOTE
 
-    cols = [lead_id, A_names, A_company, A_emails, A_phones, A_owner, A_product, A_source,
-            status, created, last, reason, notes, recontact]
+    cols = [lead_id, A["names"], A["company"], A["emails"], A["phones"], A["owner"], A["product"], A["source"],
+            A["status"], created, last, reason, notes, recontact]
     cols = [c[order].tolist() for c in cols]
     grid = [header]
     grid.extend(map(list, zip(*cols)))

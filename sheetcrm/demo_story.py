@@ -39,6 +39,7 @@ from .schema import SCHEMA_DIR, load_schemas, load_tab
 from .sync.dates import parse_one
 from .sync.reasons import map_reasons
 from .sync.status import normalize_status
+from .sync.tables import find_tab
 from .text import fold
 
 __all__ = ["Event", "LeadPath", "Story", "Touch", "Replay", "build_story", "sync_days"]
@@ -142,136 +143,173 @@ def build_story(n: int = 600, seed: int = 7, today: _dt.date | None = None) -> S
     """The final demo grid and how every lead got there (see the module docstring)."""
     today = today or _dt.date.today()
     data = generate_demo_data(n, seed, today)
-    schemas = load_schemas()
-    keys = [c.key for c in demo_columns()]
-    col = {k: i for i, k in enumerate(keys)}
-    rows = data.rows
-    rng = np.random.default_rng([seed, 20260312])
-    fixed_rows = {r for v in data.invalid.values() for r in v} | set(data.duplicates)
+    teller = _Teller(data, today, np.random.default_rng([seed, 20260312]))
+    paths = [teller.path(i, r) for i, r in enumerate(data.rows)]
+    teller.touches.sort(key=lambda t: (t.day, t.row))
+    return Story(data, today, teller.days, paths, teller.touches)
 
-    created = [parse_one(r[col["created_at"]]) for r in rows]
-    appear_date: list[_dt.date] = []
-    prev = None
-    for c in created:  # rows are in creation order; a blank or future date follows its neighbour
-        a = c if c is not None and c <= today else (prev or today)
-        a = max(a, prev) if prev else a
-        appear_date.append(a)
-        prev = a
-    days = sync_days(today, appear_date[0] if appear_date else None) or [today]
-    typed = [r[col["status"]] for r in rows]
-    status_key = normalize_status(pd.Series([t or "" for t in typed], dtype=object), schemas.chain).tolist()
-    reason_cat = map_reasons([r[col["reason"]] or "" for r in rows], schemas.reasons)["category"].tolist()
-    nurture_cats = {r.key for r in schemas.reasons.reasons if r.nurture}
 
-    def next_sync(d: _dt.date) -> int:  # index of the first sync on or after d
-        return bisect_left(days, d)
+class _Teller:
+    """Draws each lead's path, in row order, from one generator (the order of the draws is
+    the story: changing it changes every demo)."""
 
-    def rand_day(lo: _dt.date, hi: _dt.date) -> _dt.date:  # inclusive
+    def __init__(self, data: DemoData, today: _dt.date, rng: np.random.Generator):
+        self.data, self.today, self.rng = data, today, rng
+        schemas = load_schemas()
+        keys = [c.key for c in demo_columns()]
+        self.col = col = {k: i for i, k in enumerate(keys)}
+        rows = data.rows
+        self.fixed_rows = {r for v in data.invalid.values() for r in v} | set(data.duplicates)
+        self.created = [parse_one(r[col["created_at"]]) for r in rows]
+        self.appear_date: list[_dt.date] = []
+        prev = None
+        for c in self.created:  # rows are in creation order; a blank or future date follows its neighbour
+            a = c if c is not None and c <= today else (prev or today)
+            a = max(a, prev) if prev else a
+            self.appear_date.append(a)
+            prev = a
+        self.days = sync_days(today, self.appear_date[0] if self.appear_date else None) or [today]
+        typed = [r[col["status"]] for r in rows]
+        self.status_key = normalize_status(pd.Series([t or "" for t in typed], dtype=object),
+                                           schemas.chain).tolist()
+        self.reason_cat = map_reasons([r[col["reason"]] or "" for r in rows], schemas.reasons)["category"].tolist()
+        self.nurture_cats = {r.key for r in schemas.reasons.reasons if r.nurture}
+        self.touches: list[Touch] = []
+
+    def next_sync(self, d: _dt.date) -> int:
+        """Index of the first sync on or after `d`."""
+        return bisect_left(self.days, d)
+
+    def rand_day(self, lo: _dt.date, hi: _dt.date) -> _dt.date:  # inclusive
         span = (hi - lo).days
-        return lo + _dt.timedelta(days=int(rng.integers(0, span + 1))) if span > 0 else lo
+        return lo + _dt.timedelta(days=int(self.rng.integers(0, span + 1))) if span > 0 else lo
 
-    def label(key: str) -> str:
+    def label(self, key: str) -> str:
         text, variants = _STATUS_TEXT[key]
-        return variants[int(rng.integers(len(variants)))] if rng.random() < 0.08 else text
+        return variants[int(self.rng.integers(len(variants)))] if self.rng.random() < 0.08 else text
 
-    paths: list[LeadPath] = []
-    touches: list[Touch] = []
-    for i, r in enumerate(rows):
-        final = {k: r[col[k]] for k in PERSON_KEYS}
-        appear = days[next_sync(appear_date[i])]
-        key = status_key[i] if final["status"] else "new"
-        C, L = created[i], parse_one(final["last_contact"])
-        if i in fixed_rows or key is None or C is None or C > today or (L is not None and L < C):
-            paths.append(LeadPath(i, appear, [Event(appear_date[i], final)], "fixed"))
-            continue
+    def climb(self, events: list[Event], ld, top: int, lo: _dt.date, hi: _dt.date, keep: float = 0.65) -> None:
+        """Stages 2..top on distinct days in (lo, hi], last contact on each."""
+        rng = self.rng
+        stages = [s for s in range(2, top + 1) if s == top or rng.random() < keep]
+        span = (hi - lo).days
+        stages = stages[-span:] if span > 0 else []
+        if not stages:
+            return
+        picks = sorted(rng.choice(np.arange(1, span + 1), size=len(stages), replace=False).tolist())
+        for s, k in zip(stages, picks):
+            d = lo + _dt.timedelta(days=k)
+            events.append(Event(d, {"status": self.label(_BY_ORDER[s]), "last_contact": ld(d)}))
+
+    def touch(self, i: int, k: int, texts: list[str]) -> None:
+        """A nurture touch on lead `i` between sync `k - 1` and sync `k`."""
+        days = self.days
+        self.touches.append(Touch(i, self.rand_day(days[k - 1] + _dt.timedelta(days=1), days[k]),
+                                  texts[int(self.rng.integers(len(texts)))]))
+
+    def path(self, i: int, r: list) -> LeadPath:
+        """Lead `i`'s events, from its creation to its final row `r`."""
+        rng, days, today = self.rng, self.days, self.today
+        final = {k: r[self.col[k]] for k in PERSON_KEYS}
+        appear = days[self.next_sync(self.appear_date[i])]
+        key = self.status_key[i] if final["status"] else "new"
+        C, L = self.created[i], parse_one(final["last_contact"])
+        if i in self.fixed_rows or key is None or C is None or C > today or (L is not None and L < C):
+            return LeadPath(i, appear, [Event(self.appear_date[i], final)], "fixed")
         shape = _shape(final["last_contact"])
         ld = (lambda d, shape=shape: _render(d, shape)) if L is not None else (lambda d: None)
         end = L or min(today, C + _dt.timedelta(days=int(rng.integers(0, 21))))
         first = {"status": final["status"] if key == "new" else "Mới", "reason": None,
                  "last_contact": final["last_contact"] if L == C else None, "recontact_on": None}
         events = [Event(C, first)]
-        i_first = next_sync(C)
-
-        def climb(top: int, lo: _dt.date, hi: _dt.date, keep: float = 0.65, events=events, ld=ld) -> None:
-            """Stages 2..top on distinct days in (lo, hi], last contact on each."""
-            stages = [s for s in range(2, top + 1) if s == top or rng.random() < keep]
-            span = (hi - lo).days
-            stages = stages[-span:] if span > 0 else []
-            if not stages:
-                return
-            picks = sorted(rng.choice(np.arange(1, span + 1), size=len(stages), replace=False).tolist())
-            for s, k in zip(stages, picks):
-                d = lo + _dt.timedelta(days=k)
-                events.append(Event(d, {"status": label(_BY_ORDER[s]), "last_contact": ld(d)}))
-
         kind = "forward" if key in _ORDER else "exit"
         sync_status = None
         order = _ORDER.get(key)
         can_return = (L is not None and L > C and key in ("researched", "potential", "hot", "won")
-                      and next_sync(L) < len(days) - 2)
+                      and self.next_sync(L) < len(days) - 2)
         if can_return and rng.random() < 0.16:
-            # Went cold with a "not now" reason, nurtured, came back.
             kind = "reactivated"
-            R = L if rng.random() < 0.5 else rand_day(C + _dt.timedelta(days=1), L)
-            climb(int(rng.integers(1, min(order, 4) + 1)), C, R - _dt.timedelta(days=1))
-            i_a = next_sync(R)
-            m = int(min(rng.integers(1, 4), len(days) - 1 - i_a))
-            back = max(L, rand_day(days[i_a + m - 1] + _dt.timedelta(days=1), days[i_a + m]))
-            events.append(Event(R, {"status": "Chưa chốt" if rng.random() < 0.5 else "Từ chối",
-                                    "reason": _NURTURE_TEXTS[int(rng.integers(len(_NURTURE_TEXTS)))],
-                                    "last_contact": ld(R)}))
-            for k in range(i_a + 1, bisect_left(days, back)):
-                if rng.random() < 0.4:
-                    touches.append(Touch(i, rand_day(days[k - 1] + _dt.timedelta(days=1), days[k]),
-                                         _TOUCH_RESULTS[int(rng.integers(len(_TOUCH_RESULTS)))]))
-            i_b = bisect_left(days, back)
-            t_lo = max(days[i_b - 1] + _dt.timedelta(days=1), R)
-            touches.append(Touch(i, rand_day(t_lo, back), _COMEBACK[int(rng.integers(len(_COMEBACK)))]))
-            events.append(Event(back, final))
+            self._reactivated(i, events, ld, C, L, order, final)
         elif (key == "unreachable" and final["status"] == _STATUS_TEXT["unreachable"][0]
-              and reason_cat[i] == "no_contact" and L is not None):
-            # Three failed calls, each seen by its own sync: the third moves the lead.
-            before = [d for d in days if C <= d < L]
-            if len(before) >= 2:
+              and self.reason_cat[i] == "no_contact" and L is not None):
+            if self._unreachable(events, ld, C, L, final):
                 kind, sync_status = "unreachable", "unreachable"
-                s1, s2 = before[-2], before[-1]
-                k1 = days.index(s1)
-                lo1 = max(C, days[k1 - 1] + _dt.timedelta(days=1)) if k1 else C
-                a1, a2 = rand_day(lo1, s1), rand_day(s1 + _dt.timedelta(days=1), s2)
-                status = "Từ chối" if rng.random() < 0.6 else "Chưa chốt"
-                events.append(Event(a1, {"status": status, "reason": final["reason"], "last_contact": ld(a1)}))
-                events.append(Event(a2, {"last_contact": ld(a2)}))
-                events.append(Event(L, {"last_contact": final["last_contact"],
-                                        "recontact_on": final["recontact_on"]}))
         if kind == "forward":
-            if key == "won":
-                climb(4, C, end - _dt.timedelta(days=1) if end > C else end)
-                win = end
-                if i_first < len(days) - 1 and days[i_first] >= end:
-                    # Signed after the last call: seen at a later sync than the lead itself.
-                    win = rand_day(days[i_first] + _dt.timedelta(days=1), days[i_first + 1])
-                events.append(Event(win, final))
-            elif order > 1:
-                climb(order - 1, C, end - _dt.timedelta(days=1))
-                events.append(Event(end, final))
-            elif L is not None and L != C:
-                events.append(Event(L, final))
+            self._forward(events, ld, key, order, C, L, end, final)
         elif kind == "exit":
-            reach = int(rng.choice([1, 2, 3, 4], p=[0.3, 0.35, 0.25, 0.1]))
-            if key == "disqualified":
-                reach = min(reach, 2)
-            climb(reach, C, end - _dt.timedelta(days=1))
-            events.append(Event(end, final))
-            nurtured = key == "nurture" or (key in ("rejected", "not_closed") and reason_cat[i] in nurture_cats)
-            if nurtured:
-                for k in range(next_sync(end) + 1, len(days)):
-                    if rng.random() < 0.3:
-                        touches.append(Touch(i, rand_day(days[k - 1] + _dt.timedelta(days=1), days[k]),
-                                             _TOUCH_RESULTS[int(rng.integers(len(_TOUCH_RESULTS)))]))
+            self._exit(i, events, ld, key, C, end, final)
         events.sort(key=lambda e: e.day)  # stable: same-day events keep their order
-        paths.append(LeadPath(i, appear, events, kind, sync_status))
-    touches.sort(key=lambda t: (t.day, t.row))
-    return Story(data, today, days, paths, touches)
+        return LeadPath(i, appear, events, kind, sync_status)
+
+    def _reactivated(self, i: int, events: list[Event], ld, C: _dt.date, L: _dt.date, order: int,
+                     final: dict) -> None:
+        """Went cold with a "not now" reason, nurtured, came back."""
+        rng, days = self.rng, self.days
+        R = L if rng.random() < 0.5 else self.rand_day(C + _dt.timedelta(days=1), L)
+        self.climb(events, ld, int(rng.integers(1, min(order, 4) + 1)), C, R - _dt.timedelta(days=1))
+        i_a = self.next_sync(R)
+        m = int(min(rng.integers(1, 4), len(days) - 1 - i_a))
+        back = max(L, self.rand_day(days[i_a + m - 1] + _dt.timedelta(days=1), days[i_a + m]))
+        events.append(Event(R, {"status": "Chưa chốt" if rng.random() < 0.5 else "Từ chối",
+                                "reason": _NURTURE_TEXTS[int(rng.integers(len(_NURTURE_TEXTS)))],
+                                "last_contact": ld(R)}))
+        for k in range(i_a + 1, bisect_left(days, back)):
+            if rng.random() < 0.4:
+                self.touch(i, k, _TOUCH_RESULTS)
+        i_b = bisect_left(days, back)
+        t_lo = max(days[i_b - 1] + _dt.timedelta(days=1), R)
+        self.touches.append(Touch(i, self.rand_day(t_lo, back), _COMEBACK[int(rng.integers(len(_COMEBACK)))]))
+        events.append(Event(back, final))
+
+    def _unreachable(self, events: list[Event], ld, C: _dt.date, L: _dt.date, final: dict) -> bool:
+        """Three failed calls, each seen by its own sync: the third moves the lead. False
+        when the lead is too young for that."""
+        rng, days = self.rng, self.days
+        before = [d for d in days if C <= d < L]
+        if len(before) < 2:
+            return False
+        s1, s2 = before[-2], before[-1]
+        k1 = days.index(s1)
+        lo1 = max(C, days[k1 - 1] + _dt.timedelta(days=1)) if k1 else C
+        a1, a2 = self.rand_day(lo1, s1), self.rand_day(s1 + _dt.timedelta(days=1), s2)
+        status = "Từ chối" if rng.random() < 0.6 else "Chưa chốt"
+        events.append(Event(a1, {"status": status, "reason": final["reason"], "last_contact": ld(a1)}))
+        events.append(Event(a2, {"last_contact": ld(a2)}))
+        events.append(Event(L, {"last_contact": final["last_contact"], "recontact_on": final["recontact_on"]}))
+        return True
+
+    def _forward(self, events: list[Event], ld, key: str, order: int, C: _dt.date, L: _dt.date | None,
+                 end: _dt.date, final: dict) -> None:
+        """Up the chain to the final stage (won: possibly seen a sync later than the last call)."""
+        days = self.days
+        i_first = self.next_sync(C)
+        if key == "won":
+            self.climb(events, ld, 4, C, end - _dt.timedelta(days=1) if end > C else end)
+            win = end
+            if i_first < len(days) - 1 and days[i_first] >= end:
+                # Signed after the last call: seen at a later sync than the lead itself.
+                win = self.rand_day(days[i_first] + _dt.timedelta(days=1), days[i_first + 1])
+            events.append(Event(win, final))
+        elif order > 1:
+            self.climb(events, ld, order - 1, C, end - _dt.timedelta(days=1))
+            events.append(Event(end, final))
+        elif L is not None and L != C:
+            events.append(Event(L, final))
+
+    def _exit(self, i: int, events: list[Event], ld, key: str, C: _dt.date, end: _dt.date,
+              final: dict) -> None:
+        """Some way up the chain, then the exit; nurtured leads get touches on later syncs."""
+        rng = self.rng
+        reach = int(rng.choice([1, 2, 3, 4], p=[0.3, 0.35, 0.25, 0.1]))
+        if key == "disqualified":
+            reach = min(reach, 2)
+        self.climb(events, ld, reach, C, end - _dt.timedelta(days=1))
+        events.append(Event(end, final))
+        nurtured = key == "nurture" or (key in ("rejected", "not_closed") and self.reason_cat[i] in self.nurture_cats)
+        if nurtured:
+            for k in range(self.next_sync(end) + 1, len(self.days)):
+                if rng.random() < 0.3:
+                    self.touch(i, k, _TOUCH_RESULTS)
 
 
 # ---------------------------------------------------------------- replay
@@ -339,9 +377,11 @@ class Replay:
 
     def _touch(self, wb, ws, day: _dt.date) -> None:
         due = [t for t in self.story.touches if t.day <= day and t not in self.touched]
-        if not due or self.nurture_tab.title not in wb.sheetnames:
+        # Under its Vietnamese or English title, whichever the sync's language created.
+        title = find_tab(wb.sheetnames, self.nurture_tab) if due else None
+        if title is None:
             return
-        nt = wb[self.nurture_tab.title]
+        nt = wb[title]
         head = {str(c.value): c.column for c in nt[1] if c.value}
         cols = {c.key: head.get(c.header) for c in self.nurture_tab.columns}
         if not all(cols[k] for k in ("lead_id", "touches_done", "last_touch", "last_touch_result", "state")):

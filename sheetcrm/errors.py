@@ -1,4 +1,4 @@
-"""Exceptions a user can act on. Each carries its process exit code (README: exit codes)."""
+"""Exceptions a user can act on. Each carries its process exit code (docs/architecture.md#exit-codes)."""
 
 from __future__ import annotations
 

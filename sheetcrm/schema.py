@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ class TabSchema:
     aliases: tuple[str, ...]
     columns: tuple[Column, ...]
     required_any: tuple[tuple[str, ...], ...] = ()  # groups of keys of which one must be present
+    title_en: str = ""  # the title with `language = "en"` (blank: `title`)
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -190,14 +192,23 @@ class Schemas:
     dedupe: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # summary tab texts by language
+    summary_titles: dict[str, str] = field(default_factory=dict)  # configured titles of summary tabs
 
     def tab(self, key: str) -> TabSchema:
         return self.tabs[key]
 
-    def with_titles(self, titles: dict[str, str], headers: dict[str, dict[str, str]]) -> Schemas:
-        """Apply configured tab titles and header names (the old names stay as aliases)."""
+    def with_titles(self, titles: dict[str, str], headers: dict[str, dict[str, str]],
+                    language: str = "vi") -> Schemas:
+        """Tab titles in `language`, then the configured tab titles and header names.
+
+        Every title a data tab had stays an alias, so a workbook keeps using the tabs it has
+        whatever the language or a rename. Other keys of `titles` name summary tabs
+        (sync/summary_tabs.py); those are rebuilt whole, so they are found by their title only.
+        """
         tabs = {}
         for key, tab in self.tabs.items():
+            if language == "en" and tab.title_en and fold(tab.title_en) != fold(tab.title):
+                tab = replace(tab, title=tab.title_en, aliases=(tab.title, *tab.aliases))
             cols = []
             for c in tab.columns:
                 new = headers.get(key, {}).get(c.key)
@@ -209,7 +220,17 @@ class Schemas:
                 aliases=((tab.title, *tab.aliases) if title else tab.aliases),
                 columns=tuple(cols),
             )
-        return replace(self, tabs=tabs)
+        summary = {k: v for k, v in titles.items() if k not in self.tabs and v}
+        return replace(self, tabs=tabs, summary_titles={**self.summary_titles, **summary})
+
+    def summary_title(self, key: str, language: str = "vi") -> str:
+        """The title of summary tab `key` ("overview", "agenda", ...): configured, else the
+        `<key>_tab` label in `language`."""
+        if self.summary_titles.get(key):
+            return self.summary_titles[key]
+        lang = "en" if language == "en" else "vi"
+        title = (self.labels.get(lang) or {}).get(f"{key}_tab")
+        return title if isinstance(title, str) and title else default_tab_title(key, lang)
 
 
 # ---------------------------------------------------------------- loading and checks
@@ -294,6 +315,7 @@ def load_tab(path: Path) -> TabSchema:
         aliases=_strings(tab, "aliases", file, where),
         columns=tuple(cols),
         required_any=tuple(groups),
+        title_en=_opt(tab, "title_en", str, "", file, where),
     )
 
 
@@ -428,3 +450,10 @@ def load_schemas(directory: Path | str | None = None) -> Schemas:
         messages=messages,
         labels=labels,
     )
+
+
+@lru_cache(maxsize=4)
+def default_tab_title(key: str, language: str = "vi") -> str:
+    """The shipped title of summary tab `key` in `language` (summary_labels.toml)."""
+    labels = _read(SCHEMA_DIR / "summary_labels.toml")
+    return labels["en" if language == "en" else "vi"][f"{key}_tab"]

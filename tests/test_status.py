@@ -1,4 +1,4 @@
-"""The status chain step (SPEC §3, §4) on parsed frames: history, log, nurture, scheduling."""
+"""The status chain step (docs/status-chain.md) on parsed frames: history, log, nurture, scheduling."""
 
 from __future__ import annotations
 

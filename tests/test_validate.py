@@ -1,4 +1,4 @@
-"""Validation rules (SPEC §5) and id assignment, on bound tables (pure, no I/O)."""
+"""Validation rules (docs/dedupe.md) and id assignment, on bound tables (pure, no I/O)."""
 
 from __future__ import annotations
 

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..changes import SheetLayout
-from ..schema import Schemas
+from ..schema import Schemas, default_tab_title
 from ..text import as_text, fold, map_distinct
 from .reasons import map_reasons
 from .summary import Grid, _col, _dates, _text, labels, population, week_end
 
-AGENDA_TAB = "Lịch liên hệ lại"
+AGENDA_TAB = default_tab_title("agenda")  # Vietnamese default; see Schemas.summary_title
 HORIZON_DAYS = 30
 SECTIONS = ("overdue", "today", "week", "month")
 _TRUE = {"x", "1", "true", "yes", "y", "co", "dnc", "khong lien he"}

@@ -1,4 +1,4 @@
-"""Lead deduplication (SPEC §5): a thin lead-specific layer over `dedupe_engine`.
+"""Lead deduplication (docs/dedupe.md): a thin lead-specific layer over `dedupe_engine`.
 
 The leads map onto the generic engine as: exact keys `phone` (E.164) and `email`
 (both veto keys: two different phones are two people), fuzzy fields and blocking
@@ -239,33 +239,9 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
     marked = _markers(records["duplicate_of"], rules) if "duplicate_of" in records else np.zeros(n, bool)
     linked = eng.link(keys, rules.engine, exclude=marked)
     cluster = linked.cluster
-
-    lead_id = _text(records["lead_id"]).to_numpy() if "lead_id" in records else np.full(n, "", object)
-    if "row" in records:
-        rows = records["row"].to_numpy()
-    else:
-        rows = np.arange(n) + 2  # header on row 1
-    ref = lead_id.copy()
-    no_id = np.flatnonzero(lead_id == "")
-    ref[no_id] = [msg["row"].format(row=r) for r in rows[no_id]]
-
-    # Survivor: oldest `Ngày tạo` (blank last), then sheet order.
-    if "created_at" not in records:
-        created = pd.Series(pd.NaT, index=records.index)
-    elif pd.api.types.is_datetime64_any_dtype(records["created_at"]):
-        created = records["created_at"]  # the parsed frame's dates: nothing to parse
-    else:
-        created = pd.to_datetime(records["created_at"], errors="coerce")
-    c = created.to_numpy(dtype="datetime64[ns]")
-    nat = np.isnat(c)
-    order = np.lexsort((np.arange(n), np.where(nat, 0, c.astype(np.int64)), nat, cluster))
-    in_cluster = cluster[order] >= 0
-    first = np.r_[True, cluster[order][1:] != cluster[order][:-1]] & in_cluster
-    survivor_row = np.full(int(cluster.max(initial=-1)) + 1, -1, dtype=np.int64)
-    survivor_row[cluster[order][first]] = order[first]
-    survivor = np.ones(n, dtype=bool)
+    lead_id, ref = _references(records, msg)
+    order, survivor_row, survivor = _survivors(records, cluster)
     members = cluster >= 0
-    survivor[members] = survivor_row[cluster[members]] == np.flatnonzero(members)
 
     dup = members & ~survivor
     sref = np.full(n, "", dtype=object)
@@ -282,50 +258,7 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
         why = linked.reason[d]
         issue[d] = _fill(msg["duplicate"], survivor=sref[d], reason=np.array(
             [reason_text.get(w, w) for w in why.tolist()], dtype=object))
-
-    # Collisions: a cluster whose members have two or more different owners.
-    collision = np.zeros(n, dtype=bool)
-    collision_issue = np.full(n, "", dtype=object)
-    n_coll = 0
-    if "owner" in records and members.any():
-        ocodes, ouniq = pd.factorize(_text(records["owner"]).to_numpy())
-        owner = np.array([o.strip() for o in ouniq] + [""], dtype=object)[ocodes]
-        ocodes, ouniq = pd.factorize(owner[members])
-        ofold = pd.factorize(np.array([fold(o) for o in ouniq], dtype=object))[0]
-        # Distinct (cluster, owner) pairs, owners compared folded, in first-seen order.
-        given = ~(ouniq == "")[ocodes]
-        mc, mo, mf = cluster[members][given], owner[members][given], ofold[ocodes][given]
-        _, first = np.unique(mc * (int(mf.max(initial=0)) + 1) + mf, return_index=True)
-        first = first[np.lexsort((first, mc[first]))]
-        dc, do = mc[first], mo[first]
-        counts = np.bincount(dc, minlength=int(cluster.max()) + 1)
-        hot = counts > 1
-        n_coll = int(hot.sum())
-        if n_coll:
-            # Owners of each hot cluster joined without a Python group loop.
-            h = hot[dc]
-            hc, ho = dc[h], do[h]
-            starts = np.flatnonzero(np.r_[True, hc[1:] != hc[:-1]])
-            joined = np.add.reduceat((ho + ", ").astype(object), starts)
-            names = {c: t[:-2] for c, t in zip(hc[starts].tolist(), joined)}
-            collision = members & hot[np.maximum(cluster, 0)]
-            rc = np.flatnonzero(collision)
-            # A duplicate names its survivor; the survivor names the others (up to 3).
-            same_as = sref[rc].copy()
-            head = survivor[rc]
-            if head.any():
-                co = cluster[order]
-                start = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
-                rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
-                k = np.flatnonzero((co >= 0) & (rank >= 1) & (rank <= 3) & hot[np.maximum(co, 0)])
-                kstart = np.flatnonzero(np.r_[True, co[k][1:] != co[k][:-1]])
-                joined = np.add.reduceat((ref[order[k]] + ", ").astype(object), kstart)
-                size = np.bincount(cluster[members])
-                others = {c: t[:-2] + (", …" if size[c] > 4 else "")
-                          for c, t in zip(co[k][kstart].tolist(), joined.tolist())}
-                same_as[head] = [others[c] for c in cluster[rc[head]].tolist()]
-            collision_issue[rc] = _fill(msg["collision"], survivor=same_as, owners=np.array(
-                [names[c] for c in cluster[rc].tolist()], dtype=object))
+    collision, collision_issue, n_coll = _collisions(records, cluster, survivor, order, ref, sref, msg)
     # Arrays made here, used nowhere else: no copy. Text stays object (pandas 3 would
     # otherwise convert it to its `str` dtype).
     text = lambda a: pd.Series(a, index=records.index, dtype=object, copy=False)
@@ -336,6 +269,96 @@ def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "
     return DedupeResult(frame=frame, clusters=int(cluster.max(initial=-1)) + 1,
                         duplicates=int(dup.sum()), collisions=n_coll,
                         common_keys=sum(len(v) for v in linked.common_keys.values()))
+
+
+def _references(records: pd.DataFrame, msg: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's lead id, and how a message names it (its id, else its sheet row)."""
+    n = len(records)
+    lead_id = _text(records["lead_id"]).to_numpy() if "lead_id" in records else np.full(n, "", object)
+    if "row" in records:
+        rows = records["row"].to_numpy()
+    else:
+        rows = np.arange(n) + 2  # header on row 1
+    ref = lead_id.copy()
+    no_id = np.flatnonzero(lead_id == "")
+    ref[no_id] = [msg["row"].format(row=r) for r in rows[no_id]]
+    return lead_id, ref
+
+
+def _survivors(records: pd.DataFrame, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survivor: oldest `Ngày tạo` (blank last), then sheet order. Returns the rows in
+    (cluster, age, sheet) order, the survivor row per cluster, and whether each row is one
+    (True outside clusters)."""
+    n = len(records)
+    if "created_at" not in records:
+        created = pd.Series(pd.NaT, index=records.index)
+    elif pd.api.types.is_datetime64_any_dtype(records["created_at"]):
+        created = records["created_at"]  # the parsed frame's dates: nothing to parse
+    else:
+        created = pd.to_datetime(records["created_at"], errors="coerce")
+    c = created.to_numpy(dtype="datetime64[ns]")
+    nat = np.isnat(c)
+    order = np.lexsort((np.arange(n), np.where(nat, 0, c.astype(np.int64)), nat, cluster))
+    in_cluster = cluster[order] >= 0
+    first = np.r_[True, cluster[order][1:] != cluster[order][:-1]] & in_cluster
+    survivor_row = np.full(int(cluster.max(initial=-1)) + 1, -1, dtype=np.int64)
+    survivor_row[cluster[order][first]] = order[first]
+    survivor = np.ones(n, dtype=bool)
+    members = cluster >= 0
+    survivor[members] = survivor_row[cluster[members]] == np.flatnonzero(members)
+    return order, survivor_row, survivor
+
+
+def _collisions(records: pd.DataFrame, cluster: np.ndarray, survivor: np.ndarray, order: np.ndarray,
+                ref: np.ndarray, sref: np.ndarray, msg: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Collisions: a cluster whose members have two or more different owners. Returns the
+    rows in one, their issue texts, and how many clusters collide."""
+    n = len(records)
+    members = cluster >= 0
+    collision = np.zeros(n, dtype=bool)
+    collision_issue = np.full(n, "", dtype=object)
+    if "owner" not in records or not members.any():
+        return collision, collision_issue, 0
+    ocodes, ouniq = pd.factorize(_text(records["owner"]).to_numpy())
+    owner = np.array([o.strip() for o in ouniq] + [""], dtype=object)[ocodes]
+    ocodes, ouniq = pd.factorize(owner[members])
+    ofold = pd.factorize(np.array([fold(o) for o in ouniq], dtype=object))[0]
+    # Distinct (cluster, owner) pairs, owners compared folded, in first-seen order.
+    given = ~(ouniq == "")[ocodes]
+    mc, mo, mf = cluster[members][given], owner[members][given], ofold[ocodes][given]
+    _, first = np.unique(mc * (int(mf.max(initial=0)) + 1) + mf, return_index=True)
+    first = first[np.lexsort((first, mc[first]))]
+    dc, do = mc[first], mo[first]
+    counts = np.bincount(dc, minlength=int(cluster.max()) + 1)
+    hot = counts > 1
+    n_coll = int(hot.sum())
+    if not n_coll:
+        return collision, collision_issue, 0
+    # Owners of each hot cluster joined without a Python group loop.
+    h = hot[dc]
+    hc, ho = dc[h], do[h]
+    starts = np.flatnonzero(np.r_[True, hc[1:] != hc[:-1]])
+    joined = np.add.reduceat((ho + ", ").astype(object), starts)
+    names = {c: t[:-2] for c, t in zip(hc[starts].tolist(), joined)}
+    collision = members & hot[np.maximum(cluster, 0)]
+    rc = np.flatnonzero(collision)
+    # A duplicate names its survivor; the survivor names the others (up to 3).
+    same_as = sref[rc].copy()
+    head = survivor[rc]
+    if head.any():
+        co = cluster[order]
+        start = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
+        rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+        k = np.flatnonzero((co >= 0) & (rank >= 1) & (rank <= 3) & hot[np.maximum(co, 0)])
+        kstart = np.flatnonzero(np.r_[True, co[k][1:] != co[k][:-1]])
+        joined = np.add.reduceat((ref[order[k]] + ", ").astype(object), kstart)
+        size = np.bincount(cluster[members])
+        others = {c: t[:-2] + (", …" if size[c] > 4 else "")
+                  for c, t in zip(co[k][kstart].tolist(), joined.tolist())}
+        same_as[head] = [others[c] for c in cluster[rc[head]].tolist()]
+    collision_issue[rc] = _fill(msg["collision"], survivor=same_as, owners=np.array(
+        [names[c] for c in cluster[rc].tolist()], dtype=object))
+    return collision, collision_issue, n_coll
 
 
 def _fmt_date(v: Any) -> str:

@@ -500,8 +500,31 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
     """The engine on distinct rows; `weight`: how many sheet rows each one stands for
     (a key on many rows is common however many of them are copies)."""
     n = len(df)
-    cols = dict(cols)
-    # --- exact keys -> entities
+    cols = dict(cols)  # the exact keys add their columns; the fuzzy step reuses them
+    entity, key_codes, common, common_mask = _exact_entities(df, rules, excluded, cols, weight)
+    n_ent = int(entity.max(initial=-1)) + 1
+    ent_mask = _veto_masks(rules, key_codes, entity, n_ent)
+    uf = _UnionFind(np.arange(n_ent), ent_mask)
+    n_cand = 0
+    if rules.fuzzy_fields and rules.blocks:
+        n_cand = _fuzzy_joins(df, rules, excluded, cols, entity, ent_mask, uf)
+    final = uf.roots()[entity]
+
+    # cluster ids: -1 for singletons, else numbered by first row (stable)
+    sizes = np.bincount(final, minlength=n_ent)
+    multi = sizes[final] > 1
+    cluster = np.full(n, -1, dtype=np.int64)
+    cluster[multi] = pd.factorize(final[multi])[0]
+    return LinkResult(cluster=cluster, reason=np.full(n, "", dtype=object),
+                      common_keys=common, candidate_pairs=n_cand, common_mask=common_mask)
+
+
+def _exact_entities(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray, cols: dict,
+                    weight: np.ndarray | None) -> tuple[np.ndarray, dict, dict, dict]:
+    """Step 1: rows sharing a (not too common) key value are one entity. Returns the
+    entity per row (numbered in sheet order), the key codes per column (-1 = no usable
+    value), and the values dropped as too common (as text and as a mask per column)."""
+    n = len(df)
     edge_a: list[np.ndarray] = []
     edge_b: list[np.ndarray] = []
     key_codes: dict[str, np.ndarray] = {}
@@ -541,9 +564,12 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
     else:
         comp = np.arange(n)
     entity = pd.factorize(comp)[0].astype(np.int64)  # numbered in sheet order: stable
-    n_ent = int(entity.max(initial=-1)) + 1
+    return entity, key_codes, common, common_mask
 
-    # --- veto masks per entity
+
+def _veto_masks(rules: EngineRules, key_codes: dict[str, np.ndarray], entity: np.ndarray,
+                n_ent: int) -> np.ndarray:
+    """Step 2: per entity, a bitmask of the strict veto keys it carries."""
     ent_mask = np.zeros(n_ent, dtype=np.int64)
     bit = 0
     for key in rules.exact_keys:
@@ -551,88 +577,90 @@ def _link_rows(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray,
             has = key_codes[key.column] >= 0
             np.bitwise_or.at(ent_mask, entity[has], 1 << bit)
             bit += 1
+    return ent_mask
 
-    # --- fuzzy candidates, only between entities with disjoint masks
-    n_cand = 0
-    uf = _UnionFind(np.arange(n_ent), ent_mask)
-    if rules.fuzzy_fields and rules.blocks:
-        texts = _field_texts(df, rules, cols)
-        # A row whose present fields cannot reach the threshold even when all agree
-        # (a name without a company) can never be joined by a fuzzy match.
-        best = sum(f.agree * (texts[f.column] != "") for f in rules.fuzzy_fields)
-        usable = ~excluded & (best >= rules.threshold - 1e-9)
-        row_mask = ent_mask[entity]
-        groups = {int(m): np.flatnonzero(usable & (row_mask == m))
-                  for m in _unique(row_mask[usable])}
-        codes = {b: _block_codes(df, b, cols) for b in rules.blocks}
 
-        def candidates(blocks: list[BlockKey], probe: np.ndarray | None = None,
-                       cap: int | None = None) -> np.ndarray:
-            """Encoded pairs i*n+j (i < j) of different entities sharing a block. With
-            `probe`, the pairs between those rows and every usable row."""
-            out: list[np.ndarray] = []
-            for block in blocks:
-                limit = cap or block.max_size or rules.max_block_size
-                for ma in groups:
-                    for mb in groups:
-                        if probe is None and (ma > mb or (ma & mb)):
-                            continue
-                        if probe is not None and (ma & mb):
-                            continue
-                        rows_a = groups[ma] if probe is None else groups[ma][probe[groups[ma]]]
-                        rows_b = (None if probe is None and ma == mb else groups[mb])
-                        i, j = _pairs_between(codes[block], rows_a, rows_b, limit)
-                        keep = entity[i] != entity[j]
-                        out.append(i[keep] * n + j[keep])
-            return _unique(np.concatenate(out) if out else np.zeros(0, dtype=np.int64))
+class _Candidates:
+    """Encoded candidate pairs i*n+j (i < j) of different entities sharing a block, only
+    between entities whose veto masks are disjoint."""
 
-        tolerant = [k for k in rules.exact_keys if k.veto and k.tolerance > 0]
-        key_text = {k.column: cols[k.column][1][cols[k.column][0]] for k in tolerant}
+    def __init__(self, df: pd.DataFrame, rules: EngineRules, cols: dict, entity: np.ndarray,
+                 groups: dict[int, np.ndarray]):
+        self.rules, self.entity, self.groups, self.n = rules, entity, groups, len(df)
+        self.codes = {b: _block_codes(df, b, cols) for b in rules.blocks}
 
-        def contradicts(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-            bad = np.zeros(len(i), dtype=bool)
-            for k in tolerant:
-                bad |= ~_within_tolerance(key_text[k.column], i, j, k.tolerance)
-            return bad
+    def __call__(self, blocks: list[BlockKey], probe: np.ndarray | None = None,
+                 cap: int | None = None) -> np.ndarray:
+        """With `probe`, the pairs between those rows and every usable row."""
+        groups, entity, n = self.groups, self.entity, self.n
+        out: list[np.ndarray] = []
+        for block in blocks:
+            limit = cap or block.max_size or self.rules.max_block_size
+            for ma in groups:
+                for mb in groups:
+                    if probe is None and (ma > mb or (ma & mb)):
+                        continue
+                    if probe is not None and (ma & mb):
+                        continue
+                    rows_a = groups[ma] if probe is None else groups[ma][probe[groups[ma]]]
+                    rows_b = (None if probe is None and ma == mb else groups[mb])
+                    i, j = _pairs_between(self.codes[block], rows_a, rows_b, limit)
+                    keep = entity[i] != entity[j]
+                    out.append(i[keep] * n + j[keep])
+        return _unique(np.concatenate(out) if out else np.zeros(0, dtype=np.int64))
 
-        pair = candidates(list(rules.blocks))
-        n_cand = len(pair)
-        i, j, sc = _score_above(texts, pair // n, pair % n, rules)
-        # Pairs whose tolerant key (an id typed with typos) is further apart than its
-        # tolerance contradict each other; they are joined only when unambiguous, below.
-        contra = contradicts(i, j)
-        # Best first; ties by position so that the outcome never depends on hash order.
-        order = np.lexsort((j, i, -sc))
-        order = order[~contra[order]]
-        for a, b in zip(i[order].tolist(), j[order].tolist()):
-            uf.union_if_compatible(int(entity[a]), int(entity[b]))
-        if contra.any():
-            # A match against the id must be the only one. Its rivals: every look-alike
-            # of those rows whatever its id (passes that ignore the tolerant keys,
-            # uncapped), judged on the fields other than those keys.
-            tol_cols = {k.column for k in tolerant}
-            uses_tol = lambda c: bool(set(c.split(":")[0].split("+")) & tol_cols)
-            free = [b for b in rules.blocks if not any(uses_tol(c) for c in b.columns)]
-            others = replace(rules, fuzzy_fields=tuple(
-                f for f in rules.fuzzy_fields if not uses_tol(f.column)))
-            rows = np.zeros(n, dtype=bool)
-            rows[i[contra]] = rows[j[contra]] = True
-            more = _unique(np.r_[candidates(free, probe=rows, cap=rules.max_block_size),
-                                 i[contra] * n + j[contra]])
-            ri, rj, _ = _score_above(texts, more // n, more % n, others)
-            rc = contradicts(ri, rj)
-            _join_unambiguous(uf, entity[i[contra]], entity[j[contra]],
-                              entity[ri[rc]], entity[rj[rc]])
-    root = uf.roots()
-    final = root[entity]
 
-    # --- cluster ids: -1 for singletons, else numbered by first row (stable)
-    sizes = np.bincount(final, minlength=n_ent)
-    multi = sizes[final] > 1
-    cluster = np.full(n, -1, dtype=np.int64)
-    cluster[multi] = pd.factorize(final[multi])[0]
-    return LinkResult(cluster=cluster, reason=np.full(n, "", dtype=object),
-                      common_keys=common, candidate_pairs=n_cand, common_mask=common_mask)
+def _fuzzy_joins(df: pd.DataFrame, rules: EngineRules, excluded: np.ndarray, cols: dict,
+                 entity: np.ndarray, ent_mask: np.ndarray, uf: _UnionFind) -> int:
+    """Step 3: score the blocked candidate pairs and join those above the threshold, best
+    first, in `uf`. Returns how many candidate pairs were scored."""
+    n = len(df)
+    texts = _field_texts(df, rules, cols)
+    # A row whose present fields cannot reach the threshold even when all agree
+    # (a name without a company) can never be joined by a fuzzy match.
+    best = sum(f.agree * (texts[f.column] != "") for f in rules.fuzzy_fields)
+    usable = ~excluded & (best >= rules.threshold - 1e-9)
+    row_mask = ent_mask[entity]
+    groups = {int(m): np.flatnonzero(usable & (row_mask == m)) for m in _unique(row_mask[usable])}
+    candidates = _Candidates(df, rules, cols, entity, groups)
+
+    tolerant = [k for k in rules.exact_keys if k.veto and k.tolerance > 0]
+    key_text = {k.column: cols[k.column][1][cols[k.column][0]] for k in tolerant}
+
+    def contradicts(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        bad = np.zeros(len(i), dtype=bool)
+        for k in tolerant:
+            bad |= ~_within_tolerance(key_text[k.column], i, j, k.tolerance)
+        return bad
+
+    pair = candidates(list(rules.blocks))
+    i, j, sc = _score_above(texts, pair // n, pair % n, rules)
+    # Pairs whose tolerant key (an id typed with typos) is further apart than its
+    # tolerance contradict each other; they are joined only when unambiguous, below.
+    contra = contradicts(i, j)
+    # Best first; ties by position so that the outcome never depends on hash order.
+    order = np.lexsort((j, i, -sc))
+    order = order[~contra[order]]
+    for a, b in zip(i[order].tolist(), j[order].tolist()):
+        uf.union_if_compatible(int(entity[a]), int(entity[b]))
+    if contra.any():
+        # A match against the id must be the only one. Its rivals: every look-alike
+        # of those rows whatever its id (passes that ignore the tolerant keys,
+        # uncapped), judged on the fields other than those keys.
+        tol_cols = {k.column for k in tolerant}
+        uses_tol = lambda c: bool(set(c.split(":")[0].split("+")) & tol_cols)
+        free = [b for b in rules.blocks if not any(uses_tol(c) for c in b.columns)]
+        others = replace(rules, fuzzy_fields=tuple(
+            f for f in rules.fuzzy_fields if not uses_tol(f.column)))
+        rows = np.zeros(n, dtype=bool)
+        rows[i[contra]] = rows[j[contra]] = True
+        more = _unique(np.r_[candidates(free, probe=rows, cap=rules.max_block_size),
+                             i[contra] * n + j[contra]])
+        ri, rj, _ = _score_above(texts, more // n, more % n, others)
+        rc = contradicts(ri, rj)
+        _join_unambiguous(uf, entity[i[contra]], entity[j[contra]],
+                          entity[ri[rc]], entity[rj[rc]])
+    return len(pair)
 
 
 def pair_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:

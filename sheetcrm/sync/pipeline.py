@@ -259,69 +259,109 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
     return len(out)
 
 
+@dataclass
+class _Run:
+    """What the steps of one `plan_sync` share; each step reads and extends it."""
+
+    schemas: Schemas
+    settings: Settings
+    today: dt.date
+    changes: ChangeSet
+    report: Report
+    tables: dict[str, Table]
+    leads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    validation: Any = None  # validate_leads(...)
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # validation problems
+    issues: dict[str, pd.Series] = field(default_factory=dict)  # step → issue text per lead row
+    w: _Writer | None = None  # the leads tab's writer
+    new_ids: pd.Series | None = None
+    rules: DedupeRules | None = None
+    parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
+    st: Any = None  # the status chain's StatusResult
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        return self.tables["leads"].frame
+
+
 def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings,
               today: dt.date, now: dt.datetime | None = None) -> SyncPlan:
     """Everything one sync would write, given every tab's raw grid."""
     now = now or dt.datetime.combine(today, dt.time(0, 0))
-    lang = settings.language
-    changes = ChangeSet()
-    report = Report()
-
     t = time.perf_counter()
-    # 1. bind
     tables = bind_all(sheets, schemas)
-    leads_t = tables["leads"]
-    report.tabs = {k: t.title for k, t in tables.items()}
-    report.rows_read = len(leads_t.frame)
+    r = _Run(schemas, settings, today, ChangeSet(), Report(), tables)
+    r.report.tabs = {k: tb.title for k, tb in tables.items()}
+    r.report.rows_read = len(tables["leads"].frame)
+    t = r.report.lap("bind", t)
+    for name, step in (("validate", _validate), ("ids", _ids), ("dedupe", _dedupe), ("status", _status),
+                       ("previous_contacts", _previous_contacts), ("issues", _issues_column)):
+        step(r)
+        t = r.report.lap(name, t)
+    if settings.summaries:
+        _plan_summaries(sheets, tables, r.parsed, r.st, r.leads, r.report, schemas, settings, today, now,
+                        r.changes)
+        r.report.lap("summaries", t)
+    return SyncPlan(r.changes, r.report, tables, r.leads)
 
-    t = report.lap("bind", t)
-    # 2. validate
-    v = validate_leads(leads_t, schemas, today, lang, settings.region)
-    leads = v.leads
-    issues: dict[str, pd.Series] = {}  # step → Series of issue text per lead row
 
-    problems = v.problems.frame()
+def _validate(r: _Run) -> None:
+    """Validation: the parsed leads, their problems, and the leads tab's writer."""
+    v = validate_leads(r.tables["leads"], r.schemas, r.today, r.lang, r.settings.region)
+    r.leads, r.validation = v.leads, v
+    r.problems = problems = v.problems.frame()
     if len(problems):
-        issues["validate"] = problems.groupby("index")["message"].agg("; ".join).reindex(leads.index).fillna("")
+        r.issues["validate"] = problems.groupby("index")["message"].agg("; ".join).reindex(
+            r.leads.index).fillna("")
+    r.w = _Writer(r.tables["leads"], r.changes)
 
-    w = _Writer(leads_t, changes)
-    raw = leads_t.frame
 
-    t = report.lap("validate", t)
-    # 3. ids and creation dates
-    new_ids = assign_ids(leads["lead_id"], settings.id_prefix, settings.id_digits)
+def _ids(r: _Run) -> None:
+    """Blank ids and creation dates filled."""
+    leads, v, w, raw, changes = r.leads, r.validation, r.w, r.raw, r.changes
+    r.new_ids = new_ids = assign_ids(leads["lead_id"], r.settings.id_prefix, r.settings.id_digits)
     blank_id = leads["lead_id"].eq("")
-    report.ids_assigned = int(blank_id.sum())
+    r.report.ids_assigned = int(blank_id.sum())
     changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
     leads["lead_id"] = new_ids
-    today_ts = pd.Timestamp(today).as_unit("ns")
+    today_ts = pd.Timestamp(r.today).as_unit("ns")
     created = leads["created_at"].where(~v.created_filled, today_ts)
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
 
-    t = report.lap("ids", t)
-    # 4. dedupe
-    rules = DedupeRules.from_dict(schemas.dedupe) if schemas.dedupe else None
-    parsed = {k: parse_log_tab(tables[k], schemas) for k in LOG_TABS}
+
+def _dedupe(r: _Run) -> None:
+    """Duplicates marked in `Trùng với`; the log tabs parsed for the steps after."""
+    leads, report = r.leads, r.report
+    r.rules = rules = DedupeRules.from_dict(r.schemas.dedupe) if r.schemas.dedupe else None
+    r.parsed = {k: parse_log_tab(r.tables[k], r.schemas) for k in LOG_TABS}
     if rules is not None and len(leads):
         # Keys normalised once by validation are reused, not parsed again.
         records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at",
                          "duplicate_of", "row", "phone_e164", "email_norm"]]
-        dd = find_duplicates(records.reset_index(drop=True), rules, lang)
+        dd = find_duplicates(records.reset_index(drop=True), rules, r.lang)
         res = dd.frame.set_index(leads.index)
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
-        changes.updates += _updates(w, "duplicate_of", as_text(res["duplicate_of"]), None, raw, new_ids)
+        r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids)
         leads["duplicate_of"] = as_text(res["duplicate_of"])
-        issues["dedupe"] = _join(res["issue"], res["collision_issue"])
+        r.issues["dedupe"] = _join(res["issue"], res["collision_issue"])
         leads["cluster"] = res["cluster"]
         leads["collision"] = res["collision"]
 
-    t = report.lap("dedupe", t)
-    # 5. status chain, logs, nurture, scheduling
+
+def _status(r: _Run) -> None:
+    """The status chain: status and recontact cells, its issues, and the log rows to append."""
     from .status import apply_status_chain
 
-    st = apply_status_chain(leads, parsed["history"], parsed["rejections"], parsed["nurture"],
-                            schemas, today, lang)
+    leads, schemas, lang, w, raw, new_ids, changes, report = (
+        r.leads, r.schemas, r.lang, r.w, r.raw, r.new_ids, r.changes, r.report)
+    parsed, tables = r.parsed, r.tables
+    r.st = st = apply_status_chain(leads, parsed["history"], parsed["rejections"], parsed["nurture"],
+                                   schemas, r.today, lang)
     moved = st.status.ne(leads["status"]) & st.status.notna()
     if moved.any():
         labels = st.status.map(lambda k: schemas.chain.get(k).display(lang) if k else "")
@@ -336,7 +376,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     st_issues = st.issues
     if len(st_issues) and not isinstance(st_issues.iloc[0], str):
         st_issues = st_issues.map(lambda x: "; ".join(x) if isinstance(x, (list, tuple)) else (x or ""))
-    issues["status"] = st_issues.reindex(leads.index).fillna("")
+    r.issues["status"] = st_issues.reindex(leads.index).fillna("")
     report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
     report.counts.update(getattr(st, "counts", {}) or {})
 
@@ -347,57 +387,58 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     }
     report.rows_appended = {k: n for k, n in appended.items() if n}
 
-    t = report.lap("status", t)
+
+def _previous_contacts(r: _Run) -> None:
+    """Leads already rejected or in nurture under another id; then the nurture cells to write."""
+    st, schemas, lang, leads = r.st, r.schemas, r.lang, r.leads
     # A new lead that matches someone already rejected or in nurture — including the rows
     # logged just now, so the next run has nothing new to say.
-    if rules is not None and len(leads):
-        logged = {k: _reason_labels(_with_new(parsed[k], rows), schemas, lang)
+    if r.rules is not None and len(leads):
+        logged = {k: _reason_labels(_with_new(r.parsed[k], rows), schemas, lang)
                   for k, rows in (("rejections", st.rejection_rows), ("nurture", st.nurture_rows))}
-        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], rules, lang)
-        issues["previous"] = prev.reindex(leads.index).fillna("")
+        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang)
+        r.issues["previous"] = prev.reindex(leads.index).fillna("")
     nu = st.nurture_updates
     if nu is not None and len(nu):
-        nt = tables["nurture"]
-        nw = _Writer(nt, changes)
-        nraw = nt.frame
-        nids = parsed["nurture"]["lead_id"]
-        for key in nu.columns:
-            col_type = nt.schema.column(key).type
-            full = nraw[key].copy() if key in nraw else pd.Series(None, index=nraw.index, dtype=object)
-            mask = pd.Series(False, index=nraw.index)
-            mask[nu.index] = nu[key].notna()
-            new = pd.Series(None, index=nraw.index, dtype=object)
-            vals = map_distinct(nu[key], lambda x, t=col_type: _render(x, t, schemas, lang))
-            new[nu.index] = vals
-            kind = "date" if col_type == "date" else "text"
-            if kind == "date":
-                new = pd.to_datetime(new, errors="coerce")
-            else:
-                new = new.where(mask, full).map(lambda x: "" if x is None else str(x))
-            changes.updates += _updates(nw, key, new, mask, nraw, nids, kind)
-        nw.flush()
+        _nurture_cells(r.tables["nurture"], r.parsed["nurture"]["lead_id"], nu, schemas, lang, r.changes)
 
-    t = report.lap("previous_contacts", t)
-    # 6. issues column
+
+def _nurture_cells(nt: Table, nids: pd.Series, nu: pd.DataFrame, schemas: Schemas, lang: str,
+                   changes: ChangeSet) -> None:
+    """Cell updates on existing nurture rows (`nu`: same index, None = keep)."""
+    nw = _Writer(nt, changes)
+    nraw = nt.frame
+    for key in nu.columns:
+        col_type = nt.schema.column(key).type
+        full = nraw[key].copy() if key in nraw else pd.Series(None, index=nraw.index, dtype=object)
+        mask = pd.Series(False, index=nraw.index)
+        mask[nu.index] = nu[key].notna()
+        new = pd.Series(None, index=nraw.index, dtype=object)
+        vals = map_distinct(nu[key], lambda x, t=col_type: _render(x, t, schemas, lang))
+        new[nu.index] = vals
+        kind = "date" if col_type == "date" else "text"
+        if kind == "date":
+            new = pd.to_datetime(new, errors="coerce")
+        else:
+            new = new.where(mask, full).map(lambda x: "" if x is None else str(x))
+        changes.updates += _updates(nw, key, new, mask, nraw, nids, kind)
+    nw.flush()
+
+
+def _issues_column(r: _Run) -> None:
+    """`Lỗi dữ liệu`: every step's issues joined; the computed columns ensured; `check`'s table."""
+    leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
     joined = joined.reindex(leads.index).fillna("")
-    changes.updates += _updates(w, "issues", joined, None, raw, new_ids)
+    r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids)
     leads["issues"] = joined
-    report.rows_with_issues = int(joined.ne("").sum())
+    r.report.rows_with_issues = int(joined.ne("").sum())
     # The computed columns exist even while nothing needs them, so people see them.
     for c in leads_t.schema.columns:
         if c.writer in ("sync", "both") and not c.optional:
             w.column(c.key)
-    report.problems = _problem_table(problems, leads, joined, leads_t.title, w.column("issues"))
+    r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
     w.flush()
-
-    t = report.lap("issues", t)
-    # 7. summaries
-    if settings.summaries:
-        _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes)
-        report.lap("summaries", t)
-
-    return SyncPlan(changes, report, tables, leads)
 
 
 def _join(*parts: pd.Series) -> pd.Series:
@@ -439,18 +480,15 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
 
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
-    from .agenda import build_agenda
-    from .summary import build_overview, layout_matches
+    from .summary import layout_matches
+    from .summary_tabs import SummaryInputs, summary_layouts
 
-    lang = settings.language
     history = _with_new(parsed["history"], st.history_rows)
     rejections = _with_new(parsed["rejections"], st.rejection_rows)
     nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
-    layouts: list[SheetLayout] = [
-        build_overview(leads, history, rejections, nurture, quality, schemas, today, now, lang),
-        build_agenda(leads, schemas, today, lang, now=now),
-    ]
+    layouts: list[SheetLayout] = summary_layouts(SummaryInputs(
+        leads, history, rejections, nurture, quality, schemas, today, now, settings.language))
     for layout in layouts:
         existing = None
         for title, grid in sheets.items():

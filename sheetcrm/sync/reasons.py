@@ -1,4 +1,4 @@
-"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml` (SPEC §4).
+"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml` (docs/reasons.md).
 
 Reps type reasons as they talk: with or without accents, "ko"/"k" for "không", English
 mixed in. Matching works on folded text (sheetcrm.text.fold), with punctuation turned into

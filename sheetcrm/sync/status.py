@@ -1,9 +1,11 @@
-"""The status chain step (SPEC §3, §4): history, rejection log, nurture list, scheduling.
+"""The status chain step (docs/status-chain.md): history, rejection log, nurture list, scheduling.
 
 `apply_status_chain` is pure: it reads the parsed frames of docs/frames.md and returns what
 to write. Everything it needs lives in the workbook, so every rule is *convergent*: the
 step computes what the tabs should contain from their current content, and a rerun (after
 a retry, a crash half-way, or a reason typed a day later) adds only what is still missing.
+It is `RULES`, small functions over one `ChainState`, applied in order; `build_result` turns
+the state into the result.
 
 History (`Lịch sử`) is the state. The last row per lead is its last known status. A lead
 whose status differs from it (or that has no row yet: first sight) gets one row `by person`
@@ -180,57 +182,87 @@ def _label(key: str | None, table: dict[str, dict[str, str]], language: str) -> 
     return table[key]["en" if language == "en" else "vi"]
 
 
-# ---------------------------------------------------------------- the step
+# ---------------------------------------------------------------- the rules
+#
+# Each rule reads what the inputs and the earlier rules put on the `ChainState` and adds its
+# own fields (named in its docstring). `RULES` is the order; docs/status-chain.md explains it.
 
 
-def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame,
-                       nurture: pd.DataFrame, schemas: Schemas, today: dt.date,
-                       language: str = "vi", report_unknown: bool = False) -> StatusResult:
-    """Apply SPEC §3/§4 to the parsed tabs; see the module docstring for the rules."""
-    chain, cat = schemas.chain, schemas.reasons
-    msgs = _messages(schemas, language)
-    t = pd.Timestamp(today).as_unit("ns")  # the unit of the parsed frames' dates
-    idx = leads.index
-    n = len(leads)
-    st_by_key = {s.key: s for s in chain.statuses}
-    r_by_key = {r.key: r for r in cat.reasons}
-    logging = {s.key for s in chain.statuses if s.logs_rejection}
-    requires_reason = {s.key for s in chain.statuses if s.requires_reason}
-    terminal = {s.key for s in chain.statuses if s.terminal}
-    order = {s.key: s.order for s in chain.active}
-    active_kind = {s.key for s in chain.statuses if s.kind == "active"}
-    won = {s.key for s in chain.statuses if s.kind == "won"}
-    not_schedulable = {s.key for s in chain.statuses if not s.schedulable or s.excluded}
-    nurture_reasons = {r.key for r in cat.reasons if r.nurture}
-    attempt_reasons = {r.key for r in cat.reasons if r.max_attempts}
-    label = {k: s.display(language) for k, s in st_by_key.items()}  # used with Series.map
+class ChainState:
+    """The frames of one status-chain run and what the rules have worked out so far.
 
-    # ---- 1. status normalisation
-    lead_id = _text(leads, "lead_id").str.strip()
-    raw = _text(leads, "status_raw") if "status_raw" in leads else pd.Series("", index=idx, dtype=object)
+    Every Series a rule adds is indexed like `leads` unless its docstring says otherwise
+    (the nurture rules add Series indexed like the nurture frame).
+    """
+
+    def __init__(self, leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame,
+                 nurture: pd.DataFrame, schemas: Schemas, today: dt.date, language: str = "vi",
+                 report_unknown: bool = False) -> None:
+        self.leads, self.history, self.rejections, self.nurture = leads, history, rejections, nurture
+        self.schemas, self.today, self.language, self.report_unknown = schemas, today, language, report_unknown
+        chain, cat = schemas.chain, schemas.reasons
+        self.chain, self.cat = chain, cat
+        self.msgs = _messages(schemas, language)
+        self.t = pd.Timestamp(today).as_unit("ns")  # the unit of the parsed frames' dates
+        self.idx = leads.index
+        self.st_by_key = {s.key: s for s in chain.statuses}
+        self.r_by_key = {r.key: r for r in cat.reasons}
+        self.logging = {s.key for s in chain.statuses if s.logs_rejection}
+        self.requires_reason = {s.key for s in chain.statuses if s.requires_reason}
+        self.terminal = {s.key for s in chain.statuses if s.terminal}
+        self.order = {s.key: s.order for s in chain.active}
+        self.active_kind = {s.key for s in chain.statuses if s.kind == "active"}
+        self.won = {s.key for s in chain.statuses if s.kind == "won"}
+        self.not_schedulable = {s.key for s in chain.statuses if not s.schedulable or s.excluded}
+        self.nurture_reasons = {r.key for r in cat.reasons if r.nurture}
+        self.attempt_reasons = {r.key for r in cat.reasons if r.max_attempts}
+        self.label = {k: s.display(language) for k, s in self.st_by_key.items()}  # used with Series.map
+        self.issues: list[pd.Series] = []  # one Series of texts per check, in rule order
+        self.sync_rows: list[pd.DataFrame] = []  # history rows of the sync's own moves
+
+
+def read_status(s: ChainState) -> None:
+    """Typed status → key; blank → the initial status; which leads the chain tracks.
+
+    Adds `lead_id`, `raw`, `status`, `blank`, `unknown`, `dnc`, `tracked` (a lead id, its first
+    row, a known status) and `auto_ok` (tracked, valid and not marked a duplicate: the sync
+    may move, log and schedule it).
+    """
+    leads, idx, chain = s.leads, s.idx, s.chain
+    s.lead_id = lead_id = _text(leads, "lead_id").str.strip()
+    s.raw = raw = _text(leads, "status_raw") if "status_raw" in leads else pd.Series("", index=idx, dtype=object)
     given = _keys(leads, "status")
-    status = given.where(given.notna(), normalize_status(raw, chain) if n else given)
-    blank = status.isna() & raw.str.strip().eq("")
-    unknown = status.isna() & ~blank
-    status = status.where(~blank, chain.initial)
+    status = given.where(given.notna(), normalize_status(raw, chain) if len(leads) else given)
+    s.blank = blank = status.isna() & raw.str.strip().eq("")
+    s.unknown = unknown = status.isna() & ~blank
+    s.status = status.where(~blank, chain.initial)
     valid = _flag(leads, "valid", True)
-    dnc = _flag(leads, "do_not_contact", False)
+    s.dnc = _flag(leads, "do_not_contact", False)
     dup_of = _text(leads, "duplicate_of").str.strip()
     ids_present = set(lead_id[lead_id.ne("")])
     dup_marked = dup_of.ne("") & dup_of.isin(ids_present) & dup_of.ne(lead_id)
-    tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
-    auto_ok = tracked & valid & ~dup_marked
-    issues: list[pd.Series] = []
-    if report_unknown:
-        issues.append(pd.Series(np.where(unknown, [msgs["unknown_status"].format(value=v) for v in raw], ""),
-                                index=idx))
+    s.tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
+    s.auto_ok = s.tracked & valid & ~dup_marked
+    if s.report_unknown:
+        s.issues.append(pd.Series(np.where(unknown, [s.msgs["unknown_status"].format(value=v) for v in raw], ""),
+                                  index=idx))
 
-    # ---- 2. reasons
-    rm = map_reasons(_text(leads, "reason_raw"), cat).set_index(idx)
-    rcat, rdetail, rmatched = rm["category"], rm["detail"], rm["matched"]
-    usable = rcat.notna() & ~(rcat.eq(cat.other) & rmatched & rdetail.eq(""))
 
-    # ---- 3. history: last known status per lead
+def read_reasons(s: ChainState) -> None:
+    """Typed reason → catalogue category. Adds `rcat`, `rdetail`, `rmatched`, `usable`."""
+    cat = s.cat
+    rm = map_reasons(_text(s.leads, "reason_raw"), cat).set_index(s.idx)
+    s.rcat, s.rdetail, s.rmatched = rm["category"], rm["detail"], rm["matched"]
+    s.usable = s.rcat.notna() & ~(s.rcat.eq(cat.other) & s.rmatched & s.rdetail.eq(""))
+
+
+def read_history(s: ChainState) -> None:
+    """The history tab as the state: each lead's last known status and who set it.
+
+    Adds `H` (history rows with their position `pos` per lead), `last_status`, `last_from`,
+    `last_by`, `last_obs` and `n_hist`; then redoes a sync move whose cell write was lost.
+    """
+    history, lead_id, chain = s.history, s.lead_id, s.chain
     H = pd.DataFrame({
         "lead_id": _text(history, "lead_id").str.strip(),
         "from_status": _keys(history, "from_status"),
@@ -240,73 +272,108 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     }).reset_index(drop=True)
     H = H[H["lead_id"].ne("")]
     H["pos"] = H.groupby("lead_id").cumcount() + 1
+    s.H = H
     known = H[H["to_status"].notna()]
     last = known.groupby("lead_id").tail(1).set_index("lead_id")
     count = H.groupby("lead_id").size()
-    last_status = map_series(lead_id, last["to_status"]).astype(object).where(lambda s: s.notna(), None)
-    last_from = map_series(lead_id, last["from_status"]).astype(object).where(lambda s: s.notna(), None)
-    last_by = map_series(lead_id, last["by"]).fillna("")
-    last_obs = map_series(lead_id, last["observed_at"])
-    n_hist = map_series(lead_id, count).fillna(0).astype(int)
+    s.last_status = map_series(lead_id, last["to_status"]).astype(object).where(lambda x: x.notna(), None)
+    s.last_from = map_series(lead_id, last["from_status"]).astype(object).where(lambda x: x.notna(), None)
+    s.last_by = map_series(lead_id, last["by"]).fillna("")
+    s.last_obs = map_series(lead_id, last["observed_at"])
+    s.n_hist = map_series(lead_id, count).fillna(0).astype(int)
 
     # A sync move whose cell write was lost (crash): the sheet still shows the status it moved
     # from and the rule still holds → apply it again instead of reading a person's revert.
-    lost = (tracked & last_by.eq(BY_SYNC) & last_status.notna() & status.eq(last_from) & (
-        (last_status.eq(chain.nurture) & rcat.isin(nurture_reasons))
-        | (last_status.eq(chain.unreachable) & rcat.isin(attempt_reasons))))
-    status = status.where(~lost, last_status)
+    lost = (s.tracked & s.last_by.eq(BY_SYNC) & s.last_status.notna() & s.status.eq(s.last_from) & (
+        (s.last_status.eq(chain.nurture) & s.rcat.isin(s.nurture_reasons))
+        | (s.last_status.eq(chain.unreachable) & s.rcat.isin(s.attempt_reasons))))
+    s.status = s.status.where(~lost, s.last_status)
 
-    changed = tracked & (last_status.isna() | status.ne(last_status))
-    first_by = np.where(blank & last_status.isna(), BY_SYNC, BY_PERSON)
-    person_rows = pd.DataFrame({
-        "lead_id": lead_id[changed], "from_status": last_status[changed], "to_status": status[changed],
-        "observed_at": t, "by": pd.Series(first_by, index=idx)[changed], "pos": n_hist[changed] + 1,
+
+def record_changes(s: ChainState) -> None:
+    """One history row per lead whose status differs from its last known one (or is new).
+
+    Adds `changed`, `first_by` (`sync` for a blank filled with the initial status, else
+    `person`) and `person_rows` (new history rows with their `pos`).
+    """
+    tracked, status, last_status, idx = s.tracked, s.status, s.last_status, s.idx
+    s.changed = changed = tracked & (last_status.isna() | status.ne(last_status))
+    s.first_by = pd.Series(np.where(s.blank & last_status.isna(), BY_SYNC, BY_PERSON), index=idx)
+    s.person_rows = pd.DataFrame({
+        "lead_id": s.lead_id[changed], "from_status": last_status[changed], "to_status": status[changed],
+        "observed_at": s.t, "by": s.first_by[changed], "pos": s.n_hist[changed] + 1,
     })
 
-    # Flags from each lead's latest row, on the day it was observed.
-    f_from = last_from.where(~changed, last_status)
-    f_to = last_status.where(~changed, status)
-    f_by = last_by.where(~changed, pd.Series(first_by, index=idx))
-    f_obs = last_obs.where(~changed, t)
-    today_person = tracked & f_by.eq(BY_PERSON) & f_obs.eq(t) & f_from.notna()
-    o_from, o_to = f_from.map(order), f_to.map(order)
-    backward = today_person & o_from.notna() & o_to.notna() & (o_to < o_from)
-    left_terminal = today_person & f_from.isin(terminal) & f_to.ne(f_from)
-    issues.append(_msg(backward, msgs["backward_move"], old=f_from.map(label), new=f_to.map(label)))
-    issues.append(_msg(left_terminal, msgs["left_terminal"], old=f_from.map(label)))
 
-    # ---- 4. episodes (latest entry into a logging status, no person row after it)
+def flag_moves(s: ChainState) -> None:
+    """Backward moves and moves out of a terminal status, flagged on the day they are observed.
+
+    The flag comes from each lead's latest history row dated today, so it shows on every sync
+    of that day and clears the next.
+    """
+    changed, t = s.changed, s.t
+    f_from = s.last_from.where(~changed, s.last_status)
+    f_to = s.last_status.where(~changed, s.status)
+    f_by = s.last_by.where(~changed, s.first_by)
+    f_obs = s.last_obs.where(~changed, t)
+    today_person = s.tracked & f_by.eq(BY_PERSON) & f_obs.eq(t) & f_from.notna()
+    o_from, o_to = f_from.map(s.order), f_to.map(s.order)
+    backward = today_person & o_from.notna() & o_to.notna() & (o_to < o_from)
+    left_terminal = today_person & f_from.isin(s.terminal) & f_to.ne(f_from)
+    s.issues.append(_msg(backward, s.msgs["backward_move"], old=f_from.map(s.label), new=f_to.map(s.label)))
+    s.issues.append(_msg(left_terminal, s.msgs["left_terminal"], old=f_from.map(s.label)))
+
+
+def find_episodes(s: ChainState) -> None:
+    """Each lead's open rejection episode: its latest entry into a logging status, no person row after.
+
+    Adds `pending` (the lead has one), `ep_key` (`lead|status|date|position`), `e_date` and
+    `e_stage` (the furthest active stage reached before it).
+    """
+    lead_id, H, person_rows = s.lead_id, s.H, s.person_rows
     cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
     C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
         if len(H) or len(person_rows) else H[cols]
     C = C.sort_values(["lead_id", "pos"], kind="stable")
-    reached = C["to_status"].where(C["to_status"].isin(set(order)))
+    reached = C["to_status"].where(C["to_status"].isin(set(s.order)))
     C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
     C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
-    entries = C[C["to_status"].isin(logging)].groupby("lead_id").tail(1).set_index("lead_id")
+    entries = C[C["to_status"].isin(s.logging)].groupby("lead_id").tail(1).set_index("lead_id")
     last_person = C[C["by"].ne(BY_SYNC)].groupby("lead_id")["pos"].max()
     e_pos = map_series(lead_id, entries["pos"])
     e_status = map_series(lead_id, entries["to_status"])
-    e_date = pd.to_datetime(map_series(lead_id, entries["observed_at"]))
+    s.e_date = e_date = pd.to_datetime(map_series(lead_id, entries["observed_at"]))
     e_stage = map_series(lead_id, entries["stage_before"]).astype(object)
-    e_stage = e_stage.where(e_stage.notna(), None)
-    pending = tracked & e_pos.notna() & (e_pos >= map_series(lead_id, last_person).fillna(0))
-    ep_key = pd.Series("", index=idx, dtype=object)
+    s.e_stage = e_stage.where(e_stage.notna(), None)
+    s.pending = pending = s.tracked & e_pos.notna() & (e_pos >= map_series(lead_id, last_person).fillna(0))
+    ep_key = pd.Series("", index=s.idx, dtype=object)
     if pending.any():
         p = pending
         ep_key[p] = (lead_id[p] + "|" + e_status[p].astype(str) + "|" + e_date[p].dt.strftime("%Y-%m-%d")
                      + "|" + e_pos[p].astype(int).astype(str))
+    s.ep_key = ep_key
 
-    # Reason issues for a status that needs one.
-    needs = tracked & status.isin(requires_reason)
-    issues.append(_msg(needs & rcat.isna(), msgs["missing_reason"], status=status.map(label)))
-    no_detail = needs & rcat.notna() & ~usable
-    issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
-        {k: r.display(language) for k, r in r_by_key.items()})))
-    guessed = (needs | status.eq(chain.nurture)) & rcat.notna() & ~rmatched
-    issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(leads, "reason_raw").str.strip()))
 
-    # ---- 5. rejection log rows
+def check_reasons(s: ChainState) -> None:
+    """Issues for a status that needs a reason: none, Khác without detail, a guessed reason."""
+    status, rcat, msgs = s.status, s.rcat, s.msgs
+    needs = s.tracked & status.isin(s.requires_reason)
+    s.issues.append(_msg(needs & rcat.isna(), msgs["missing_reason"], status=status.map(s.label)))
+    no_detail = needs & rcat.notna() & ~s.usable
+    s.issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
+        {k: r.display(s.language) for k, r in s.r_by_key.items()})))
+    guessed = (needs | status.eq(s.chain.nurture)) & rcat.notna() & ~s.rmatched
+    s.issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(s.leads, "reason_raw").str.strip()))
+
+
+def log_rejections(s: ChainState) -> None:
+    """Which episodes and failed attempts get a rejection-log row this run (exactly once by key).
+
+    Adds `last_contact`, `base_ok`, `is_attempt`, `in_logging`, `log_plain` (an episode's
+    row), `a_date`/`a_key` (the attempt's date and key), `log_try` (an attempt's row) and
+    `attempts` (the episode's attempts including this one).
+    """
+    rejections, status, ep_key = s.rejections, s.status, s.ep_key
     existing = set(_text(rejections, "event_key").str.strip())
     existing.discard("")
     tries = pd.Series(sorted(k for k in existing if "|try:" in k), dtype=object)
@@ -315,182 +382,280 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     t_max = pd.to_datetime(t_split[1], errors="coerce").groupby(t_split[0]).max() if len(tries) else pd.Series(
         dtype="datetime64[ns]")
 
-    last_contact = _dates(leads, "last_contact")
-    is_attempt = rcat.isin(attempt_reasons)
-    in_logging = status.isin(logging)
-    base_ok = pending & auto_ok & usable
-    log_plain = base_ok & ~is_attempt & (in_logging | status.eq(chain.nurture)) & ~ep_key.isin(existing)
-    a_date = last_contact.where(last_contact.notna(), e_date)
-    a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
+    s.last_contact = last_contact = _dates(s.leads, "last_contact")
+    s.is_attempt = is_attempt = s.rcat.isin(s.attempt_reasons)
+    s.in_logging = in_logging = status.isin(s.logging)
+    s.base_ok = base_ok = s.pending & s.auto_ok & s.usable
+    s.log_plain = base_ok & ~is_attempt & (in_logging | status.eq(s.chain.nurture)) & ~ep_key.isin(existing)
+    s.a_date = a_date = last_contact.where(last_contact.notna(), s.e_date)
+    s.a_key = a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
     prev_n = map_series(ep_key, t_count).fillna(0).astype(int)
     prev_max = pd.to_datetime(map_series(ep_key, t_max))
-    log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
-               & (prev_max.isna() | (a_date > prev_max)))
-    attempts = prev_n + log_try.astype(int)
-    max_att = pd.to_numeric(rcat.map({k: r.max_attempts for k, r in r_by_key.items()}), errors="coerce")
-    to_unreachable = (base_ok & is_attempt & in_logging & max_att.notna()
-                      & (attempts >= max_att) & status.ne(chain.unreachable))
-    to_nurture = base_ok & in_logging & rcat.isin(nurture_reasons) & ~to_unreachable
+    s.log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
+                 & (prev_max.isna() | (a_date > prev_max)))
+    s.attempts = prev_n + s.log_try.astype(int)
 
-    sync_rows = []
+
+def move_automatically(s: ChainState) -> None:
+    """The sync's own moves: to `unreachable` after max attempts, to nurture for a nurture reason.
+
+    Adds `to_unreachable`, `to_nurture`, their history rows to `sync_rows`, and moves `status`.
+    """
+    chain, status, rcat = s.chain, s.status, s.rcat
+    max_att = pd.to_numeric(rcat.map({k: r.max_attempts for k, r in s.r_by_key.items()}), errors="coerce")
+    s.to_unreachable = to_unreachable = (s.base_ok & s.is_attempt & s.in_logging & max_att.notna()
+                                         & (s.attempts >= max_att) & status.ne(chain.unreachable))
+    s.to_nurture = to_nurture = s.base_ok & s.in_logging & rcat.isin(s.nurture_reasons) & ~to_unreachable
     for mask, target in ((to_nurture, chain.nurture), (to_unreachable, chain.unreachable)):
         if mask.any():
-            sync_rows.append(pd.DataFrame({"lead_id": lead_id[mask], "from_status": status[mask],
-                                           "to_status": target, "observed_at": t, "by": BY_SYNC}))
-    status = status.where(~to_nurture, chain.nurture).where(~to_unreachable, chain.unreachable)
+            s.sync_rows.append(pd.DataFrame({"lead_id": s.lead_id[mask], "from_status": status[mask],
+                                             "to_status": target, "observed_at": s.t, "by": BY_SYNC}))
+    s.status = status.where(~to_nurture, chain.nurture).where(~to_unreachable, chain.unreachable)
 
-    # ---- 6. nurture list
-    N = nurture
-    n_lead = _text(N, "lead_id").str.strip()
+
+def update_nurture_list(s: ChainState) -> None:
+    """Close nurture rows whose lead left nurture; which leads open a new row.
+
+    Adds, indexed like the nurture frame: `n_lead`, `n_cadence`, `n_reason`, `close_state`
+    (reactivated / won / stopped, None = stays) and `still_active`; indexed like leads:
+    `open_n` (a new nurture row).
+    """
+    N, status, tracked, lead_id = s.nurture, s.status, s.tracked, s.lead_id
+    s.n_lead = n_lead = _text(N, "lead_id").str.strip()
     n_state = _fold_lookup(_text(N, "state"), NURTURE_STATES, blank="active")
     n_active = n_state.eq("active") & n_lead.ne("")
-    n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
-    n_reason = _keys(N, "reason_category")
+    s.n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
+    s.n_reason = _keys(N, "reason_category")
     final_by_id = pd.Series(status[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
     n_final = map_series(n_lead, final_by_id)
     close_state = pd.Series(None, index=N.index, dtype=object)
-    close_state[n_active & n_final.isin(active_kind)] = "reactivated"
-    close_state[n_active & n_final.isin(won)] = "won"
-    close_state[n_active & n_final.notna() & ~n_final.isin(active_kind | won | {chain.nurture})] = "stopped"
-    still_active = n_active & close_state.isna()
+    close_state[n_active & n_final.isin(s.active_kind)] = "reactivated"
+    close_state[n_active & n_final.isin(s.won)] = "won"
+    close_state[n_active & n_final.notna() & ~n_final.isin(s.active_kind | s.won | {s.chain.nurture})] = "stopped"
+    s.close_state = close_state
+    s.still_active = n_active & close_state.isna()
     has_active = lead_id.isin(set(n_lead[n_active]))
-    open_n = auto_ok & status.eq(chain.nurture) & ~has_active
+    s.open_n = s.auto_ok & status.eq(s.chain.nurture) & ~has_active
 
-    # ---- 7. scheduling
+
+def schedule_events(s: ChainState) -> None:
+    """The nominal recontact date of each event: a rejection row, an attempt, a nurture row opened.
+
+    Adds `cal` (the working calendar), `offsets` (per lead, from its reason), `base` (last
+    contact, else today) and `nominal` (NaT = no event this run).
+    """
+    today, rcat, idx = s.today, s.rcat, s.idx
     years = range(today.year - 1, today.year + 3)
-    cal = WorkCalendar(cat.extra_days_off, years)
-    offsets = rcat.map({k: r.recontact for k, r in r_by_key.items()})
+    s.cal = cal = WorkCalendar(s.cat.extra_days_off, years)
+    s.offsets = offsets = rcat.map({k: r.recontact for k, r in s.r_by_key.items()})
     nominal = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
-    base = last_contact.where(last_contact.notna(), t)
-    ev_plain = log_plain & ~to_unreachable
+    s.base = base = s.last_contact.where(s.last_contact.notna(), s.t)
+    ev_plain = s.log_plain & ~s.to_unreachable
     nominal[ev_plain] = add_offsets(base[ev_plain], offsets[ev_plain], cal)
-    ev_try = log_try & ~to_unreachable
-    nominal[ev_try] = add_offsets(a_date[ev_try], offsets[ev_try], cal)
-    ev_open = open_n & nominal.isna()
-    open_off = offsets.where(rcat.isin(nurture_reasons) | rcat.notna(),
+    ev_try = s.log_try & ~s.to_unreachable
+    nominal[ev_try] = add_offsets(s.a_date[ev_try], offsets[ev_try], cal)
+    ev_open = s.open_n & nominal.isna()
+    open_off = offsets.where(rcat.isin(s.nurture_reasons) | rcat.notna(),
                              Offset(CADENCES[DEFAULT_CADENCE], "m"))
     nominal[ev_open] = add_offsets(base[ev_open], open_off[ev_open], cal)
+    s.nominal = nominal
 
-    # Touches recorded on the nurture list: advance the next touch; a touch on or after the
-    # lead's recontact date stands for that recontact, so the next one counts from it.
-    existing_rec = _dates(leads, "recontact_on")
+
+def schedule_nurture_touches(s: ChainState) -> None:
+    """Touches recorded on the nurture list advance the next touch; a touch on or after the
+    lead's recontact date stands for that recontact, so the next one counts from it.
+
+    Adds `existing_rec` (the leads' recontact dates), and indexed like the nurture frame:
+    `touch_next`, `advance` (next touch to write) and `touch_rec` (the touch stands for the
+    recontact); fills `nominal` for the leads touched.
+    """
+    N, cal, lead_id, tracked, still_active = s.nurture, s.cal, s.lead_id, s.tracked, s.still_active
+    n_lead = s.n_lead
+    s.existing_rec = existing_rec = _dates(s.leads, "recontact_on")
     n_touch = _dates(N, "last_touch")
     n_next = _dates(N, "next_touch")
-    n_months = n_cadence.map(CADENCES).fillna(1).astype(int)
+    n_months = s.n_cadence.map(CADENCES).fillna(1).astype(int)
     touch_next = pd.Series(pd.NaT, index=N.index, dtype="datetime64[ns]")
     for months in pd.unique(n_months.to_numpy()):
         m = still_active & n_touch.notna() & n_months.eq(months)
         if m.any():
             touch_next[m] = next_working_day(
                 add_offsets(n_touch[m], pd.Series(Offset(int(months), "m"), index=n_touch[m].index), cal), cal)
-    advance = still_active & touch_next.notna() & (n_next.isna() | (n_next < touch_next))
+    s.touch_next = touch_next
+    s.advance = still_active & touch_next.notna() & (n_next.isna() | (n_next < touch_next))
     rec_by_id = pd.Series(existing_rec[tracked].to_numpy(), index=lead_id[tracked].to_numpy())
     n_rec = pd.to_datetime(map_series(n_lead, rec_by_id))
-    touch_rec = still_active & n_touch.notna() & (n_rec.isna() | (n_touch >= n_rec))
+    s.touch_rec = touch_rec = still_active & n_touch.notna() & (n_rec.isna() | (n_touch >= n_rec))
     touched_ids = n_lead[touch_rec]
     touch_base = pd.Series(n_touch[touch_rec].to_numpy(), index=touched_ids.to_numpy())
     touch_base = touch_base[~touch_base.index.duplicated(keep="last")]
-    n_off = n_reason.map({k: r.recontact for k, r in r_by_key.items()})
+    n_off = s.n_reason.map({k: r.recontact for k, r in s.r_by_key.items()})
     n_off = n_off.where(n_off.notna(), n_months.map(lambda m: Offset(int(m), "m")))
     touch_off = pd.Series(n_off[touch_rec].to_numpy(), index=touched_ids.to_numpy())
     touch_off = touch_off[~touch_off.index.duplicated(keep="last")]
-    ev_touch = auto_ok & lead_id.isin(set(touched_ids)) & nominal.isna()
+    ev_touch = s.auto_ok & lead_id.isin(set(touched_ids)) & s.nominal.isna()
     if ev_touch.any():
         tb = pd.to_datetime(map_series(lead_id[ev_touch], touch_base))
-        nominal[ev_touch] = add_offsets(tb, map_series(lead_id[ev_touch], touch_off), cal)
+        s.nominal[ev_touch] = add_offsets(tb, map_series(lead_id[ev_touch], touch_off), cal)
 
-    eligible = auto_ok & ~dnc & ~status.isin(not_schedulable)
-    if cat.overdue == "spread":
+
+def place_dates(s: ChainState) -> None:
+    """Nominal dates → written dates: eligibility, overdue spread, a person's date kept, daily cap.
+
+    Adds `recontact_out` (NaT = leave the cell), `recontact_clear` (the sync's date of an
+    ended episode) and `effective` (the date the logs record for an event).
+    """
+    leads, status, dnc, t, lead_id, existing_rec = s.leads, s.status, s.dnc, s.t, s.lead_id, s.existing_rec
+    nominal = s.nominal
+    eligible = s.auto_ok & ~dnc & ~status.isin(s.not_schedulable)
+    if s.cat.overdue == "spread":
         ev_spread = eligible & nominal.isna() & existing_rec.notna() & (existing_rec < t)
         nominal[ev_spread] = t
     nominal = nominal.where(eligible)
     # A future date the sync never wrote for this lead is a person's: keep it.
     sync_dates = pd.concat([
-        pd.DataFrame({"lead_id": _text(rejections, "lead_id").str.strip(), "d": _dates(rejections, "recontact_on")}),
-        pd.DataFrame({"lead_id": n_lead, "d": _dates(N, "recontact_on")}),
+        pd.DataFrame({"lead_id": _text(s.rejections, "lead_id").str.strip(),
+                      "d": _dates(s.rejections, "recontact_on")}),
+        pd.DataFrame({"lead_id": s.n_lead, "d": _dates(s.nurture, "recontact_on")}),
     ]).dropna()
     sync_keys = set(sync_dates["lead_id"] + "|" + sync_dates["d"].dt.strftime("%Y-%m-%d"))
     rec_key = lead_id + "|" + existing_rec.dt.strftime("%Y-%m-%d").fillna("")
     persons = existing_rec.notna() & (existing_rec >= t) & ~rec_key.isin(sync_keys)
     kept = nominal.notna() & persons
     to_place = nominal.notna() & ~kept
-    counts_in_cap = existing_rec.notna() & ~to_place & ~dnc & ~status.isin(not_schedulable)
+    counts_in_cap = existing_rec.notna() & ~to_place & ~dnc & ~status.isin(s.not_schedulable)
     fixed = existing_rec.where(counts_in_cap)
     placed = apply_daily_cap(_text(leads, "owner").str.strip(), nominal.where(to_place), lead_id, fixed,
-                             cat.daily_cap, cal)
-    recontact_out = placed.where(to_place)
+                             s.cat.daily_cap, s.cal)
+    s.recontact_out = recontact_out = placed.where(to_place)
     # A date the sync wrote for a rejection or nurture episode means nothing once the lead
     # has left it; a person's date stays.
-    episode = {st.key for st in chain.statuses if st.logs_rejection} | {chain.nurture}
+    episode = s.logging | {s.chain.nurture}
     ended = ~status.isin(episode) | dnc
-    recontact_clear = auto_ok & ended & existing_rec.notna() & rec_key.isin(sync_keys) & recontact_out.isna()
-    effective = placed.where(to_place | kept)  # the date the logs record for an event
+    s.recontact_clear = (s.auto_ok & ended & existing_rec.notna() & rec_key.isin(sync_keys)
+                         & recontact_out.isna())
+    s.effective = placed.where(to_place | kept)
 
-    # ---- 8. output rows
+
+# The order matters: each rule reads what the rules before it added (docs/status-chain.md).
+RULES = (
+    read_status,
+    read_reasons,
+    read_history,
+    record_changes,
+    flag_moves,
+    find_episodes,
+    check_reasons,
+    log_rejections,
+    move_automatically,
+    update_nurture_list,
+    schedule_events,
+    schedule_nurture_touches,
+    place_dates,
+)
+
+
+def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame,
+                       nurture: pd.DataFrame, schemas: Schemas, today: dt.date,
+                       language: str = "vi", report_unknown: bool = False) -> StatusResult:
+    """Apply the status chain to the parsed tabs (docs/status-chain.md); rules in `RULES` order."""
+    s = ChainState(leads, history, rejections, nurture, schemas, today, language, report_unknown)
+    for rule in RULES:
+        rule(s)
+    return build_result(s)
+
+
+# ---------------------------------------------------------------- output rows
+
+
+def build_result(s: ChainState) -> StatusResult:
+    """The rows to append and the cells to write, from a state every rule has run on."""
+    hist_out = history_rows(s)
+    rej = rejection_rows(s)
+    nur = nurture_rows(s)
+    upd = nurture_updates(s)
+    counts = {
+        "transitions": len(hist_out),
+        "rejections_logged": len(rej),
+        "nurtured": len(nur),
+        "reactivated": int(s.close_state.eq("reactivated").sum()),
+        "won_from_nurture": int(s.close_state.eq("won").sum()),
+        "moved_unreachable": int(s.to_unreachable.sum()),
+        "scheduled": int(s.recontact_out.notna().sum()),
+        "recontact_cleared": int(s.recontact_clear.sum()),
+    }
+    out_status = s.status.where(~s.unknown, None).astype(object)
+    return StatusResult(out_status, s.recontact_out, _merge_issues(s.issues, s.idx), hist_out, rej, nur, upd,
+                        counts, s.recontact_clear)
+
+
+def history_rows(s: ChainState) -> pd.DataFrame:
+    """History rows to append: the person-made changes, then the sync's own moves."""
+    person_rows, sync_rows = s.person_rows, s.sync_rows
     hist_out = pd.concat([person_rows.drop(columns="pos"), *sync_rows], ignore_index=True) \
         if len(person_rows) or sync_rows else pd.DataFrame(
             columns=["lead_id", "from_status", "to_status", "observed_at", "by"])
-    hist_out["observed_at"] = [today] * len(hist_out)
+    hist_out["observed_at"] = [s.today] * len(hist_out)
     hist_out = hist_out.astype(object)  # rows to append: keys, texts and dates, all object
     hist_out["from_status"] = hist_out["from_status"].where(hist_out["from_status"].notna(), None)
+    return hist_out
 
-    log_mask = log_plain | log_try
-    rej = pd.DataFrame({
-        "event_key": ep_key.where(~log_try, a_key)[log_mask],
-        "lead_id": lead_id[log_mask],
+
+def rejection_rows(s: ChainState) -> pd.DataFrame:
+    """Rejection-log rows to append: one per episode logged and one per failed attempt."""
+    leads, log_try = s.leads, s.log_try
+    log_mask = s.log_plain | log_try
+    return pd.DataFrame({
+        "event_key": s.ep_key.where(~log_try, s.a_key)[log_mask],
+        "lead_id": s.lead_id[log_mask],
         **{k: _text(leads, k)[log_mask] for k in ("name", "company", "email", "phone", "owner", "product")},
-        "stage_before": e_stage[log_mask],
-        "last_contact": _as_date(last_contact[log_mask]),
-        "reason_category": rcat[log_mask],
+        "stage_before": s.e_stage[log_mask],
+        "last_contact": _as_date(s.last_contact[log_mask]),
+        "reason_category": s.rcat[log_mask],
         "reason_text": _text(leads, "reason_raw")[log_mask],
         "notes": _text(leads, "notes")[log_mask],
-        "logged_at": [today] * int(log_mask.sum()),
-        "recontact_on": _as_date(effective[log_mask]),
+        "logged_at": [s.today] * int(log_mask.sum()),
+        "recontact_on": _as_date(s.effective[log_mask]),
         "outcome": "",
     }, dtype=object).reset_index(drop=True)
 
-    o_cad = rcat.map({k: r.cadence for k, r in r_by_key.items() if r.cadence}).fillna(DEFAULT_CADENCE)
+
+def nurture_rows(s: ChainState) -> pd.DataFrame:
+    """Nurture rows to append for the leads that entered nurture, first touch one cadence on."""
+    leads, open_n, idx, rcat, language = s.leads, s.open_n, s.idx, s.rcat, s.language
+    o_cad = rcat.map({k: r.cadence for k, r in s.r_by_key.items() if r.cadence}).fillna(DEFAULT_CADENCE)
     o_next = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     for cadence in pd.unique(o_cad[open_n].to_numpy()):
         m = open_n & o_cad.eq(cadence)
-        o_next[m] = next_working_day(add_offsets(pd.Series(t, index=idx[m]), pd.Series(
-            Offset(CADENCES[cadence], "m"), index=idx[m]), cal), cal)
-    nur = pd.DataFrame({
-        "lead_id": lead_id[open_n],
+        o_next[m] = next_working_day(add_offsets(pd.Series(s.t, index=idx[m]), pd.Series(
+            Offset(CADENCES[cadence], "m"), index=idx[m]), s.cal), s.cal)
+    return pd.DataFrame({
+        "lead_id": s.lead_id[open_n],
         **{k: _text(leads, k)[open_n] for k in ("name", "email", "phone", "owner")},
         "reason_category": rcat[open_n],
-        "nurture_start": [today] * int(open_n.sum()),
+        "nurture_start": [s.today] * int(open_n.sum()),
         "cadence": o_cad[open_n].map(lambda c: _label(c, CADENCE_LABELS, language)),
         "next_touch": _as_date(o_next[open_n]),
-        "recontact_on": _as_date(effective[open_n]),
+        "recontact_on": _as_date(s.effective[open_n]),
         "touches_done": "",
         "last_touch": None,
         "last_touch_result": "",
         "state": _label("active", NURTURE_STATES, language),
     }, dtype=object).reset_index(drop=True)
 
-    upd = pd.DataFrame(index=N.index)
-    upd["state"] = close_state.map(lambda k: _label(k, NURTURE_STATES, language) if isinstance(k, str) else None)
-    upd["next_touch"] = _as_date(touch_next.where(advance))
-    rec_for_row = pd.to_datetime(map_series(n_lead, pd.Series(recontact_out.to_numpy(), index=lead_id.to_numpy())
-                                         .loc[lambda s: ~s.index.duplicated()]))
-    upd["recontact_on"] = _as_date(rec_for_row.where(touch_rec & rec_for_row.notna()))
-    upd = upd[upd.notna().any(axis=1)]
-    upd = upd.astype(object).where(upd.notna(), None)
 
-    merged = _merge_issues(issues, idx)
-    counts = {
-        "transitions": len(hist_out),
-        "rejections_logged": len(rej),
-        "nurtured": len(nur),
-        "reactivated": int(close_state.eq("reactivated").sum()),
-        "won_from_nurture": int(close_state.eq("won").sum()),
-        "moved_unreachable": int(to_unreachable.sum()),
-        "scheduled": int(recontact_out.notna().sum()),
-    }
-    out_status = status.where(~unknown, None).astype(object)
-    counts["recontact_cleared"] = int(recontact_clear.sum())
-    return StatusResult(out_status, recontact_out, merged, hist_out, rej, nur, upd, counts, recontact_clear)
+def nurture_updates(s: ChainState) -> pd.DataFrame:
+    """Cells to write on existing nurture rows (state, next touch, recontact); None = keep."""
+    language, lead_id = s.language, s.lead_id
+    upd = pd.DataFrame(index=s.nurture.index)
+    upd["state"] = s.close_state.map(
+        lambda k: _label(k, NURTURE_STATES, language) if isinstance(k, str) else None)
+    upd["next_touch"] = _as_date(s.touch_next.where(s.advance))
+    rec_by_id = pd.Series(s.recontact_out.to_numpy(), index=lead_id.to_numpy()).loc[lambda x: ~x.index.duplicated()]
+    rec_for_row = pd.to_datetime(map_series(s.n_lead, rec_by_id))
+    upd["recontact_on"] = _as_date(rec_for_row.where(s.touch_rec & rec_for_row.notna()))
+    upd = upd[upd.notna().any(axis=1)]
+    return upd.astype(object).where(upd.notna(), None)
 
 
 def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from ..changes import ChartSpec, SheetLayout
-from ..schema import Schemas
+from ..schema import Schemas, default_tab_title
 from ..text import as_text, fold, map_distinct
 from .frames import DATE_DTYPE, map_series, to_dates
 
-OVERVIEW_TAB = "Tổng quan"
+OVERVIEW_TAB = default_tab_title("overview")  # Vietnamese default; see Schemas.summary_title
 SYNC_TIME_CELL = (2, 2)  # B2 on every summary tab: "updated at", volatile
 CHART_COL = 6  # F: charts beside narrow tables
 STATUS_COL = 4  # D: the status table sits beside the key figures
@@ -306,7 +306,6 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     """All overview numbers as plain Python values (used by build_overview and bench)."""
     pop, n_dup = population(leads)
     status = _col(pop, "status", None)
-    order = {s.key: s.order for s in schemas.chain.active}
     won_key = next((s.key for s in schemas.chain.statuses if s.kind == "won"), None)
     lost_keys = {
         s.key
@@ -324,46 +323,11 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     st = status.where(status.isin(keys), "__unknown__")
     ct = pd.crosstab(owner.to_numpy(), st.to_numpy()) if len(pop) else pd.DataFrame()
 
-    # history-derived figures
     ids = as_text(_col(pop, "lead_id", ""))
     h = _history_sorted(history)
     h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
-    first_seen = h.groupby("lead_id")["observed_at"].min()
-    won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
-
-    # funnel: furthest chain stage each lead reached
-    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
-    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
-    reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
-    reached = np.maximum(reached, 1.0)
-    chain = list(schemas.chain.active)
-    funnel = []
-    for i, s in enumerate(chain):
-        n_reach = int((reached >= s.order).sum())
-        n_next = int((reached >= chain[i + 1].order).sum()) if i + 1 < len(chain) else None
-        funnel.append((s.key, n_reach, n_next))
-
-    # sales cycle for leads currently won
-    is_won = (status == won_key).to_numpy()
-    won_ids = ids[is_won]
-    start = map_series(won_ids, first_seen)
-    start = start.fillna(_dates(pop, "created_at")[is_won])
-    end = map_series(won_ids, won_at)
-    days = ((end - start).dt.total_seconds() / 86400.0).dropna()
-    days = days[days >= 0]
-
-    # completed stays per chain stage before won
-    nxt = h.groupby("lead_id")["observed_at"].shift(-1)
-    stay = (nxt - h["observed_at"]).dt.total_seconds() / 86400.0
-    pre_won = [s.key for s in chain if s.kind == "active"]
-    stays = pd.DataFrame({"stage": h["to_status"], "days": stay})
-    stays = stays[stays["days"].notna() & stays["stage"].isin(pre_won)]
-    stage_stats = stays.groupby("stage")["days"].agg(["mean", "count"])
-    stage_time = [
-        (k, _r1(stage_stats["mean"].get(k)) if k in stage_stats.index else None, int(stage_stats["count"].get(k, 0)))
-        for k in pre_won
-    ]
-
+    days = _cycle_days(pop, status, ids, h, won_key)
+    pre_won = [s.key for s in schemas.chain.active if s.kind == "active"]
     n_won = by_status.get(won_key, 0)
     n_lost = sum(by_status[k] for k in lost_keys)
     n_open = sum(by_status[k] for k in pre_won)
@@ -374,7 +338,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "by_status": by_status,
         "unknown_status": unknown,
         "owner_status": ct,
-        "funnel": funnel,
+        "funnel": _funnel(status, ids, h, schemas),
         "won": n_won,
         "lost": n_lost,
         "open": n_open,
@@ -382,10 +346,54 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "cycle_avg": _r1(days.mean()) if len(days) else None,
         "cycle_median": _r1(days.median()) if len(days) else None,
         "cycle_n": len(days),
-        "stage_time": stage_time,
+        "stage_time": _stage_time(h, pre_won),
         "reasons": _reason_figures(rejections, schemas, today),
         "nurture": _nurture_figures(nurture, today),
     }
+
+
+def _funnel(status: pd.Series, ids: pd.Series, h: pd.DataFrame, schemas: Schemas) -> list[tuple]:
+    """(stage, leads that reached it, leads that reached the next) per chain stage; a lead
+    reached the furthest stage its history (from or to) or its status shows, and the first."""
+    order = {s.key: s.order for s in schemas.chain.active}
+    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
+    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
+    reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
+    reached = np.maximum(reached, 1.0)
+    chain = list(schemas.chain.active)
+    funnel = []
+    for i, s in enumerate(chain):
+        n_reach = int((reached >= s.order).sum())
+        n_next = int((reached >= chain[i + 1].order).sum()) if i + 1 < len(chain) else None
+        funnel.append((s.key, n_reach, n_next))
+    return funnel
+
+
+def _cycle_days(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.DataFrame,
+                won_key: str | None) -> pd.Series:
+    """Sales cycle in days of the leads currently won: first seen (else created) to won."""
+    first_seen = h.groupby("lead_id")["observed_at"].min()
+    won_at = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
+    is_won = (status == won_key).to_numpy()
+    won_ids = ids[is_won]
+    start = map_series(won_ids, first_seen)
+    start = start.fillna(_dates(pop, "created_at")[is_won])
+    end = map_series(won_ids, won_at)
+    days = ((end - start).dt.total_seconds() / 86400.0).dropna()
+    return days[days >= 0]
+
+
+def _stage_time(h: pd.DataFrame, pre_won: list[str]) -> list[tuple]:
+    """(stage, mean days, stays) over completed stays per chain stage before won."""
+    nxt = h.groupby("lead_id")["observed_at"].shift(-1)
+    stay = (nxt - h["observed_at"]).dt.total_seconds() / 86400.0
+    stays = pd.DataFrame({"stage": h["to_status"], "days": stay})
+    stays = stays[stays["days"].notna() & stays["stage"].isin(pre_won)]
+    stage_stats = stays.groupby("stage")["days"].agg(["mean", "count"])
+    return [
+        (k, _r1(stage_stats["mean"].get(k)) if k in stage_stats.index else None, int(stage_stats["count"].get(k, 0)))
+        for k in pre_won
+    ]
 
 
 def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict[str, Any]:
@@ -441,38 +449,41 @@ def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float
 
 
 # ---------------------------------------------------------------- layout
+#
+# The overview is `OVERVIEW_BLOCKS` in order, stacked from the top; each block writes its
+# tables to the grid at `g.row` and adds its charts. To add a block, write a function over
+# an `OverviewContext` and put it in the list (docs/architecture.md, "Add a summary block").
 
 
-def build_overview(
-    leads: pd.DataFrame,
-    history: pd.DataFrame,
-    rejections: pd.DataFrame,
-    nurture: pd.DataFrame,
-    quality: QualitySummary | Mapping[str, Any] | None,
-    schemas: Schemas,
-    today: dt.date,
-    now: dt.datetime,
-    language: str = "vi",
-    tab: str = OVERVIEW_TAB,
-) -> SheetLayout:
-    """The overview tab for the frames of one sync (see the module doc for definitions)."""
-    L = labels(language, schemas)
-    f = compute_figures(leads, history, rejections, nurture, schemas, today)
-    q = QualitySummary.coerce(quality)
-    name = {s.key: s.display(language) for s in schemas.chain.statuses}
-    rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
-    rname["__unclassified__"] = L["unclassified"]
-    g = Grid()
+@dataclass
+class OverviewContext:
+    """What every overview block reads: the figures, the labels and the display names."""
 
+    L: dict[str, str]           # summary labels in the run's language
+    f: dict[str, Any]           # compute_figures(...)
+    q: QualitySummary
+    schemas: Schemas
+    today: dt.date
+    now: dt.datetime
+    name: dict[str, str]        # status key -> display name
+    rname: dict[str, str]       # reason key -> display name
+
+
+def header_block(c: OverviewContext, g: Grid) -> None:
+    """Title, update time (volatile, `SYNC_TIME_CELL`) and the as-of date."""
+    L = c.L
     g.put(1, 1, L["overview_title"], "title")
     g.put(2, 1, L["updated_at"], "note")
-    g.put(2, 2, now.replace(microsecond=0, tzinfo=None))
+    g.put(2, 2, c.now.replace(microsecond=0, tzinfo=None))
     g.merges.append((2, 2, 2, 3))
     g.put(3, 1, L["as_of"], "note")
-    g.put(3, 2, today, "date")
+    g.put(3, 2, c.today, "date")
     g.row = 5
 
-    # key figures
+
+def key_figures_block(c: OverviewContext, g: Grid) -> None:
+    """Key figures, with the leads-by-status table beside them from `STATUS_COL`."""
+    L, f, name = c.L, c.f, c.name
     kpis = [
         (L["kpi_leads"], f["leads"], "integer"),
         (L["kpi_open"], f["open"], "integer"),
@@ -488,10 +499,8 @@ def build_overview(
     _kv_block(g, L["kpi_title"], [L["kpi_metric"], L["kpi_value"]], kpis)
     kpi_end = g.row
 
-    # leads by status, beside the key figures
-    keys = status_order(schemas)
     n = f["leads"]
-    rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in keys]
+    rows = [[name[k], f["by_status"][k], _ratio(f["by_status"][k], n)] for k in status_order(c.schemas)]
     if f["unknown_status"]:
         rows.append([L["unknown_status"], f["unknown_status"], _ratio(f["unknown_status"], n)])
     g.row = top
@@ -505,7 +514,10 @@ def build_overview(
     )
     g.row = max(g.row, kpi_end)
 
-    # funnel (+ chart beside it)
+
+def funnel_block(c: OverviewContext, g: Grid) -> None:
+    """The funnel with its bar chart beside it, and time in stage under the funnel."""
+    L, f, name = c.L, c.f, c.name
     rows = []
     for key, n_reach, n_next in f["funnel"]:
         rows.append([name[key], n_reach, n_next, _ratio(n_next, n_reach) if n_next is not None else None])
@@ -529,23 +541,25 @@ def build_overview(
             height=300,
         )
     )
-    # time in stage, under the funnel and beside its chart
     g.table(
         L["stage_time_title"],
         [L["funnel_stage"], L["stage_days"], L["stage_stays"]],
-        [[name[k], d, c] for k, d, c in f["stage_time"]],
+        [[name[k], d, cnt] for k, d, cnt in f["stage_time"]],
         [None, "decimal", "integer"],
     )
     g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
-    # owner x status (+ stacked chart under it)
-    ct = f["owner_status"]
+
+def owner_status_block(c: OverviewContext, g: Grid) -> None:
+    """Owner × status counts, with a stacked column chart under the table."""
+    L, f, name = c.L, c.f, c.name
+    keys = status_order(c.schemas)
     st_cols = keys + (["__unknown__"] if f["unknown_status"] else [])
     st_names = [name[k] for k in keys] + ([L["unknown_status"]] if f["unknown_status"] else [])
-    ct = ct.reindex(columns=st_cols, fill_value=0)
+    ct = f["owner_status"].reindex(columns=st_cols, fill_value=0)
     owners = sorted(ct.index, key=lambda o: (o == "", fold(o)))
     rows = [[o or L["no_owner"], *[int(v) for v in ct.loc[o]], int(ct.loc[o].sum())] for o in owners]
-    totals = [int(ct[c].sum()) for c in st_cols]
+    totals = [int(ct[col].sum()) for col in st_cols]
     pos = g.table(
         L["owner_title"],
         [L["owner_col"], *st_names, L["total"]],
@@ -569,10 +583,12 @@ def build_overview(
         )
         g.reserve(chart_top, chart_rows(g.charts[-1]))
 
-    # rejection reasons (+ chart beside it)
-    rf = f["reasons"]
+
+def reasons_block(c: OverviewContext, g: Grid) -> None:
+    """Rejection reasons with their share, and a bar chart beside the table."""
+    L, rf = c.L, c.f["reasons"]
     total = rf["total"]
-    rows = [[rname[k], rf["counts"][k], _ratio(rf["counts"][k], total)] for k in rf["order"]]
+    rows = [[c.rname[k], rf["counts"][k], _ratio(rf["counts"][k], total)] for k in rf["order"]]
     pos = g.table(
         L["reasons_title"],
         [L["reason_col"], L["reason_count"], L["reason_share"]],
@@ -594,20 +610,29 @@ def build_overview(
     )
     g.reserve(pos["title"], chart_rows(g.charts[-1]))
 
-    reason_header = [rname[k] for k in rf["order"]] + [L["total"]]
-    num = ["integer"] * (len(rf["order"]) + 1)
 
-    def crosstab_block(title: str, first_col: str, table: pd.DataFrame, row_names: list[str], blank: str) -> None:
-        rows = [[(r or blank), *[int(v) for v in table.loc[r]], int(table.loc[r].sum())] for r in row_names]
-        sums = [int(table[c].sum()) for c in rf["order"]] if len(table) else [0] * len(rf["order"])
-        g.table(title, [first_col, *reason_header], rows, [None, *num], total=[L["total"], *sums, sum(sums)])
+def _reason_crosstab(c: OverviewContext, g: Grid, title: str, first_col: str, table: pd.DataFrame,
+                     row_names: list[str], blank: str) -> None:
+    """A table of rejections per reason (columns) for each of `row_names`, with totals."""
+    L, order = c.L, c.f["reasons"]["order"]
+    header = [c.rname[k] for k in order] + [L["total"]]
+    num = ["integer"] * (len(order) + 1)
+    rows = [[(r or blank), *[int(v) for v in table.loc[r]], int(table.loc[r].sum())] for r in row_names]
+    sums = [int(table[k].sum()) for k in order] if len(table) else [0] * len(order)
+    g.table(title, [first_col, *header], rows, [None, *num], total=[L["total"], *sums, sum(sums)])
 
-    bo = rf["by_owner"]
-    crosstab_block(L["reasons_owner_title"], L["owner_col"], bo, sorted(bo.index, key=lambda o: (o == "", fold(o))), L["no_owner"])
 
-    bp = rf["by_product"]
+def reasons_by_owner_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per owner and reason."""
+    L, bo = c.L, c.f["reasons"]["by_owner"]
+    _reason_crosstab(c, g, L["reasons_owner_title"], L["owner_col"], bo,
+                     sorted(bo.index, key=lambda o: (o == "", fold(o))), L["no_owner"])
+
+
+def reasons_by_product_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per product and reason: the `TOP_PRODUCTS` biggest, the rest in one row."""
+    L, bp = c.L, c.f["reasons"]["by_product"]
     if len(bp) > TOP_PRODUCTS:
-        # the biggest products by rejections, the rest in one row
         sizes = bp.sum(axis=1).sort_values(ascending=False, kind="mergesort")
         keep = [p for p in sizes.index[:TOP_PRODUCTS]]
         rest = bp.drop(index=keep).sum().to_frame().T
@@ -618,14 +643,20 @@ def build_overview(
         names = list(bp.sum(axis=1).sort_values(ascending=False, kind="mergesort").index)
     bp = bp.rename(index={"__other__": L["other_products"]})
     names = [L["other_products"] if p == "__other__" else p for p in names]
-    crosstab_block(L["reasons_product_title"], L["product_col"], bp, names, L["no_product"])
+    _reason_crosstab(c, g, L["reasons_product_title"], L["product_col"], bp, names, L["no_product"])
 
+
+def reasons_by_month_block(c: OverviewContext, g: Grid) -> None:
+    """Rejections per month (MM/YYYY) and reason."""
+    rf = c.f["reasons"]
     bm = rf["by_month"]
     bm.index = [m.strftime("%m/%Y") for m in rf["months"]]
-    crosstab_block(L["reasons_month_title"], L["month_col"], bm, list(bm.index), "")
+    _reason_crosstab(c, g, c.L["reasons_month_title"], c.L["month_col"], bm, list(bm.index), "")
 
-    # nurture
-    nf = f["nurture"]
+
+def nurture_block(c: OverviewContext, g: Grid) -> None:
+    """Nurture list figures: active, due, outcomes and rates."""
+    L, nf = c.L, c.f["nurture"]
     items = [
         (L["nurture_active"], nf["active"], "integer"),
         (L["nurture_overdue"], nf["overdue"], "integer"),
@@ -639,7 +670,10 @@ def build_overview(
     ]
     _kv_block(g, L["nurture_title"], [L["kpi_metric"], L["kpi_value"]], items)
 
-    # data quality
+
+def quality_block(c: OverviewContext, g: Grid) -> None:
+    """Data quality: rows with issues (by kind, most first) and duplicate counts."""
+    L, q = c.L, c.q
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
     for kind, rows_n in sorted(q.issues_by_kind.items(), key=lambda kv: (-kv[1], str(kv[0]))):
         items.append(("   " + L.get(f"issue_{kind}", str(kind)), int(rows_n), "integer"))
@@ -650,11 +684,54 @@ def build_overview(
     ]
     _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
 
+
+OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
+    header_block,
+    key_figures_block,
+    funnel_block,
+    owner_status_block,
+    reasons_block,
+    reasons_by_owner_block,
+    reasons_by_product_block,
+    reasons_by_month_block,
+    nurture_block,
+    quality_block,
+]
+
+
+def build_overview(
+    leads: pd.DataFrame,
+    history: pd.DataFrame,
+    rejections: pd.DataFrame,
+    nurture: pd.DataFrame,
+    quality: QualitySummary | Mapping[str, Any] | None,
+    schemas: Schemas,
+    today: dt.date,
+    now: dt.datetime,
+    language: str = "vi",
+    tab: str = OVERVIEW_TAB,
+    blocks: Sequence[Callable[[OverviewContext, Grid], None]] | None = None,
+) -> SheetLayout:
+    """The overview tab for the frames of one sync (see the module doc for definitions).
+
+    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom.
+    """
+    L = labels(language, schemas)
+    f = compute_figures(leads, history, rejections, nurture, schemas, today)
+    name = {s.key: s.display(language) for s in schemas.chain.statuses}
+    rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
+    rname["__unclassified__"] = L["unclassified"]
+    ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname)
+    g = Grid()
+    for block in OVERVIEW_BLOCKS if blocks is None else blocks:
+        block(ctx, g)
+
     skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
     widths = list(fit_widths(g, skip, lo=11.0, hi=14.0, first=(24.0, 42.0)))
     # the status table's label column must show every status name
-    longest = max(len(v) for v in name.values()) + 2
-    widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
+    if len(widths) >= STATUS_COL:  # a list of blocks without the status table may be narrower
+        longest = max(len(v) for v in name.values()) + 2
+        widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
     return g.layout(tab, tuple(widths), freeze_rows=3)
 
 

@@ -1,4 +1,4 @@
-"""Row validation (SPEC §5), vectorised over columns.
+"""Row validation (docs/dedupe.md#validation), vectorised over columns.
 
 Each check yields a boolean mask and a message; `Problems` collects them lazily (every
 failure, not the first) with the sheet cell, so `check` can list `Khách hàng!E12` and the
@@ -79,76 +79,14 @@ def _text(s: pd.Series) -> pd.Series:
 
 def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str = "vi",
                    region: str = "VN") -> Validated:
-    msgs = schemas.messages.get(language) or schemas.messages.get("vi", {})
-    f = table.frame
-    tab = table.title
-    col_of = table.col_of
-    problems = Problems()
-    cols = {c.key: c for c in table.schema.columns}
-
-    def cells(key: str) -> Callable[[pd.Index], list[str]]:
-        col = col_of.get(key)
-
-        def at(idx: pd.Index) -> list[str]:
-            rows = f.loc[idx, "row"]
-            return [cell_name(tab, r, col) if col else f"{tab}!{r}:{r}" for r in rows]
-
-        return at
-
-    def fmt(template: str, values: pd.Series, **extra: Any) -> Callable[[pd.Index], list[str]]:
-        return lambda idx: [template.format(value=_show(v), **extra) for v in values[idx]]
-
-    out = pd.DataFrame(index=f.index)
-    out["row"] = f["row"].astype(int)
-    text = {k: _text(f[k]) for k in ("lead_id", "name", "company", "owner", "product", "source",
-                                     "reason", "notes", "duplicate_of", "issues", "status")}
-
-    # Spreadsheet error values in any person-typed column.
-    errors = {}
-    for c in table.schema.columns:
-        if c.key not in col_of or c.writer == "sync":
-            continue
-        errors[c.key] = is_err = _is_sheet_error(f[c.key])
-        problems.add(is_err, "sheet_error", fmt(msgs["sheet_error"], f[c.key], header=c.header), cells(c.key))
-    no_error = {k: ~errors[k] if k in errors else pd.Series(True, index=f.index) for k in cols}
-
-    # Name and contact.
-    problems.add(text["name"].eq("") & no_error["name"], "missing_name", msgs["missing_name"], cells("name"))
-    e_status = email_status(f["email"])
-    p_status = phone_status(f["phone"], region)
-    problems.add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
-    problems.add(e_status.eq("invalid") & no_error["email"], "bad_email", msgs["bad_email"], cells("email"))
-    problems.add(p_status.eq("invalid") & no_error["phone"], "bad_phone", msgs["bad_phone"], cells("phone"))
-    out["email_norm"] = normalize_email(f["email"])
-    out["phone_e164"] = normalize_phone(f["phone"], region)
-
-    # Dates.
-    for key in ("created_at", "last_contact", "recontact_on"):
-        parsed, bad = parse_dates(f[key])
-        header = cols[key].header
-        problems.add(bad & no_error[key], "bad_date", fmt(msgs["bad_date"], f[key], header=header), cells(key))
-        if key != "recontact_on":
-            future = parsed > pd.Timestamp(today)
-            problems.add(future, "future_date", fmt(msgs["future_date"], parsed, header=header), cells(key))
-        out[key] = parsed
-
-    # Status.
-    status = lookup(fold_series(text["status"]), schemas.chain.lookup())
-    unknown = status.isna() & text["status"].ne("") & no_error["status"]
-    problems.add(unknown, "unknown_status", fmt(msgs["unknown_status"], text["status"]), cells("status"))
-    out["status"] = status
-    out["status_raw"] = text["status"]
-
-    # Lead ids: duplicated ids are problems (the later rows), never changed.
-    ids = text["lead_id"]
-    has_id = ids.ne("")
-    first_row = out["row"].groupby(ids.where(has_id)).transform("min")
-    dup = has_id & ids.duplicated(keep="first")
-    problems.add(dup, "duplicate_id",
-                 lambda idx: [msgs["duplicate_id"].format(value=i, row=int(r))
-                              for i, r in zip(ids[idx], first_row[idx])],
-                 cells("lead_id"))
-
+    c = _Checks(table, schemas.messages.get(language) or schemas.messages.get("vi", {}))
+    f, out = c.f, c.out
+    no_error = c.sheet_errors()
+    c.contact(no_error, region)
+    c.dates(no_error, today)
+    c.status(no_error, schemas)
+    c.ids()
+    text = c.text
     for k in ("lead_id", "name", "company", "owner", "product", "source", "notes", "duplicate_of"):
         out[k] = text[k]
     out["email"] = _text(f["email"])
@@ -157,11 +95,99 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     out["issues_raw"] = text["issues"]
     out["do_not_contact"] = fold_series(_text(f["do_not_contact"])).isin(_TRUE)
 
-    pf = problems.frame()
+    pf = c.problems.frame()
     bad_rows = set(pf["index"]) if len(pf) else set()
     out["valid"] = ~out.index.isin(list(bad_rows))
     created_filled = out["created_at"].isna() & ~_col_has_text(f["created_at"])
-    return Validated(out, problems, created_filled)
+    return Validated(out, c.problems, created_filled)
+
+
+class _Checks:
+    """The checks of `validate_leads`, in the order their problems are listed; each adds
+    its parsed columns to `out`."""
+
+    def __init__(self, table: Table, msgs: dict[str, str]):
+        self.table, self.msgs = table, msgs
+        self.f = f = table.frame
+        self.cols = {c.key: c for c in table.schema.columns}
+        self.problems = Problems()
+        self.out = pd.DataFrame(index=f.index)
+        self.out["row"] = f["row"].astype(int)
+        self.text = {k: _text(f[k]) for k in ("lead_id", "name", "company", "owner", "product", "source",
+                                              "reason", "notes", "duplicate_of", "issues", "status")}
+
+    def cells(self, key: str) -> Callable[[pd.Index], list[str]]:
+        col, f, tab = self.table.col_of.get(key), self.f, self.table.title
+
+        def at(idx: pd.Index) -> list[str]:
+            rows = f.loc[idx, "row"]
+            return [cell_name(tab, r, col) if col else f"{tab}!{r}:{r}" for r in rows]
+
+        return at
+
+    @staticmethod
+    def fmt(template: str, values: pd.Series, **extra: Any) -> Callable[[pd.Index], list[str]]:
+        return lambda idx: [template.format(value=_show(v), **extra) for v in values[idx]]
+
+    def sheet_errors(self) -> dict[str, pd.Series]:
+        """Spreadsheet error values in any person-typed column; returns, per column key,
+        where the cell holds none (the other checks skip error cells)."""
+        f, msgs = self.f, self.msgs
+        errors = {}
+        for c in self.table.schema.columns:
+            if c.key not in self.table.col_of or c.writer == "sync":
+                continue
+            errors[c.key] = is_err = _is_sheet_error(f[c.key])
+            self.problems.add(is_err, "sheet_error", self.fmt(msgs["sheet_error"], f[c.key], header=c.header),
+                              self.cells(c.key))
+        return {k: ~errors[k] if k in errors else pd.Series(True, index=f.index) for k in self.cols}
+
+    def contact(self, no_error: dict[str, pd.Series], region: str) -> None:
+        """A name, an email or a phone, and both well formed; normalised keys for dedupe."""
+        f, msgs, add, cells = self.f, self.msgs, self.problems.add, self.cells
+        add(self.text["name"].eq("") & no_error["name"], "missing_name", msgs["missing_name"], cells("name"))
+        e_status = email_status(f["email"])
+        p_status = phone_status(f["phone"], region)
+        add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
+        add(e_status.eq("invalid") & no_error["email"], "bad_email", msgs["bad_email"], cells("email"))
+        add(p_status.eq("invalid") & no_error["phone"], "bad_phone", msgs["bad_phone"], cells("phone"))
+        self.out["email_norm"] = normalize_email(f["email"])
+        self.out["phone_e164"] = normalize_phone(f["phone"], region)
+
+    def dates(self, no_error: dict[str, pd.Series], today: dt.date) -> None:
+        """Dates parse; creation and last contact are not in the future."""
+        f, msgs = self.f, self.msgs
+        for key in ("created_at", "last_contact", "recontact_on"):
+            parsed, bad = parse_dates(f[key])
+            header = self.cols[key].header
+            self.problems.add(bad & no_error[key], "bad_date", self.fmt(msgs["bad_date"], f[key], header=header),
+                              self.cells(key))
+            if key != "recontact_on":
+                future = parsed > pd.Timestamp(today)
+                self.problems.add(future, "future_date", self.fmt(msgs["future_date"], parsed, header=header),
+                                  self.cells(key))
+            self.out[key] = parsed
+
+    def status(self, no_error: dict[str, pd.Series], schemas: Schemas) -> None:
+        """The status is one of the chain's names."""
+        text = self.text["status"]
+        status = lookup(fold_series(text), schemas.chain.lookup())
+        unknown = status.isna() & text.ne("") & no_error["status"]
+        self.problems.add(unknown, "unknown_status", self.fmt(self.msgs["unknown_status"], text),
+                          self.cells("status"))
+        self.out["status"] = status
+        self.out["status_raw"] = text
+
+    def ids(self) -> None:
+        """Duplicated lead ids are problems (on the later rows), never changed."""
+        ids, msgs = self.text["lead_id"], self.msgs
+        has_id = ids.ne("")
+        first_row = self.out["row"].groupby(ids.where(has_id)).transform("min")
+        dup = has_id & ids.duplicated(keep="first")
+        self.problems.add(dup, "duplicate_id",
+                          lambda idx: [msgs["duplicate_id"].format(value=i, row=int(r))
+                                       for i, r in zip(ids[idx], first_row[idx])],
+                          self.cells("lead_id"))
 
 
 def _is_sheet_error(s: pd.Series) -> pd.Series:

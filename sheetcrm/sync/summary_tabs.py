@@ -1,0 +1,56 @@
+"""The summary tabs a sync rebuilds whole, in the order they are written.
+
+Each entry of `SUMMARY_TABS` maps a tab key to a builder `(SummaryInputs, title) ->
+SheetLayout`. The title is `Schemas.summary_title(key, language)`: `[tabs] <key>` in
+sheetcrm.toml, else `<key>_tab` in summary_labels.toml for the run's language. Adding a
+tab is a builder here plus its two titles (docs/architecture.md, "Add a summary tab").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..changes import SheetLayout
+from ..schema import Schemas
+from .agenda import build_agenda
+from .summary import build_overview
+
+
+@dataclass(frozen=True)
+class SummaryInputs:
+    """The frames as this run leaves them (rows it appends and cells it writes included)."""
+
+    leads: pd.DataFrame
+    history: pd.DataFrame
+    rejections: pd.DataFrame
+    nurture: pd.DataFrame
+    quality: Mapping[str, Any]  # counts from validation and dedupe (summary.QualitySummary)
+    schemas: Schemas
+    today: dt.date
+    now: dt.datetime
+    language: str = "vi"
+
+
+def overview(i: SummaryInputs, tab: str) -> SheetLayout:
+    return build_overview(i.leads, i.history, i.rejections, i.nurture, i.quality, i.schemas, i.today, i.now,
+                          i.language, tab=tab)
+
+
+def agenda(i: SummaryInputs, tab: str) -> SheetLayout:
+    return build_agenda(i.leads, i.schemas, i.today, i.language, now=i.now, tab=tab)
+
+
+SUMMARY_TABS: dict[str, Callable[[SummaryInputs, str], SheetLayout]] = {
+    "overview": overview,
+    "agenda": agenda,
+}
+
+
+def summary_layouts(i: SummaryInputs) -> list[SheetLayout]:
+    """Every summary tab's layout, each under its title for this run."""
+    return [build(i, i.schemas.summary_title(key, i.language)) for key, build in SUMMARY_TABS.items()]

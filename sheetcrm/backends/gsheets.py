@@ -21,11 +21,13 @@ structural is missing; past ~2 MB the write is split into several batches.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -324,194 +326,193 @@ class GSheetsBackend:
     # -- apply ---------------------------------------------------------------
 
     def apply(self, changes: ChangeSet) -> ApplyResult:
+        """Write `changes` in (usually) two calls: one re-read, one :batchUpdate.
+
+        Phases each build a request list against the grid just read (sizes grow as the
+        plan grows them, so no range ever passes the grid); `_execute` sends them with the
+        lock release, in this order: structure, values, appends, formats, charts, trims."""
         calls0 = self._calls
         result = ApplyResult()
         if changes.is_empty():
             return result
         if self._meta is None:
             self.read()
-        meta = self._meta
-        assert meta is not None
-        sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
-        named = {nr.get("name"): nr for nr in meta.get("namedRanges", []) or []}
+        assert self._meta is not None
+        tabs = _Tabs.of(self._meta)
+        structure, new_tabs = self._structure_phase(changes, tabs)
+        seen = self._reread(changes, tabs, new_tabs)
+        values = self._values_phase(changes, tabs, seen, new_tabs, result)
+        appends, ends = self._appends_phase(changes, tabs, seen, result)
+        formats = self._formats_phase(changes, tabs)
+        charts = self._charts_phase(changes, tabs)
+        trims = self._trims_phase(changes, tabs, seen, ends)
+        reqs = structure + values + appends + self._pending + formats + charts + trims
+        self._pending.clear()
+        if reqs:
+            self._execute(reqs, [a for a in changes.appends if a.rows])
+            result.wrote = True
+        result.api_calls = self._calls - calls0
+        self._meta = None  # the sheet changed: the next read() fetches metadata again
+        return result
 
-        # 1. structure that values need first: tabs, grid size, frozen header.
+    # -- phases: each returns the requests it needs, in the order they must run --
+
+    def _structure_phase(self, changes: ChangeSet, tabs: _Tabs) -> tuple[list[dict], dict[str, tuple[str, ...]]]:
+        """New tabs, frozen headers and grid growth that the values need first."""
+        out: list[dict] = []
         new_tabs: dict[str, tuple[str, ...]] = {}
-        structure: list[dict] = []
-        next_id = max([s["properties"]["sheetId"] for s in sheets.values()] + [0]) + 1
-        sheet_ids: dict[str, int] = {t: s["properties"]["sheetId"] for t, s in sheets.items()}
-        size: dict[str, list[int]] = {
-            t: [s["properties"].get("gridProperties", {}).get("rowCount", 1000),
-                s["properties"].get("gridProperties", {}).get("columnCount", 26)]
-            for t, s in sheets.items()
-        }
-
-        def add_tab(title: str, rows: int, cols: int, freeze: int) -> None:
-            nonlocal next_id
-            sid = next_id
-            next_id += 1
-            rows, cols = max(rows, MIN_NEW_ROWS), max(cols, 26)
-            grid: dict = {"rowCount": rows, "columnCount": cols}
-            if freeze:
-                grid["frozenRowCount"] = freeze
-            structure.append({"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}})
-            sheet_ids[title], size[title] = sid, [rows, cols]
-
         for et in [*changes.ensure_tabs, *changes.formats]:
-            if et.tab not in sheet_ids:
-                add_tab(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows)
+            if et.tab not in tabs.ids:
+                out.append(tabs.add(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows))
                 new_tabs[et.tab] = et.headers
-            else:
-                frozen = sheets[et.tab]["properties"].get("gridProperties", {}).get("frozenRowCount", 0)
-                if et.freeze_rows and frozen < et.freeze_rows:
-                    self._pending.append(_freeze(sheet_ids[et.tab], et.freeze_rows))
+            elif et.freeze_rows and tabs.frozen(et.tab) < et.freeze_rows:
+                out.append(_freeze(tabs.ids[et.tab], et.freeze_rows))
         for lay in changes.replacements:
-            if lay.tab not in sheet_ids:
-                add_tab(lay.tab, len(lay.cells) + 10, max((len(r) for r in lay.cells), default=1), lay.freeze_rows)
+            if lay.tab not in tabs.ids:
+                out.append(tabs.add(lay.tab, len(lay.cells) + 10, max((len(r) for r in lay.cells), default=1), lay.freeze_rows))
         for tab in {a.tab for a in changes.add_columns} | {a.tab for a in changes.appends if a.rows}:
-            if tab not in sheet_ids:
+            if tab not in tabs.ids:
                 raise BackendError(f"tab '{tab}' does not exist and the change set does not create it")
-
-        def need(tab: str, rows: int, cols: int) -> None:
-            r, c = size[tab]
-            if rows > r or cols > c:
-                props = {"sheetId": sheet_ids[tab], "gridProperties": {"rowCount": max(r, rows), "columnCount": max(c, cols)}}
-                if rows > r:
-                    props["gridProperties"]["rowCount"] = max(rows, r + MIN_NEW_ROWS)
-                structure.append({"updateSheetProperties": {"properties": props, "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
-                size[tab] = [props["gridProperties"]["rowCount"], props["gridProperties"]["columnCount"]]
-
         for ac in changes.add_columns:
-            need(ac.tab, 1, ac.first_col + len(ac.headers) - 1)
+            out.extend(tabs.grow(ac.tab, 1, ac.first_col + len(ac.headers) - 1))
         for lay in changes.replacements:
             old = self._first.get(lay.tab, [])
-            need(lay.tab, max(len(lay.cells), len(old)), max([len(r) for r in lay.cells] + [len(r) for r in old] + [1]))
+            out.extend(tabs.grow(lay.tab, max(len(lay.cells), len(old)),
+                                 max([len(r) for r in lay.cells] + [len(r) for r in old] + [1])))
         for ap in changes.appends:
-            if ap.rows:
-                # appendCells grows the rows itself; columns must exist.
-                need(ap.tab, 1, max(len(r) for r in ap.rows))
-        if structure:
-            resp = self._batch_update(structure, "creating tabs and columns", include_spreadsheet=True)
-            if resp.get("updatedSpreadsheet"):
-                self._meta = meta = resp["updatedSpreadsheet"]
+            if ap.rows:  # rows are grown next to the append; columns must exist first
+                out.extend(tabs.grow(ap.tab, 1, max(len(r) for r in ap.rows)))
+        return out, new_tabs
 
-        # 2. re-read the targets, the log tails and the log keys in one call.
-        by_tab: dict[str, list[CellUpdate]] = {}
+    def _reread(self, changes: ChangeSet, tabs: _Tabs, new_tabs: dict) -> _Seen:
+        """One values:batchGet of the targets, the log tails and the log keys, each range
+        inside the grid as read (a column or rows past it are empty by construction)."""
+        seen = _Seen()
         for u in changes.updates:
-            by_tab.setdefault(u.tab, []).append(u)
-        plans = {t: plan.plan_reread(t, self._first.get(t, []), us) for t, us in by_tab.items()}
+            seen.by_tab.setdefault(u.tab, []).append(u)
+        seen.plans = {t: plan.plan_reread(t, self._first.get(t, []), us) for t, us in seen.by_tab.items()}
         ranges: list[str] = []
         slots: list[tuple[str, str, Any]] = []
-        for t, p in plans.items():
-            if p.whole_tab:
-                ranges.append(quote_title(t))
-                slots.append(("grid", t, None))
+
+        def ask(kind: str, tab: str, arg: Any, rng: str) -> None:
+            ranges.append(rng)
+            slots.append((kind, tab, arg))
+
+        for t, p in seen.plans.items():
+            seen.now[t] = plan.Reread()
+            if t in new_tabs or tabs.rows.get(t, 0) < 1:
+                seen.now[t].grid = []
+            elif p.whole_tab:
+                ask("grid", t, None, quote_title(t))
             else:
                 for c in p.cols:
-                    ranges.append(plan.col_range(t, c))
-                    slots.append(("col", t, c))
+                    if c <= tabs.read_cols(t):
+                        ask("col", t, c, plan.col_range(t, c))
+                    else:
+                        seen.now[t].columns[c] = []
                 for r in p.rows:
-                    ranges.append(plan.rows_range(t, r))
-                    slots.append(("row", t, r))
-        appends = [a for a in changes.appends if a.rows]
-        for a in appends:
-            if a.tab in new_tabs:
+                    if r <= tabs.read_rows(t):
+                        ask("row", t, r, plan.rows_range(t, r))
+                    else:
+                        seen.now[t].rows[r] = []
+        for a in changes.appends:
+            if not a.rows or a.tab in new_tabs:
                 continue
             n = len(self._first.get(a.tab, []))
-            ranges.append(plan.rows_range(a.tab, n + 1, max(size[a.tab][0], n + 1)))
-            slots.append(("tail", a.tab, None))
-            if a.key_col is not None:
-                ranges.append(plan.col_range(a.tab, a.key_col + 1))
-                slots.append(("key", a.tab, None))
+            if n < tabs.read_rows(a.tab):  # rows below what was read, if the grid has any
+                ask("tail", a.tab, None, plan.rows_range(a.tab, n + 1, tabs.read_rows(a.tab)))
+            if a.key_col is not None and a.key_col < tabs.read_cols(a.tab):
+                ask("key", a.tab, None, plan.col_range(a.tab, a.key_col + 1))
         got = self._batch_get(ranges, "re-reading the cells to write") if ranges else []
-        now: dict[str, plan.Reread] = {t: plan.Reread() for t in plans}
-        tails: dict[str, list[list[Any]]] = {}
-        keys: dict[str, set[str]] = {}
         for (kind, t, arg), vals in zip(slots, got):
-            if kind == "grid":
-                now[t].grid = vals
-            elif kind == "col":
-                now[t].columns[arg] = plan.column_values(vals)
-            elif kind == "row":
-                now[t].rows[arg] = list(vals[0]) if vals else []
-            elif kind == "tail":
-                tails[t] = vals
-            else:
-                keys[t] = {plan.key_text(v) for v in plan.column_values(vals) if plan.key_text(v)}
+            seen.store(kind, t, arg, vals)
+        return seen
 
-        # 3. what to write.
+    def _values_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen, new_tabs: dict,
+                      result: ApplyResult) -> list[dict]:
+        """updateCells for lead cells still as read, headers, and summary cells that differ."""
         cells: dict[str, list[tuple[int, int, Any]]] = {}
-        for t, us in by_tab.items():
-            writes, skipped = plan.reconcile(t, self._first.get(t, []), plans[t], now[t], us)
+        for t, us in seen.by_tab.items():
+            writes, skipped = plan.reconcile(t, self._first.get(t, []), seen.plans[t], seen.now[t], us)
             cells.setdefault(t, []).extend(writes)
             result.skipped.extend(skipped)
         for t, headers in new_tabs.items():
             cells.setdefault(t, []).extend((1, i + 1, h) for i, h in enumerate(headers))
         for ac in changes.add_columns:
             cells.setdefault(ac.tab, []).extend((1, ac.first_col + i, h) for i, h in enumerate(ac.headers))
-        ends: dict[str, int] = {}
-        written: list[dict] = []  # updateCells then appendCells, in the final batch
-        for a in appends:
-            end = ends.get(a.tab, max(plan.table_end(self._first.get(a.tab, []), tails.get(a.tab)), 1))
-            seen = keys.setdefault(a.tab, set())
-            rows = []
-            for row in a.rows:
-                if a.key_col is not None:
-                    k = plan.key_text(row[a.key_col]) if a.key_col < len(row) else ""
-                    if k and k in seen:
-                        continue  # logged by an earlier (retried or crashed) run
-                    seen.add(k)
-                rows.append(row)
-                result.cells_written += sum(1 for v in row if plan.to_api(v) != "")
-            if rows:
-                written.append(_append_cells(sheet_ids[a.tab], rows))
-                result.rows_appended += len(rows)
-                ends[a.tab] = end + len(rows)
         for lay in changes.replacements:
             cells.setdefault(lay.tab, []).extend(_layout_diff(self._first.get(lay.tab, []), lay))
-        updates = []
+        out: list[dict] = []
         for t, cs in cells.items():
             for r, c, vals in plan.runs(cs):
-                updates.extend(_update_cells(sheet_ids[t], r, c, vals))
+                out.extend(_update_cells(tabs.ids[t], r, c, vals))
                 result.cells_written += len(vals)
-        self._pending[:0] = updates + written
+        return out
 
-        # 4. formats, charts, protections, trims after the values; all of it goes in one
-        # :batchUpdate with the lock release (atomic, and a replay fails on the lock).
-        meta_sheets = {s["properties"]["title"]: s for s in (self._meta or {}).get("sheets", [])}
+    def _appends_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen,
+                       result: ApplyResult) -> tuple[list[dict], dict[str, int]]:
+        """appendCells for log rows not logged yet, each after an appendDimension giving
+        the grid room for them (Sheets would grow it too; a range past it is never sent)."""
+        out: list[dict] = []
+        ends: dict[str, int] = {}
+        for a in changes.appends:
+            if not a.rows:
+                continue
+            end = ends.get(a.tab, max(plan.table_end(self._first.get(a.tab, []), seen.tails.get(a.tab)), 1))
+            rows = plan.new_log_rows(a, seen.keys.setdefault(a.tab, set()))
+            if not rows:
+                continue
+            out.extend(tabs.room(a.tab, end + len(rows)))
+            out.append(_append_cells(tabs.ids[a.tab], rows))
+            result.rows_appended += len(rows)
+            result.cells_written += sum(1 for row in rows for v in row if plan.to_api(v) != "")
+            ends[a.tab] = end + len(rows)
+        return out, ends
+
+    def _formats_phase(self, changes: ChangeSet, tabs: _Tabs) -> list[dict]:
+        """Dropdowns, protections and summary formats not yet in place (markers record them)."""
+        out: list[dict] = []
         for et in [*changes.ensure_tabs, *changes.formats]:
-            self._pending.extend(_dropdowns(et, sheet_ids[et.tab], self._first.get(et.tab, []), named))
+            out.extend(_dropdowns(et, tabs.ids[et.tab], self._first.get(et.tab, []), tabs.named))
         for ac in changes.add_columns:
-            self._pending.extend(_protect(meta_sheets.get(ac.tab), sheet_ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
-                                          (ac.first_col, ac.first_col + len(ac.headers) - 1)))
+            out.extend(_protect(tabs.sheets.get(ac.tab), tabs.ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
+                                (ac.first_col, ac.first_col + len(ac.headers) - 1)))
         for lay in changes.replacements:
-            self._pending.extend(_layout_formats(lay, sheet_ids[lay.tab], meta_sheets.get(lay.tab), named))
-            self._pending.extend(_protect(meta_sheets.get(lay.tab), sheet_ids[lay.tab], "sheetcrm: summary written by sync", None))
-        for tr in changes.trims:
-            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), tails.get(tr.tab)))
-            drop = total - 1 - tr.keep
-            if drop > 0 and tr.tab in sheet_ids:
-                self._pending.append({"deleteDimension": {"range": {"sheetId": sheet_ids[tr.tab], "dimension": "ROWS", "startIndex": 1, "endIndex": 1 + drop}}})
-        if self._pending:
-            self._write_final(appends)
-            result.wrote = True
-        result.api_calls = self._calls - calls0
-        self._meta = None  # the sheet changed: the next read() fetches metadata again
-        return result
+            out.extend(_layout_formats(lay, tabs.ids[lay.tab], tabs.sheets.get(lay.tab), tabs.named))
+            out.extend(_protect(tabs.sheets.get(lay.tab), tabs.ids[lay.tab], "sheetcrm: summary written by sync", None))
+        return out
 
-    def _write_final(self, appends: list[AppendRows]) -> None:
-        """Send the pending requests, with the lock release last when a lock is held.
+    def _charts_phase(self, changes: ChangeSet, tabs: _Tabs) -> list[dict]:
+        out: list[dict] = []
+        for lay in changes.replacements:
+            here = {(ch.get("spec") or {}).get("title") for ch in (tabs.sheets.get(lay.tab) or {}).get("charts", []) or []}
+            out.extend(_chart(ch, tabs.ids[lay.tab]) for ch in lay.charts if ch.title not in here)
+        return out
+
+    def _trims_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen, ends: dict[str, int]) -> list[dict]:
+        out = []
+        for tr in changes.trims:
+            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), seen.tails.get(tr.tab)))
+            drop = total - 1 - tr.keep
+            if drop > 0 and tr.tab in tabs.ids:
+                out.append({"deleteDimension": {"range": {"sheetId": tabs.ids[tr.tab], "dimension": "ROWS",
+                                                          "startIndex": 1, "endIndex": 1 + drop}}})
+        return out
+
+    # -- execution -----------------------------------------------------------
+
+    def _execute(self, reqs: list[dict], appends: list[AppendRows]) -> None:
+        """Send the requests, with the lock release last when a lock is held.
 
         Above the payload limit the leading chunks go first, each a batch of its own.
         The last batch deletes the lock's named range: if an attempt was applied but its
         answer lost, the retry fails on the missing lock instead of appending twice."""
-        reqs, self._pending = self._pending, []
         lock = self._lock if self._in_lock else None
         if lock is not None:
-            reqs.append(locks.delete_request(lock))
+            reqs = [*reqs, locks.delete_request(lock)]
         chunks = list(_chunks(reqs, PAYLOAD_LIMIT))
         for chunk in chunks[:-1]:
-            self._batch_update(chunk, "writing cells")
+            self._send_chunk(chunk)
         attempts = 0
 
         def send() -> dict:
@@ -522,7 +523,7 @@ class GSheetsBackend:
         try:
             self._call("writing cells", send)
         except BackendError as exc:
-            if not (lock is not None and attempts > 1 and "HTTP 400" in str(exc) and lock.id in str(exc)):
+            if not (lock is not None and attempts > 1 and "HTTP 400" in str(exc) and self._lock_gone(lock)):
                 raise
             # An earlier attempt went through: our lock is gone and our rows are there.
             if not self._appended(appends):
@@ -533,6 +534,24 @@ class GSheetsBackend:
             log.warning("writing cells: an earlier attempt was applied (its answer was lost)")
         if lock is not None:
             self._lock = None
+
+    def _send_chunk(self, chunk: list[dict]) -> None:
+        """A leading chunk: replaying updateCells is harmless, replaying appendCells is
+        not, so a chunk with appends is sent once (a failure ends the run; the next run
+        finds the rows by their keys)."""
+        if not any("appendCells" in r for r in chunk):
+            self._batch_update(chunk, "writing cells")
+            return
+        saved = self.policy
+        self.policy = dataclasses.replace(saved, attempts=1)
+        try:
+            self._batch_update(chunk, "appending rows")
+        finally:
+            self.policy = saved
+
+    def _lock_gone(self, lock: locks.SheetLock) -> bool:
+        held = locks.find_lock(self._metadata())
+        return held is None or held.id != lock.id
 
     def _appended(self, appends: list[AppendRows]) -> bool:
         """Whether the keyed rows of `appends` are in their tabs now."""
@@ -546,6 +565,90 @@ class GSheetsBackend:
                 return False
         return True
 
+
+# ---------------------------------------------------------------- plan state
+
+
+@dataclass
+class _Tabs:
+    """Tabs as apply() plans them: ids and grid sizes as read, grown as requests are added."""
+
+    sheets: dict[str, dict]
+    named: dict[str, dict]
+    ids: dict[str, int]
+    rows: dict[str, int]
+    cols: dict[str, int]
+    next_id: int
+    as_read: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, meta: dict) -> _Tabs:
+        sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        grid = {t: s["properties"].get("gridProperties", {}) for t, s in sheets.items()}
+        rows = {t: int(g.get("rowCount", 1000)) for t, g in grid.items()}
+        cols = {t: int(g.get("columnCount", 26)) for t, g in grid.items()}
+        ids = {t: s["properties"]["sheetId"] for t, s in sheets.items()}
+        return cls(sheets, {nr.get("name"): nr for nr in meta.get("namedRanges", []) or []}, ids, rows, cols,
+                   max(list(ids.values()) + [0]) + 1, {t: (rows[t], cols[t]) for t in sheets})
+
+    def read_rows(self, tab: str) -> int:
+        return self.as_read.get(tab, (0, 0))[0]
+
+    def read_cols(self, tab: str) -> int:
+        return self.as_read.get(tab, (0, 0))[1]
+
+    def frozen(self, tab: str) -> int:
+        return int(self.sheets[tab]["properties"].get("gridProperties", {}).get("frozenRowCount", 0) or 0)
+
+    def add(self, title: str, rows: int, cols: int, freeze: int) -> dict:
+        sid, self.next_id = self.next_id, self.next_id + 1
+        rows, cols = max(rows, MIN_NEW_ROWS), max(cols, 26)
+        grid: dict = {"rowCount": rows, "columnCount": cols}
+        if freeze:
+            grid["frozenRowCount"] = freeze
+        self.ids[title], self.rows[title], self.cols[title] = sid, rows, cols
+        return {"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}}
+
+    def grow(self, tab: str, rows: int, cols: int) -> list[dict]:
+        """updateSheetProperties when the grid is smaller than rows × cols."""
+        r, c = self.rows[tab], self.cols[tab]
+        if rows <= r and cols <= c:
+            return []
+        self.rows[tab] = max(rows, r + MIN_NEW_ROWS) if rows > r else r
+        self.cols[tab] = max(c, cols)
+        props = {"sheetId": self.ids[tab], "gridProperties": {"rowCount": self.rows[tab], "columnCount": self.cols[tab]}}
+        return [{"updateSheetProperties": {"properties": props, "fields": "gridProperties.rowCount,gridProperties.columnCount"}}]
+
+    def room(self, tab: str, last_row: int) -> list[dict]:
+        """appendDimension so that row `last_row` exists (with a margin for later runs)."""
+        if last_row <= self.rows[tab]:
+            return []
+        add = max(last_row - self.rows[tab], MIN_NEW_ROWS)
+        self.rows[tab] += add
+        return [{"appendDimension": {"sheetId": self.ids[tab], "dimension": "ROWS", "length": add}}]
+
+
+@dataclass
+class _Seen:
+    """The re-read just before writing: lead-tab targets, log tails, log keys."""
+
+    by_tab: dict[str, list[CellUpdate]] = field(default_factory=dict)
+    plans: dict[str, plan.ReadPlan] = field(default_factory=dict)
+    now: dict[str, plan.Reread] = field(default_factory=dict)
+    tails: dict[str, list[list[Any]]] = field(default_factory=dict)
+    keys: dict[str, set[str]] = field(default_factory=dict)
+
+    def store(self, kind: str, tab: str, arg: Any, vals: list[list[Any]]) -> None:
+        if kind == "grid":
+            self.now[tab].grid = vals
+        elif kind == "col":
+            self.now[tab].columns[arg] = plan.column_values(vals)
+        elif kind == "row":
+            self.now[tab].rows[arg] = list(vals[0]) if vals else []
+        elif kind == "tail":
+            self.tails[tab] = vals
+        else:
+            self.keys[tab] = {plan.key_text(v) for v in plan.column_values(vals) if plan.key_text(v)}
 
 
 # ---------------------------------------------------------------- helpers
@@ -695,19 +798,14 @@ _STYLES: dict[str, dict] = {
 
 
 def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict) -> list[dict]:
-    """Formats, widths, merges, frozen rows and charts of a summary tab — only when this
-    exact layout is not already in place (a named-range marker records it)."""
+    """Formats, widths, merges and frozen rows of a summary tab — only when this exact
+    layout is not already in place (a named-range marker records it)."""
     prefix = plan.marker_name("layout", lay.tab)[:-8]
     name = prefix + plan.marker_name(lay.styles, lay.col_widths, lay.freeze_rows, lay.merges,
                                      [c.key for c in lay.charts])[-8:]
-    reqs: list[dict] = []
-    charts_here = {((ch.get("spec") or {}).get("title")) for ch in (sheet or {}).get("charts", []) or []}
-    for ch in lay.charts:
-        if ch.title not in charts_here:
-            reqs.append(_chart(ch, sheet_id))
     if name in named:
-        return reqs
-    reqs.insert(0, {"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}})
+        return []
+    reqs: list[dict] = [{"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}}]
     for r, c, style in lay.styles:
         fmt = _STYLES.get(style)
         if fmt:

@@ -262,3 +262,17 @@ def key_text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return str(v).strip()
+
+
+def new_log_rows(append: Any, seen: set[str]) -> list[tuple[Any, ...]]:
+    """The rows of an AppendRows whose key is not in the tab yet (`seen` grows with them):
+    a retried or crashed run never logs an event twice."""
+    rows = []
+    for row in append.rows:
+        if append.key_col is not None:
+            k = key_text(row[append.key_col]) if append.key_col < len(row) else ""
+            if k and k in seen:
+                continue
+            seen.add(k)
+        rows.append(row)
+    return rows

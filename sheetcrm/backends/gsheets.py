@@ -197,12 +197,12 @@ class GSheetsBackend:
 
     # -- HTTP ---------------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, what: str, fn: Callable[[], Any], count: bool = True) -> Any:
         import google.auth.exceptions
         from gspread.exceptions import APIError
 
         def attempt() -> Any:
-            self._calls += 1
+            self._calls += count
             return fn()
 
         def on_retry(exc: BaseException, n: int) -> None:
@@ -260,6 +260,7 @@ class GSheetsBackend:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         with locks.local_lock(f"gsheets:{self.spreadsheet_id}", f"spreadsheet {self.spreadsheet_id}"):
+            self._refresh_if_due()
             self._acquire()
             self._in_lock = True
             try:
@@ -267,6 +268,23 @@ class GSheetsBackend:
             finally:
                 self._in_lock = False
                 self._release()
+                # A process that syncs hourly keeps no idle keep-alive sockets between runs.
+                self.http.session.close()
+
+    def _refresh_if_due(self) -> None:
+        """Refresh the token now, with retries, when it would expire during this sync
+        (a scheduler reuses one Credentials for many syncs): a token endpoint hiccup is
+        retried with backoff here, not met half-way through a write."""
+        from google.auth.transport.requests import Request
+
+        creds = self.http.auth
+        expiry = getattr(creds, "expiry", None)
+        if expiry is None and getattr(creds, "token", None):
+            return  # a token without expiry (tests, static tokens)
+        due = expiry is None or expiry - dt.datetime.now(dt.UTC).replace(tzinfo=None) < dt.timedelta(seconds=self.lock_ttl)
+        if due:
+            # A plain session: the AuthorizedSession would try to authorise the token request.
+            self._call("refreshing the access token", lambda: creds.refresh(Request()), count=False)
 
     def _acquire(self) -> None:
         mine = locks.SheetLock.new(self.lock_ttl)

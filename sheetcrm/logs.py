@@ -22,8 +22,16 @@ _KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE
 def redact(text: str) -> str:
     text = _KEY.sub("[private key removed]", text)
     text = _BEARER.sub(lambda m: m.group(1) + "[token removed]", text)
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _EMAIL.sub(_mask_email, text)
     return _PHONE.sub(lambda m: _mask_phone(m.group(1)), text)
+
+
+def _mask_email(m: re.Match) -> str:
+    # A service account's address is configuration (whom to share the sheet with), not a
+    # customer's: shown whole.
+    if m.group(2).lower().endswith(".gserviceaccount.com"):
+        return m.group(0)
+    return f"{m.group(1)}***@{m.group(2)}"
 
 
 def _mask_phone(s: str) -> str:

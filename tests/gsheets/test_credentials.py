@@ -89,7 +89,7 @@ def test_oauth_user_file_through_the_cli_syncs_run_after_run(fake, user_sheet):
     from .e2e import cli, today
 
     sid, info, path = user_sheet
-    fake.admin.edit_as_person(sid, f"'{TAB}'!C1:C2", [["Trạng thái"], ["Mới"]])
+    fake.admin.edit_as_person(sid, f"'{TAB}'!C1:D2", [["Trạng thái", "Số điện thoại"], ["Mới", "'0912345678"]])
     fake.admin.reset_counters()
     for _ in range(2):
         r = cli("sync", "--sheet", sid, "--credentials", str(path), "--api-endpoint", fake.url, "--today", today())

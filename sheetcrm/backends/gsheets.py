@@ -166,6 +166,8 @@ class GSheetsBackend:
         self._lock: locks.SheetLock | None = None
         self._pending: list[dict] = []  # formats/charts/trims sent with the lock release
         self._in_lock = False
+        self._count_cell: tuple[AppendRows, int] | None = None
+        self._count_target: tuple[dict, int] | None = None  # appendCells request, its column
 
     # -- construction -------------------------------------------------------
 
@@ -194,6 +196,12 @@ class GSheetsBackend:
     @property
     def api_calls(self) -> int:
         return self._calls
+
+    def count_calls_into(self, append: AppendRows, col: int) -> None:
+        """Write this run's request count into cell `col` of `append`'s first row when it
+        is sent: every request up to and including the write's own batches (token
+        refreshes apart; a retry of the last batch itself cannot be counted in it)."""
+        self._count_cell = (append, col)
 
     # -- HTTP ---------------------------------------------------------------
 
@@ -482,6 +490,8 @@ class GSheetsBackend:
                 continue
             out.extend(tabs.room(a.tab, end + len(rows)))
             out.append(_append_cells(tabs.ids[a.tab], rows))
+            if self._count_cell and self._count_cell[0] is a and rows[0] is a.rows[0]:
+                self._count_target = (out[-1], self._count_cell[1])
             result.rows_appended += len(rows)
             result.cells_written += sum(1 for row in rows for v in row if plan.to_api(v) != "")
             ends[a.tab] = end + len(rows)
@@ -529,6 +539,10 @@ class GSheetsBackend:
         if lock is not None:
             reqs = [*reqs, locks.delete_request(lock)]
         chunks = list(_chunks(reqs, PAYLOAD_LIMIT))
+        if self._count_target is not None:
+            req, col = self._count_target
+            req["appendCells"]["rows"][0]["values"][col] = _cell_data(self._calls + len(chunks))
+            self._count_target = self._count_cell = None
         for chunk in chunks[:-1]:
             self._send_chunk(chunk)
         attempts = 0

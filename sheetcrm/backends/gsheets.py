@@ -356,7 +356,8 @@ class GSheetsBackend:
 
         Phases each build a request list against the grid just read (sizes grow as the
         plan grows them, so no range ever passes the grid); `_execute` sends them with the
-        lock release, in this order: structure, values, appends, formats, charts, trims."""
+        lock release, in this order: structure, summary rows and their formats, values,
+        appends, formats, charts, trims."""
         calls0 = self._calls
         result = ApplyResult()
         if changes.is_empty():
@@ -366,13 +367,14 @@ class GSheetsBackend:
         assert self._meta is not None
         tabs = _Tabs.of(self._meta)
         structure, new_tabs = self._structure_phase(changes, tabs)
+        layouts, edits = self._layout_phase(changes, tabs)
         seen = self._reread(changes, tabs, new_tabs)
-        values = self._values_phase(changes, tabs, seen, new_tabs, result)
+        values = self._values_phase(changes, tabs, seen, new_tabs, edits, result)
         appends, ends = self._appends_phase(changes, tabs, seen, result)
         formats = self._formats_phase(changes, tabs)
         charts = self._charts_phase(changes, tabs)
         trims = self._trims_phase(changes, tabs, seen, ends)
-        reqs = structure + values + appends + self._pending + formats + charts + trims
+        reqs = structure + layouts + values + appends + self._pending + formats + charts + trims
         self._pending.clear()
         if reqs:
             self._execute(reqs, [a for a in changes.appends if a.rows])
@@ -409,6 +411,27 @@ class GSheetsBackend:
             if ap.rows:  # rows are grown next to the append; columns must exist first
                 out.extend(tabs.grow(ap.tab, 1, max(len(r) for r in ap.rows)))
         return out, new_tabs
+
+    def _layout_phase(self, changes: ChangeSet, tabs: _Tabs) -> tuple[list[dict], dict[str, plan.RowEdits]]:
+        """Summary and agenda tabs: rows inserted and deleted so that rows which only
+        moved are not rewritten, then formats — all of them when the tab's layout marker
+        is missing, else only those of the rows that are new or rewritten. Sent before
+        the values, whose dates carry their own number format."""
+        out: list[dict] = []
+        edits: dict[str, plan.RowEdits] = {}
+        for lay in changes.replacements:
+            old = self._first.get(lay.tab, [])
+            edit = edits[lay.tab] = plan.align_rows(old, lay.cells)
+            sheet_id = tabs.ids[lay.tab]
+            for kind, start, count in edit.ops:
+                rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": start + count}
+                out.append({"insertDimension": {"range": rng, "inheritFromBefore": start > 0}} if kind == "insert"
+                           else {"deleteDimension": {"range": rng}})
+                tabs.rows[lay.tab] += count if kind == "insert" else -count
+            fresh = {j + 1 for j, i in enumerate(edit.was)
+                     if i is None or i >= len(old) or plan.row_key(lay.cells[j]) != plan.row_key(old[i])}
+            out.extend(_layout_formats(lay, sheet_id, tabs.sheets.get(lay.tab), tabs.named, fresh))
+        return out, edits
 
     def _reread(self, changes: ChangeSet, tabs: _Tabs, new_tabs: dict) -> _Seen:
         """One values:batchGet of the targets, the log tails and the log keys, each range
@@ -455,7 +478,7 @@ class GSheetsBackend:
         return seen
 
     def _values_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen, new_tabs: dict,
-                      result: ApplyResult) -> list[dict]:
+                      edits: dict[str, plan.RowEdits], result: ApplyResult) -> list[dict]:
         """updateCells for lead cells still as read, headers, and summary cells that differ."""
         cells: dict[str, list[tuple[int, int, Any]]] = {}
         for t, us in seen.by_tab.items():
@@ -467,7 +490,7 @@ class GSheetsBackend:
         for ac in changes.add_columns:
             cells.setdefault(ac.tab, []).extend((1, ac.first_col + i, h) for i, h in enumerate(ac.headers))
         for lay in changes.replacements:
-            cells.setdefault(lay.tab, []).extend(_layout_diff(self._first.get(lay.tab, []), lay))
+            cells.setdefault(lay.tab, []).extend(plan.changed_cells(self._first.get(lay.tab, []), lay.cells, edits[lay.tab].was))
         out: list[dict] = []
         for t, cs in cells.items():
             for r, c, vals in plan.runs(cs):
@@ -506,7 +529,6 @@ class GSheetsBackend:
             out.extend(_protect(tabs.sheets.get(ac.tab), tabs.ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
                                 (ac.first_col, ac.first_col + len(ac.headers) - 1)))
         for lay in changes.replacements:
-            out.extend(_layout_formats(lay, tabs.ids[lay.tab], tabs.sheets.get(lay.tab), tabs.named))
             out.extend(_protect(tabs.sheets.get(lay.tab), tabs.ids[lay.tab], "sheetcrm: summary written by sync", None))
         return out
 
@@ -802,20 +824,6 @@ def _protect(sheet: dict | None, sheet_id: int, description: str, cols: tuple[in
     return [{"addProtectedRange": {"protectedRange": {"range": rng, "description": description, "warningOnly": True}}}]
 
 
-def _layout_diff(old: list[list[Any]], lay: SheetLayout) -> list[tuple[int, int, Any]]:
-    """Summary cells that differ from what is there, blanks where the old layout was bigger."""
-    out = []
-    rows = max(len(old), len(lay.cells))
-    for r in range(1, rows + 1):
-        new_row = lay.cells[r - 1] if r <= len(lay.cells) else ()
-        old_row = old[r - 1] if r <= len(old) else []
-        for c in range(1, max(len(new_row), len(old_row)) + 1):
-            v = new_row[c - 1] if c <= len(new_row) else None
-            if not plan.same(plan.cell(old, r, c), v):
-                out.append((r, c, "" if v is None else v))
-    return out
-
-
 _STYLES: dict[str, dict] = {
     "title": {"textFormat": {"bold": True, "fontSize": 14}},
     "subtitle": {"textFormat": {"bold": True, "fontSize": 11}},
@@ -829,28 +837,24 @@ _STYLES: dict[str, dict] = {
 }
 
 
-def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict) -> list[dict]:
-    """Formats, widths, merges and frozen rows of a summary tab — only when this exact
-    layout is not already in place (a named-range marker records it)."""
+def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict, fresh: set[int]) -> list[dict]:
+    """Formats, widths, merges and frozen rows of a summary tab. A named-range marker
+    records that this tab's formats follow its layout (widths, frozen rows, charts): then
+    only the `fresh` rows (1-based; new or rewritten) get theirs, since rows that merely
+    moved carry their formats along. Without it, everything is set."""
     prefix = plan.marker_name("layout", lay.tab)[:-8]
-    name = prefix + plan.marker_name(lay.styles, lay.col_widths, lay.freeze_rows, lay.merges,
-                                     [c.key for c in lay.charts])[-8:]
+    name = prefix + plan.marker_name("rows", lay.col_widths, lay.freeze_rows, [c.key for c in lay.charts])[-8:]
     if name in named:
-        return []
+        return _row_formats(lay, sheet_id, fresh)
     reqs: list[dict] = [{"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}}]
-    for r, c, style in lay.styles:
-        fmt = _STYLES.get(style)
-        if fmt:
-            reqs.append({"repeatCell": {"range": _grid(sheet_id, r, c), "cell": {"userEnteredFormat": fmt},
-                                        "fields": ",".join(f"userEnteredFormat.{k}" for k in fmt)}})
+    reqs.extend(_styles(sheet_id, lay.styles))
     for i, w in enumerate(lay.col_widths):
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
             "properties": {"pixelSize": int(w * 7 + 10)}, "fields": "pixelSize"}})
-    if lay.merges:
-        reqs.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
-        for r1, c1, r2, c2 in lay.merges:
-            reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
+    reqs.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
+    for r1, c1, r2, c2 in lay.merges:
+        reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
     frozen = ((sheet or {}).get("properties", {}).get("gridProperties", {}) or {}).get("frozenRowCount", 0)
     if lay.freeze_rows != frozen:
         reqs.append(_freeze(sheet_id, lay.freeze_rows))
@@ -859,6 +863,48 @@ def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: 
             reqs.append({"deleteNamedRange": {"namedRangeId": named[old].get("namedRangeId")}})
     reqs.append(_marker(sheet_id, name))
     return reqs
+
+
+def _row_formats(lay: SheetLayout, sheet_id: int, fresh: set[int]) -> list[dict]:
+    """The formats and merges of rows `fresh` only: cleared, then set."""
+    if not fresh:
+        return []
+    reqs: list[dict] = []
+    for r1, r2 in _spans(sorted(fresh)):
+        rng = {"sheetId": sheet_id, "startRowIndex": r1 - 1, "endRowIndex": r2}
+        reqs.append({"repeatCell": {"range": rng, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}})
+        reqs.append({"unmergeCells": {"range": rng}})
+    reqs.extend(_styles(sheet_id, [s for s in lay.styles if s[0] in fresh]))
+    for r1, c1, r2, c2 in lay.merges:
+        if r1 in fresh:
+            reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
+    return reqs
+
+
+def _spans(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as inclusive runs of consecutive rows."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _styles(sheet_id: int, styles: Any) -> list[dict]:
+    """One repeatCell per style per column per run of consecutive rows."""
+    by: dict[tuple[str, int], list[int]] = {}
+    for r, c, style in styles:
+        if style in _STYLES:
+            by.setdefault((style, c), []).append(r)
+    out = []
+    for (style, c), rows in by.items():
+        fmt = _STYLES[style]
+        for r1, r2 in _spans(sorted(set(rows))):
+            out.append({"repeatCell": {"range": _grid(sheet_id, r1, c, r2, c), "cell": {"userEnteredFormat": fmt},
+                                       "fields": ",".join(f"userEnteredFormat.{k}" for k in fmt)}})
+    return out
 
 
 def _chart(ch: ChartSpec, sheet_id: int) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,7 @@ class Soak:
     runs_ok: int = 0
     exits: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)  # API requests of each run's syncs
+    seconds: list[float] = field(default_factory=list)  # time of each run's syncs
     new_names: int = 0
 
     def __post_init__(self) -> None:
@@ -168,6 +170,7 @@ class Soak:
     def run(self, converged: bool = True) -> int:
         """One sync; exit 3 (BackendError) is allowed once, then the next run must pass.
         `converged=False` for a run a person edited during: the next run catches up."""
+        t0 = time.perf_counter()
         try:
             self.sync()
         except BackendError:
@@ -175,6 +178,7 @@ class Soak:
             self.sync()  # the next cron run converges
         else:
             self.exits.append(0)
+        self.seconds.append(time.perf_counter() - t0)
         if self.count_calls:
             self.calls.append(self.count_calls())
         self.runs_ok += 1

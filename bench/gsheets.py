@@ -28,14 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from sheetcrm import api  # noqa: E402
-from sheetcrm.backends.gsheets_plan import to_api  # noqa: E402
-from sheetcrm.config import load_config  # noqa: E402
-from sheetcrm.demo import generate_leads  # noqa: E402
-from sheetcrm.google_http import make_gspread_client  # noqa: E402
-from sheetcrm.testing.fakesheets import FakeSheetsServer  # noqa: E402
+from sheetcrm import api
+from sheetcrm.backends.gsheets_plan import to_api
+from sheetcrm.config import load_config
+from sheetcrm.demo import generate_leads
+from sheetcrm.google_http import make_gspread_client
+from sheetcrm.testing.fakesheets import FakeSheetsServer
 
 TAB = "Khách hàng"
 TODAY = dt.date(2026, 11, 23)

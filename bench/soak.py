@@ -23,15 +23,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import pandas as pd  # noqa: E402
+import pandas as pd
+from gsheets.test_soak import SheetsPerson, api_calls, exact_grid_sheet, inject
+from soak_script import TODAY, Soak
 
-from gsheets.test_soak import SheetsPerson, api_calls, exact_grid_sheet, inject  # noqa: E402
-from sheetcrm import api  # noqa: E402
-from sheetcrm.backends.retry import RetryPolicy  # noqa: E402
-from sheetcrm.config import load_config  # noqa: E402
-from sheetcrm.demo import generate_leads  # noqa: E402
-from sheetcrm.testing.fakesheets import FakeSheetsServer  # noqa: E402
-from soak_script import TODAY, Soak  # noqa: E402
+from sheetcrm import api
+from sheetcrm.backends.retry import RetryPolicy
+from sheetcrm.config import load_config
+from sheetcrm.demo import generate_leads
+from sheetcrm.testing.fakesheets import FakeSheetsServer
 
 FAST = RetryPolicy(attempts=6, max_seconds=600, initial=0.05, max_wait=0.5)
 

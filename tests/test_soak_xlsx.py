@@ -6,14 +6,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from helpers_xlsx import write_workbook
 from openpyxl import load_workbook
 
-from helpers_xlsx import write_workbook
 from sheetcrm import api
 from sheetcrm.demo import generate_leads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak_script import LEADS, TODAY, Soak  # noqa: E402
+from soak_script import LEADS, TODAY, Soak
 
 LEADS_N, RUNS = 200, 12  # every person action once and a few more; ~8 s a run on CI
 

@@ -1,4 +1,4 @@
-"""Google Sheets backend (gspread + google-auth), SPEC §6.
+"""Google Sheets backend (gspread + google-auth).
 
 A sync costs, in the common case, four requests:
 
@@ -6,16 +6,18 @@ A sync costs, in the common case, four requests:
    which also answers the metadata (tabs, grid sizes, named ranges, charts, protections);
 2. one `values:batchGet` of every tab (UNFORMATTED_VALUE, dates as serial numbers);
 3. one `values:batchGet` re-reading, just before writing, the id column and every target
-   column of the lead tab, and the event-key column and tail of each log tab;
-4. one `:batchUpdate`: `updateCells` for the cells whose value changes (text as
-   `stringValue`, never parsed), `appendCells` for the log rows (Sheets places them after
-   the last row with data *at that moment*, so rows a person added are never
-   overwritten), the formats, charts, protections and trims not yet in place, and the
-   lock release. A batch is all-or-nothing, and a replay of an applied batch fails on
-   the already-deleted lock, so a lost answer never appends a row twice.
+   column of the lead tab, and the event-key column and tail of each log tab — each
+   range inside the grid just read (Google refuses a range that starts past it);
+4. one `:batchUpdate`, in this order: structure (new tabs, grids grown), the summary and
+   agenda tabs' row inserts/deletes and the formats of their new rows, `updateCells` for
+   the cells whose value changes (text as `stringValue`, never parsed), `appendDimension`
+   where log rows need room then `appendCells` for them (Sheets places them after the
+   last row with data *at that moment*, so rows a person added are never overwritten),
+   the protections, charts and trims not yet in place, and the lock release. A batch is
+   all-or-nothing, and a replay of an applied batch fails on the already-deleted lock, so
+   a lost answer never appends a row twice.
 
-A `:batchUpdate` for structure (new tabs, columns) is added before 3 only when something
-structural is missing; past ~2 MB the write is split into several batches.
+Past ~2 MB the write is split into several batches.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _mask_email(email: str | None) -> str:
+def _share_with(email: str | None) -> str:
     if not email or "@" not in email:
         return "the account you authorised"
     return email  # a service account's address is what the user must share with
@@ -234,7 +236,7 @@ class GSheetsBackend:
         if code == 403:
             return ConfigError(
                 f"No access to spreadsheet {self.spreadsheet_id}: share it with "
-                f"{_mask_email(self.account)} as Editor (Share button in Google Sheets)."
+                f"{_share_with(self.account)} as Editor (Share button in Google Sheets)."
             )
         if code == 404:
             return ConfigError(

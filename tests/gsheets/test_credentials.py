@@ -1,4 +1,4 @@
-"""Every kind of Google credentials SPEC §6 names, through google-auth's own flows to the
+"""Every kind of Google credentials the README names, through google-auth's own flows to the
 fake's token endpoint: a service-account key, OAuth user credentials (refresh token), and
 application-default credentials (GOOGLE_APPLICATION_CREDENTIALS, then gcloud's file)."""
 

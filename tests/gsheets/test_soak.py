@@ -17,7 +17,7 @@ from sheetcrm.demo import generate_leads
 from sheetcrm.google_http import make_gspread_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from soak_script import HISTORY, LEADS, STATUSES, TODAY, Soak, col_letter  # noqa: E402
+from soak_script import HISTORY, LEADS, STATUSES, TODAY, Soak, col_letter
 
 FAST = RetryPolicy(attempts=6, max_seconds=20, initial=0.01, max_wait=0.05)
 LEADS_N, RUNS = 200, 30

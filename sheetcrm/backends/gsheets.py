@@ -308,6 +308,10 @@ class GSheetsBackend:
             # The name is taken, or there is no sheet 0: look, then decide.
             meta = self._metadata()
             held = locks.find_lock(meta)
+            if held and held.id == mine.id:
+                # Our own request went through and its answer was lost: the lock is ours.
+                self._lock, self._fresh_meta = mine, meta
+                return
             if held and not held.expired():
                 raise LockHeldError(
                     f"Another sync holds spreadsheet {self.spreadsheet_id} until {held.until()} "

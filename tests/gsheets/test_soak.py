@@ -133,13 +133,17 @@ def test_first_sync_then_one_percent_statuses_then_two_more(fake, soak):
 
 def inject(fake, rng: random.Random, soak: Soak, run: int) -> str:
     """A fault (or an edit during the sync) for this run, drawn with the soak's seed."""
-    kind = "edit_during_sync" if run == 9 else rng.choice(["none"] * 5 + ["429", "503", "drop"])
+    kind = "edit_during_sync" if run == 9 else rng.choice(["none"] * 5 + ["429", "503", "drop", "drop_lock", "reset"])
     if kind == "429":
         fake.admin.inject_fault(status=429, count=3, retry_after=0)
     elif kind == "503":
         fake.admin.inject_fault(status=503, count=1)
     elif kind == "drop":  # the write batch applied, its answer lost
         fake.admin.after_requests(2, lambda a: a.inject_fault(match="spreadsheets.batchUpdate", lose_answer=True))
+    elif kind == "reset":  # the connection dropped mid-write, nothing applied
+        fake.admin.after_requests(2, lambda a: a.inject_fault(match="spreadsheets.batchUpdate", drop=True))
+    elif kind == "drop_lock":  # the lock taken, its answer lost
+        fake.admin.inject_fault(match="spreadsheets.batchUpdate", lose_answer=True)
     elif kind == "edit_during_sync":
         header, rows = soak.leads()
         i, value = rng.randrange(len(rows)), rng.choice(STATUSES)
@@ -161,7 +165,7 @@ def test_cron_soak(fake, soak, capsys):
         chunks = 1 + c["bytes_received"] // 2_000_000
         failed = sum(n for code, n in c["statuses"].items() if str(code) != "200")
         # lock, read, re-read, write; a retry per failed answer, 2 checks after a lost one
-        allowed = 4 + chunks - 1 + failed + (2 if fault == "drop" else 0)
+        allowed = 4 + chunks - 1 + failed + (2 if fault in ("drop", "drop_lock", "reset") else 0)
         assert calls <= max(allowed, 5 + chunks - 1) if soak.exits[-1] == 0 else 2 * allowed, (run, action, fault, calls)
         if fault == "none":
             assert calls <= 4, (run, action, calls)

@@ -140,6 +140,9 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
     return SyncPlan(ChangeSet(), report, {}, pd.DataFrame())
 
 
+_CALLS_PENDING = -2_147_483_000  # stands for this run's API request count until the write
+
+
 def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backend: Backend,
               started: dt.datetime, t0: float, today: dt.date, outcome: str, digest: str) -> None:
     """Queue this run's row in `Nhật ký đồng bộ`, trimming the tab to the configured size."""
@@ -163,12 +166,17 @@ def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backe
         "transitions": report.transitions,
         "rows_appended": report.appended,
         "cells_written": changes.cells + len(schema.columns),
-        "api_calls": backend.api_calls,
+        "api_calls": _CALLS_PENDING if hasattr(backend, "count_calls_into") else backend.api_calls,
         "outcome": outcome,
         "input_hash": digest,
     }
     row = dict(zip(schema.keys, sync_log_row(fields, cfg.language, schemas)))
     _append(table, pd.DataFrame([row]), changes, schemas, cfg.language)
+    if hasattr(backend, "count_calls_into"):
+        # The requests of the write that carries this row are known only then: the
+        # backend puts the run's whole count in the cell holding the placeholder.
+        logged = changes.appends[-1]
+        backend.count_calls_into(logged, list(logged.rows[0]).index(_CALLS_PENDING))
     if len(table.frame) + 1 > cfg.sync_log_keep:
         changes.trims.append(TrimRows(table.title, cfg.sync_log_keep))
 

@@ -1,4 +1,4 @@
-"""Google Sheets backend (gspread + google-auth), SPEC §6.
+"""Google Sheets backend (gspread + google-auth).
 
 A sync costs, in the common case, four requests:
 
@@ -6,26 +6,30 @@ A sync costs, in the common case, four requests:
    which also answers the metadata (tabs, grid sizes, named ranges, charts, protections);
 2. one `values:batchGet` of every tab (UNFORMATTED_VALUE, dates as serial numbers);
 3. one `values:batchGet` re-reading, just before writing, the id column and every target
-   column of the lead tab, and the event-key column and tail of each log tab;
-4. one `:batchUpdate`: `updateCells` for the cells whose value changes (text as
-   `stringValue`, never parsed), `appendCells` for the log rows (Sheets places them after
-   the last row with data *at that moment*, so rows a person added are never
-   overwritten), the formats, charts, protections and trims not yet in place, and the
-   lock release. A batch is all-or-nothing, and a replay of an applied batch fails on
-   the already-deleted lock, so a lost answer never appends a row twice.
+   column of the lead tab, and the event-key column and tail of each log tab — each
+   range inside the grid just read (Google refuses a range that starts past it);
+4. one `:batchUpdate`, in this order: structure (new tabs, grids grown), the summary and
+   agenda tabs' row inserts/deletes and the formats of their new rows, `updateCells` for
+   the cells whose value changes (text as `stringValue`, never parsed), `appendDimension`
+   where log rows need room then `appendCells` for them (Sheets places them after the
+   last row with data *at that moment*, so rows a person added are never overwritten),
+   the protections, charts and trims not yet in place, and the lock release. A batch is
+   all-or-nothing, and a replay of an applied batch fails on the already-deleted lock, so
+   a lost answer never appends a row twice.
 
-A `:batchUpdate` for structure (new tabs, columns) is added before 3 only when something
-structural is missing; past ~2 MB the write is split into several batches.
+Past ~2 MB the write is split into several batches.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +127,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _mask_email(email: str | None) -> str:
+def _share_with(email: str | None) -> str:
     if not email or "@" not in email:
         return "the account you authorised"
     return email  # a service account's address is what the user must share with
@@ -164,6 +168,8 @@ class GSheetsBackend:
         self._lock: locks.SheetLock | None = None
         self._pending: list[dict] = []  # formats/charts/trims sent with the lock release
         self._in_lock = False
+        self._count_cell: tuple[AppendRows, int] | None = None
+        self._count_target: tuple[dict, int] | None = None  # appendCells request, its column
 
     # -- construction -------------------------------------------------------
 
@@ -193,14 +199,20 @@ class GSheetsBackend:
     def api_calls(self) -> int:
         return self._calls
 
+    def count_calls_into(self, append: AppendRows, col: int) -> None:
+        """Write this run's request count into cell `col` of `append`'s first row when it
+        is sent: every request up to and including the write's own batches (token
+        refreshes apart; a retry of the last batch itself cannot be counted in it)."""
+        self._count_cell = (append, col)
+
     # -- HTTP ---------------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, what: str, fn: Callable[[], Any], count: bool = True) -> Any:
         import google.auth.exceptions
         from gspread.exceptions import APIError
 
         def attempt() -> Any:
-            self._calls += 1
+            self._calls += count
             return fn()
 
         def on_retry(exc: BaseException, n: int) -> None:
@@ -224,7 +236,7 @@ class GSheetsBackend:
         if code == 403:
             return ConfigError(
                 f"No access to spreadsheet {self.spreadsheet_id}: share it with "
-                f"{_mask_email(self.account)} as Editor (Share button in Google Sheets)."
+                f"{_share_with(self.account)} as Editor (Share button in Google Sheets)."
             )
         if code == 404:
             return ConfigError(
@@ -258,6 +270,7 @@ class GSheetsBackend:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         with locks.local_lock(f"gsheets:{self.spreadsheet_id}", f"spreadsheet {self.spreadsheet_id}"):
+            self._refresh_if_due()
             self._acquire()
             self._in_lock = True
             try:
@@ -265,6 +278,23 @@ class GSheetsBackend:
             finally:
                 self._in_lock = False
                 self._release()
+                # A process that syncs hourly keeps no idle keep-alive sockets between runs.
+                self.http.session.close()
+
+    def _refresh_if_due(self) -> None:
+        """Refresh the token now, with retries, when it would expire during this sync
+        (a scheduler reuses one Credentials for many syncs): a token endpoint hiccup is
+        retried with backoff here, not met half-way through a write."""
+        from google.auth.transport.requests import Request
+
+        creds = self.http.auth
+        expiry = getattr(creds, "expiry", None)
+        if expiry is None and getattr(creds, "token", None):
+            return  # a token without expiry (tests, static tokens)
+        due = expiry is None or expiry - dt.datetime.now(dt.UTC).replace(tzinfo=None) < dt.timedelta(seconds=self.lock_ttl)
+        if due:
+            # A plain session: the AuthorizedSession would try to authorise the token request.
+            self._call("refreshing the access token", lambda: creds.refresh(Request()), count=False)
 
     def _acquire(self) -> None:
         mine = locks.SheetLock.new(self.lock_ttl)
@@ -278,6 +308,10 @@ class GSheetsBackend:
             # The name is taken, or there is no sheet 0: look, then decide.
             meta = self._metadata()
             held = locks.find_lock(meta)
+            if held and held.id == mine.id:
+                # Our own request went through and its answer was lost: the lock is ours.
+                self._lock, self._fresh_meta = mine, meta
+                return
             if held and not held.expired():
                 raise LockHeldError(
                     f"Another sync holds spreadsheet {self.spreadsheet_id} until {held.until()} "
@@ -324,194 +358,221 @@ class GSheetsBackend:
     # -- apply ---------------------------------------------------------------
 
     def apply(self, changes: ChangeSet) -> ApplyResult:
+        """Write `changes` in (usually) two calls: one re-read, one :batchUpdate.
+
+        Phases each build a request list against the grid just read (sizes grow as the
+        plan grows them, so no range ever passes the grid); `_execute` sends them with the
+        lock release, in this order: structure, summary rows and their formats, values,
+        appends, formats, charts, trims."""
         calls0 = self._calls
         result = ApplyResult()
         if changes.is_empty():
             return result
         if self._meta is None:
             self.read()
-        meta = self._meta
-        assert meta is not None
-        sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
-        named = {nr.get("name"): nr for nr in meta.get("namedRanges", []) or []}
+        assert self._meta is not None
+        tabs = _Tabs.of(self._meta)
+        structure, new_tabs = self._structure_phase(changes, tabs)
+        layouts, edits = self._layout_phase(changes, tabs)
+        seen = self._reread(changes, tabs, new_tabs)
+        values = self._values_phase(changes, tabs, seen, new_tabs, edits, result)
+        appends, ends = self._appends_phase(changes, tabs, seen, result)
+        formats = self._formats_phase(changes, tabs)
+        charts = self._charts_phase(changes, tabs)
+        trims = self._trims_phase(changes, tabs, seen, ends)
+        reqs = structure + layouts + values + appends + self._pending + formats + charts + trims
+        self._pending.clear()
+        if reqs:
+            self._execute(reqs, [a for a in changes.appends if a.rows])
+            result.wrote = True
+        result.api_calls = self._calls - calls0
+        self._meta = None  # the sheet changed: the next read() fetches metadata again
+        return result
 
-        # 1. structure that values need first: tabs, grid size, frozen header.
+    # -- phases: each returns the requests it needs, in the order they must run --
+
+    def _structure_phase(self, changes: ChangeSet, tabs: _Tabs) -> tuple[list[dict], dict[str, tuple[str, ...]]]:
+        """New tabs, frozen headers and grid growth that the values need first."""
+        out: list[dict] = []
         new_tabs: dict[str, tuple[str, ...]] = {}
-        structure: list[dict] = []
-        next_id = max([s["properties"]["sheetId"] for s in sheets.values()] + [0]) + 1
-        sheet_ids: dict[str, int] = {t: s["properties"]["sheetId"] for t, s in sheets.items()}
-        size: dict[str, list[int]] = {
-            t: [s["properties"].get("gridProperties", {}).get("rowCount", 1000),
-                s["properties"].get("gridProperties", {}).get("columnCount", 26)]
-            for t, s in sheets.items()
-        }
-
-        def add_tab(title: str, rows: int, cols: int, freeze: int) -> None:
-            nonlocal next_id
-            sid = next_id
-            next_id += 1
-            rows, cols = max(rows, MIN_NEW_ROWS), max(cols, 26)
-            grid: dict = {"rowCount": rows, "columnCount": cols}
-            if freeze:
-                grid["frozenRowCount"] = freeze
-            structure.append({"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}})
-            sheet_ids[title], size[title] = sid, [rows, cols]
-
         for et in [*changes.ensure_tabs, *changes.formats]:
-            if et.tab not in sheet_ids:
-                add_tab(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows)
+            if et.tab not in tabs.ids:
+                out.append(tabs.add(et.tab, MIN_NEW_ROWS, len(et.headers), et.freeze_rows))
                 new_tabs[et.tab] = et.headers
-            else:
-                frozen = sheets[et.tab]["properties"].get("gridProperties", {}).get("frozenRowCount", 0)
-                if et.freeze_rows and frozen < et.freeze_rows:
-                    self._pending.append(_freeze(sheet_ids[et.tab], et.freeze_rows))
+            elif et.freeze_rows and tabs.frozen(et.tab) < et.freeze_rows:
+                out.append(_freeze(tabs.ids[et.tab], et.freeze_rows))
         for lay in changes.replacements:
-            if lay.tab not in sheet_ids:
-                add_tab(lay.tab, len(lay.cells) + 10, max((len(r) for r in lay.cells), default=1), lay.freeze_rows)
+            if lay.tab not in tabs.ids:
+                out.append(tabs.add(lay.tab, len(lay.cells) + 10, max((len(r) for r in lay.cells), default=1), lay.freeze_rows))
         for tab in {a.tab for a in changes.add_columns} | {a.tab for a in changes.appends if a.rows}:
-            if tab not in sheet_ids:
+            if tab not in tabs.ids:
                 raise BackendError(f"tab '{tab}' does not exist and the change set does not create it")
-
-        def need(tab: str, rows: int, cols: int) -> None:
-            r, c = size[tab]
-            if rows > r or cols > c:
-                props = {"sheetId": sheet_ids[tab], "gridProperties": {"rowCount": max(r, rows), "columnCount": max(c, cols)}}
-                if rows > r:
-                    props["gridProperties"]["rowCount"] = max(rows, r + MIN_NEW_ROWS)
-                structure.append({"updateSheetProperties": {"properties": props, "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
-                size[tab] = [props["gridProperties"]["rowCount"], props["gridProperties"]["columnCount"]]
-
         for ac in changes.add_columns:
-            need(ac.tab, 1, ac.first_col + len(ac.headers) - 1)
+            out.extend(tabs.grow(ac.tab, 1, ac.first_col + len(ac.headers) - 1))
         for lay in changes.replacements:
             old = self._first.get(lay.tab, [])
-            need(lay.tab, max(len(lay.cells), len(old)), max([len(r) for r in lay.cells] + [len(r) for r in old] + [1]))
+            out.extend(tabs.grow(lay.tab, max(len(lay.cells), len(old)),
+                                 max([len(r) for r in lay.cells] + [len(r) for r in old] + [1])))
         for ap in changes.appends:
-            if ap.rows:
-                # appendCells grows the rows itself; columns must exist.
-                need(ap.tab, 1, max(len(r) for r in ap.rows))
-        if structure:
-            resp = self._batch_update(structure, "creating tabs and columns", include_spreadsheet=True)
-            if resp.get("updatedSpreadsheet"):
-                self._meta = meta = resp["updatedSpreadsheet"]
+            if ap.rows:  # rows are grown next to the append; columns must exist first
+                out.extend(tabs.grow(ap.tab, 1, max(len(r) for r in ap.rows)))
+        return out, new_tabs
 
-        # 2. re-read the targets, the log tails and the log keys in one call.
-        by_tab: dict[str, list[CellUpdate]] = {}
+    def _layout_phase(self, changes: ChangeSet, tabs: _Tabs) -> tuple[list[dict], dict[str, plan.RowEdits]]:
+        """Summary and agenda tabs: rows inserted and deleted so that rows which only
+        moved are not rewritten, then formats — all of them when the tab's layout marker
+        is missing, else only those of the rows that are new or rewritten. Sent before
+        the values, whose dates carry their own number format."""
+        out: list[dict] = []
+        edits: dict[str, plan.RowEdits] = {}
+        for lay in changes.replacements:
+            old = self._first.get(lay.tab, [])
+            edit = edits[lay.tab] = plan.align_rows(old, lay.cells)
+            sheet_id = tabs.ids[lay.tab]
+            for kind, start, count in edit.ops:
+                rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": start + count}
+                out.append({"insertDimension": {"range": rng, "inheritFromBefore": start > 0}} if kind == "insert"
+                           else {"deleteDimension": {"range": rng}})
+                tabs.rows[lay.tab] += count if kind == "insert" else -count
+            fresh = {j + 1 for j, i in enumerate(edit.was)
+                     if i is None or i >= len(old) or plan.row_key(lay.cells[j]) != plan.row_key(old[i])}
+            out.extend(_layout_formats(lay, sheet_id, tabs.sheets.get(lay.tab), tabs.named, fresh))
+        return out, edits
+
+    def _reread(self, changes: ChangeSet, tabs: _Tabs, new_tabs: dict) -> _Seen:
+        """One values:batchGet of the targets, the log tails and the log keys, each range
+        inside the grid as read (a column or rows past it are empty by construction)."""
+        seen = _Seen()
         for u in changes.updates:
-            by_tab.setdefault(u.tab, []).append(u)
-        plans = {t: plan.plan_reread(t, self._first.get(t, []), us) for t, us in by_tab.items()}
+            seen.by_tab.setdefault(u.tab, []).append(u)
+        seen.plans = {t: plan.plan_reread(t, self._first.get(t, []), us) for t, us in seen.by_tab.items()}
         ranges: list[str] = []
         slots: list[tuple[str, str, Any]] = []
-        for t, p in plans.items():
-            if p.whole_tab:
-                ranges.append(quote_title(t))
-                slots.append(("grid", t, None))
+
+        def ask(kind: str, tab: str, arg: Any, rng: str) -> None:
+            ranges.append(rng)
+            slots.append((kind, tab, arg))
+
+        for t, p in seen.plans.items():
+            seen.now[t] = plan.Reread()
+            if t in new_tabs or tabs.rows.get(t, 0) < 1:
+                seen.now[t].grid = []
+            elif p.whole_tab:
+                ask("grid", t, None, quote_title(t))
             else:
                 for c in p.cols:
-                    ranges.append(plan.col_range(t, c))
-                    slots.append(("col", t, c))
+                    if c <= tabs.read_cols(t):
+                        ask("col", t, c, plan.col_range(t, c))
+                    else:
+                        seen.now[t].columns[c] = []
                 for r in p.rows:
-                    ranges.append(plan.rows_range(t, r))
-                    slots.append(("row", t, r))
-        appends = [a for a in changes.appends if a.rows]
-        for a in appends:
-            if a.tab in new_tabs:
+                    if r <= tabs.read_rows(t):
+                        ask("row", t, r, plan.rows_range(t, r))
+                    else:
+                        seen.now[t].rows[r] = []
+        for a in changes.appends:
+            if not a.rows or a.tab in new_tabs:
                 continue
             n = len(self._first.get(a.tab, []))
-            ranges.append(plan.rows_range(a.tab, n + 1, max(size[a.tab][0], n + 1)))
-            slots.append(("tail", a.tab, None))
-            if a.key_col is not None:
-                ranges.append(plan.col_range(a.tab, a.key_col + 1))
-                slots.append(("key", a.tab, None))
+            if n < tabs.read_rows(a.tab):  # rows below what was read, if the grid has any
+                ask("tail", a.tab, None, plan.rows_range(a.tab, n + 1, tabs.read_rows(a.tab)))
+            if a.key_col is not None and a.key_col < tabs.read_cols(a.tab):
+                ask("key", a.tab, None, plan.col_range(a.tab, a.key_col + 1))
         got = self._batch_get(ranges, "re-reading the cells to write") if ranges else []
-        now: dict[str, plan.Reread] = {t: plan.Reread() for t in plans}
-        tails: dict[str, list[list[Any]]] = {}
-        keys: dict[str, set[str]] = {}
         for (kind, t, arg), vals in zip(slots, got):
-            if kind == "grid":
-                now[t].grid = vals
-            elif kind == "col":
-                now[t].columns[arg] = plan.column_values(vals)
-            elif kind == "row":
-                now[t].rows[arg] = list(vals[0]) if vals else []
-            elif kind == "tail":
-                tails[t] = vals
-            else:
-                keys[t] = {plan.key_text(v) for v in plan.column_values(vals) if plan.key_text(v)}
+            seen.store(kind, t, arg, vals)
+        return seen
 
-        # 3. what to write.
+    def _values_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen, new_tabs: dict,
+                      edits: dict[str, plan.RowEdits], result: ApplyResult) -> list[dict]:
+        """updateCells for lead cells still as read, headers, and summary cells that differ."""
         cells: dict[str, list[tuple[int, int, Any]]] = {}
-        for t, us in by_tab.items():
-            writes, skipped = plan.reconcile(t, self._first.get(t, []), plans[t], now[t], us)
+        for t, us in seen.by_tab.items():
+            writes, skipped = plan.reconcile(t, self._first.get(t, []), seen.plans[t], seen.now[t], us)
             cells.setdefault(t, []).extend(writes)
             result.skipped.extend(skipped)
         for t, headers in new_tabs.items():
             cells.setdefault(t, []).extend((1, i + 1, h) for i, h in enumerate(headers))
         for ac in changes.add_columns:
             cells.setdefault(ac.tab, []).extend((1, ac.first_col + i, h) for i, h in enumerate(ac.headers))
-        ends: dict[str, int] = {}
-        written: list[dict] = []  # updateCells then appendCells, in the final batch
-        for a in appends:
-            end = ends.get(a.tab, max(plan.table_end(self._first.get(a.tab, []), tails.get(a.tab)), 1))
-            seen = keys.setdefault(a.tab, set())
-            rows = []
-            for row in a.rows:
-                if a.key_col is not None:
-                    k = plan.key_text(row[a.key_col]) if a.key_col < len(row) else ""
-                    if k and k in seen:
-                        continue  # logged by an earlier (retried or crashed) run
-                    seen.add(k)
-                rows.append(row)
-                result.cells_written += sum(1 for v in row if plan.to_api(v) != "")
-            if rows:
-                written.append(_append_cells(sheet_ids[a.tab], rows))
-                result.rows_appended += len(rows)
-                ends[a.tab] = end + len(rows)
         for lay in changes.replacements:
-            cells.setdefault(lay.tab, []).extend(_layout_diff(self._first.get(lay.tab, []), lay))
-        updates = []
+            cells.setdefault(lay.tab, []).extend(plan.changed_cells(self._first.get(lay.tab, []), lay.cells, edits[lay.tab].was))
+        out: list[dict] = []
         for t, cs in cells.items():
             for r, c, vals in plan.runs(cs):
-                updates.extend(_update_cells(sheet_ids[t], r, c, vals))
+                out.extend(_update_cells(tabs.ids[t], r, c, vals))
                 result.cells_written += len(vals)
-        self._pending[:0] = updates + written
+        return out
 
-        # 4. formats, charts, protections, trims after the values; all of it goes in one
-        # :batchUpdate with the lock release (atomic, and a replay fails on the lock).
-        meta_sheets = {s["properties"]["title"]: s for s in (self._meta or {}).get("sheets", [])}
+    def _appends_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen,
+                       result: ApplyResult) -> tuple[list[dict], dict[str, int]]:
+        """appendCells for log rows not logged yet, each after an appendDimension giving
+        the grid room for them (Sheets would grow it too; a range past it is never sent)."""
+        out: list[dict] = []
+        ends: dict[str, int] = {}
+        for a in changes.appends:
+            if not a.rows:
+                continue
+            end = ends.get(a.tab, max(plan.table_end(self._first.get(a.tab, []), seen.tails.get(a.tab)), 1))
+            rows = plan.new_log_rows(a, seen.keys.setdefault(a.tab, set()))
+            if not rows:
+                continue
+            out.extend(tabs.room(a.tab, end + len(rows)))
+            out.append(_append_cells(tabs.ids[a.tab], rows))
+            if self._count_cell and self._count_cell[0] is a and rows[0] is a.rows[0]:
+                self._count_target = (out[-1], self._count_cell[1])
+            result.rows_appended += len(rows)
+            result.cells_written += sum(1 for row in rows for v in row if plan.to_api(v) != "")
+            ends[a.tab] = end + len(rows)
+        return out, ends
+
+    def _formats_phase(self, changes: ChangeSet, tabs: _Tabs) -> list[dict]:
+        """Dropdowns, protections and summary formats not yet in place (markers record them)."""
+        out: list[dict] = []
         for et in [*changes.ensure_tabs, *changes.formats]:
-            self._pending.extend(_dropdowns(et, sheet_ids[et.tab], self._first.get(et.tab, []), named))
+            out.extend(_dropdowns(et, tabs.ids[et.tab], self._first.get(et.tab, []), tabs.named))
         for ac in changes.add_columns:
-            self._pending.extend(_protect(meta_sheets.get(ac.tab), sheet_ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
-                                          (ac.first_col, ac.first_col + len(ac.headers) - 1)))
+            out.extend(_protect(tabs.sheets.get(ac.tab), tabs.ids[ac.tab], f"sheetcrm: computed column {', '.join(ac.headers)}",
+                                (ac.first_col, ac.first_col + len(ac.headers) - 1)))
         for lay in changes.replacements:
-            self._pending.extend(_layout_formats(lay, sheet_ids[lay.tab], meta_sheets.get(lay.tab), named))
-            self._pending.extend(_protect(meta_sheets.get(lay.tab), sheet_ids[lay.tab], "sheetcrm: summary written by sync", None))
-        for tr in changes.trims:
-            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), tails.get(tr.tab)))
-            drop = total - 1 - tr.keep
-            if drop > 0 and tr.tab in sheet_ids:
-                self._pending.append({"deleteDimension": {"range": {"sheetId": sheet_ids[tr.tab], "dimension": "ROWS", "startIndex": 1, "endIndex": 1 + drop}}})
-        if self._pending:
-            self._write_final(appends)
-            result.wrote = True
-        result.api_calls = self._calls - calls0
-        self._meta = None  # the sheet changed: the next read() fetches metadata again
-        return result
+            out.extend(_protect(tabs.sheets.get(lay.tab), tabs.ids[lay.tab], "sheetcrm: summary written by sync", None))
+        return out
 
-    def _write_final(self, appends: list[AppendRows]) -> None:
-        """Send the pending requests, with the lock release last when a lock is held.
+    def _charts_phase(self, changes: ChangeSet, tabs: _Tabs) -> list[dict]:
+        out: list[dict] = []
+        for lay in changes.replacements:
+            here = {(ch.get("spec") or {}).get("title") for ch in (tabs.sheets.get(lay.tab) or {}).get("charts", []) or []}
+            out.extend(_chart(ch, tabs.ids[lay.tab]) for ch in lay.charts if ch.title not in here)
+        return out
+
+    def _trims_phase(self, changes: ChangeSet, tabs: _Tabs, seen: _Seen, ends: dict[str, int]) -> list[dict]:
+        out = []
+        for tr in changes.trims:
+            total = ends.get(tr.tab, plan.table_end(self._first.get(tr.tab, []), seen.tails.get(tr.tab)))
+            drop = total - 1 - tr.keep
+            if drop > 0 and tr.tab in tabs.ids:
+                out.append({"deleteDimension": {"range": {"sheetId": tabs.ids[tr.tab], "dimension": "ROWS",
+                                                          "startIndex": 1, "endIndex": 1 + drop}}})
+        return out
+
+    # -- execution -----------------------------------------------------------
+
+    def _execute(self, reqs: list[dict], appends: list[AppendRows]) -> None:
+        """Send the requests, with the lock release last when a lock is held.
 
         Above the payload limit the leading chunks go first, each a batch of its own.
         The last batch deletes the lock's named range: if an attempt was applied but its
         answer lost, the retry fails on the missing lock instead of appending twice."""
-        reqs, self._pending = self._pending, []
         lock = self._lock if self._in_lock else None
         if lock is not None:
-            reqs.append(locks.delete_request(lock))
+            reqs = [*reqs, locks.delete_request(lock)]
         chunks = list(_chunks(reqs, PAYLOAD_LIMIT))
+        if self._count_target is not None:
+            req, col = self._count_target
+            req["appendCells"]["rows"][0]["values"][col] = _cell_data(self._calls + len(chunks))
+            self._count_target = self._count_cell = None
         for chunk in chunks[:-1]:
-            self._batch_update(chunk, "writing cells")
+            self._send_chunk(chunk)
         attempts = 0
 
         def send() -> dict:
@@ -522,7 +583,7 @@ class GSheetsBackend:
         try:
             self._call("writing cells", send)
         except BackendError as exc:
-            if not (lock is not None and attempts > 1 and "HTTP 400" in str(exc) and lock.id in str(exc)):
+            if not (lock is not None and attempts > 1 and "HTTP 400" in str(exc) and self._lock_gone(lock)):
                 raise
             # An earlier attempt went through: our lock is gone and our rows are there.
             if not self._appended(appends):
@@ -533,6 +594,24 @@ class GSheetsBackend:
             log.warning("writing cells: an earlier attempt was applied (its answer was lost)")
         if lock is not None:
             self._lock = None
+
+    def _send_chunk(self, chunk: list[dict]) -> None:
+        """A leading chunk: replaying updateCells is harmless, replaying appendCells is
+        not, so a chunk with appends is sent once (a failure ends the run; the next run
+        finds the rows by their keys)."""
+        if not any("appendCells" in r for r in chunk):
+            self._batch_update(chunk, "writing cells")
+            return
+        saved = self.policy
+        self.policy = dataclasses.replace(saved, attempts=1)
+        try:
+            self._batch_update(chunk, "appending rows")
+        finally:
+            self.policy = saved
+
+    def _lock_gone(self, lock: locks.SheetLock) -> bool:
+        held = locks.find_lock(self._metadata())
+        return held is None or held.id != lock.id
 
     def _appended(self, appends: list[AppendRows]) -> bool:
         """Whether the keyed rows of `appends` are in their tabs now."""
@@ -546,6 +625,90 @@ class GSheetsBackend:
                 return False
         return True
 
+
+# ---------------------------------------------------------------- plan state
+
+
+@dataclass
+class _Tabs:
+    """Tabs as apply() plans them: ids and grid sizes as read, grown as requests are added."""
+
+    sheets: dict[str, dict]
+    named: dict[str, dict]
+    ids: dict[str, int]
+    rows: dict[str, int]
+    cols: dict[str, int]
+    next_id: int
+    as_read: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, meta: dict) -> _Tabs:
+        sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        grid = {t: s["properties"].get("gridProperties", {}) for t, s in sheets.items()}
+        rows = {t: int(g.get("rowCount", 1000)) for t, g in grid.items()}
+        cols = {t: int(g.get("columnCount", 26)) for t, g in grid.items()}
+        ids = {t: s["properties"]["sheetId"] for t, s in sheets.items()}
+        return cls(sheets, {nr.get("name"): nr for nr in meta.get("namedRanges", []) or []}, ids, rows, cols,
+                   max(list(ids.values()) + [0]) + 1, {t: (rows[t], cols[t]) for t in sheets})
+
+    def read_rows(self, tab: str) -> int:
+        return self.as_read.get(tab, (0, 0))[0]
+
+    def read_cols(self, tab: str) -> int:
+        return self.as_read.get(tab, (0, 0))[1]
+
+    def frozen(self, tab: str) -> int:
+        return int(self.sheets[tab]["properties"].get("gridProperties", {}).get("frozenRowCount", 0) or 0)
+
+    def add(self, title: str, rows: int, cols: int, freeze: int) -> dict:
+        sid, self.next_id = self.next_id, self.next_id + 1
+        rows, cols = max(rows, MIN_NEW_ROWS), max(cols, 26)
+        grid: dict = {"rowCount": rows, "columnCount": cols}
+        if freeze:
+            grid["frozenRowCount"] = freeze
+        self.ids[title], self.rows[title], self.cols[title] = sid, rows, cols
+        return {"addSheet": {"properties": {"sheetId": sid, "title": title, "gridProperties": grid}}}
+
+    def grow(self, tab: str, rows: int, cols: int) -> list[dict]:
+        """updateSheetProperties when the grid is smaller than rows × cols."""
+        r, c = self.rows[tab], self.cols[tab]
+        if rows <= r and cols <= c:
+            return []
+        self.rows[tab] = max(rows, r + MIN_NEW_ROWS) if rows > r else r
+        self.cols[tab] = max(c, cols)
+        props = {"sheetId": self.ids[tab], "gridProperties": {"rowCount": self.rows[tab], "columnCount": self.cols[tab]}}
+        return [{"updateSheetProperties": {"properties": props, "fields": "gridProperties.rowCount,gridProperties.columnCount"}}]
+
+    def room(self, tab: str, last_row: int) -> list[dict]:
+        """appendDimension so that row `last_row` exists (with a margin for later runs)."""
+        if last_row <= self.rows[tab]:
+            return []
+        add = max(last_row - self.rows[tab], MIN_NEW_ROWS)
+        self.rows[tab] += add
+        return [{"appendDimension": {"sheetId": self.ids[tab], "dimension": "ROWS", "length": add}}]
+
+
+@dataclass
+class _Seen:
+    """The re-read just before writing: lead-tab targets, log tails, log keys."""
+
+    by_tab: dict[str, list[CellUpdate]] = field(default_factory=dict)
+    plans: dict[str, plan.ReadPlan] = field(default_factory=dict)
+    now: dict[str, plan.Reread] = field(default_factory=dict)
+    tails: dict[str, list[list[Any]]] = field(default_factory=dict)
+    keys: dict[str, set[str]] = field(default_factory=dict)
+
+    def store(self, kind: str, tab: str, arg: Any, vals: list[list[Any]]) -> None:
+        if kind == "grid":
+            self.now[tab].grid = vals
+        elif kind == "col":
+            self.now[tab].columns[arg] = plan.column_values(vals)
+        elif kind == "row":
+            self.now[tab].rows[arg] = list(vals[0]) if vals else []
+        elif kind == "tail":
+            self.tails[tab] = vals
+        else:
+            self.keys[tab] = {plan.key_text(v) for v in plan.column_values(vals) if plan.key_text(v)}
 
 
 # ---------------------------------------------------------------- helpers
@@ -667,20 +830,6 @@ def _protect(sheet: dict | None, sheet_id: int, description: str, cols: tuple[in
     return [{"addProtectedRange": {"protectedRange": {"range": rng, "description": description, "warningOnly": True}}}]
 
 
-def _layout_diff(old: list[list[Any]], lay: SheetLayout) -> list[tuple[int, int, Any]]:
-    """Summary cells that differ from what is there, blanks where the old layout was bigger."""
-    out = []
-    rows = max(len(old), len(lay.cells))
-    for r in range(1, rows + 1):
-        new_row = lay.cells[r - 1] if r <= len(lay.cells) else ()
-        old_row = old[r - 1] if r <= len(old) else []
-        for c in range(1, max(len(new_row), len(old_row)) + 1):
-            v = new_row[c - 1] if c <= len(new_row) else None
-            if not plan.same(plan.cell(old, r, c), v):
-                out.append((r, c, "" if v is None else v))
-    return out
-
-
 _STYLES: dict[str, dict] = {
     "title": {"textFormat": {"bold": True, "fontSize": 14}},
     "subtitle": {"textFormat": {"bold": True, "fontSize": 11}},
@@ -694,33 +843,24 @@ _STYLES: dict[str, dict] = {
 }
 
 
-def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict) -> list[dict]:
-    """Formats, widths, merges, frozen rows and charts of a summary tab — only when this
-    exact layout is not already in place (a named-range marker records it)."""
+def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: dict, fresh: set[int]) -> list[dict]:
+    """Formats, widths, merges and frozen rows of a summary tab. A named-range marker
+    records that this tab's formats follow its layout (widths, frozen rows, charts): then
+    only the `fresh` rows (1-based; new or rewritten) get theirs, since rows that merely
+    moved carry their formats along. Without it, everything is set."""
     prefix = plan.marker_name("layout", lay.tab)[:-8]
-    name = prefix + plan.marker_name(lay.styles, lay.col_widths, lay.freeze_rows, lay.merges,
-                                     [c.key for c in lay.charts])[-8:]
-    reqs: list[dict] = []
-    charts_here = {((ch.get("spec") or {}).get("title")) for ch in (sheet or {}).get("charts", []) or []}
-    for ch in lay.charts:
-        if ch.title not in charts_here:
-            reqs.append(_chart(ch, sheet_id))
+    name = prefix + plan.marker_name("rows", lay.col_widths, lay.freeze_rows, [c.key for c in lay.charts])[-8:]
     if name in named:
-        return reqs
-    reqs.insert(0, {"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}})
-    for r, c, style in lay.styles:
-        fmt = _STYLES.get(style)
-        if fmt:
-            reqs.append({"repeatCell": {"range": _grid(sheet_id, r, c), "cell": {"userEnteredFormat": fmt},
-                                        "fields": ",".join(f"userEnteredFormat.{k}" for k in fmt)}})
+        return _row_formats(lay, sheet_id, fresh)
+    reqs: list[dict] = [{"repeatCell": {"range": {"sheetId": sheet_id}, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}}]
+    reqs.extend(_styles(sheet_id, lay.styles))
     for i, w in enumerate(lay.col_widths):
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
             "properties": {"pixelSize": int(w * 7 + 10)}, "fields": "pixelSize"}})
-    if lay.merges:
-        reqs.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
-        for r1, c1, r2, c2 in lay.merges:
-            reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
+    reqs.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
+    for r1, c1, r2, c2 in lay.merges:
+        reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
     frozen = ((sheet or {}).get("properties", {}).get("gridProperties", {}) or {}).get("frozenRowCount", 0)
     if lay.freeze_rows != frozen:
         reqs.append(_freeze(sheet_id, lay.freeze_rows))
@@ -729,6 +869,48 @@ def _layout_formats(lay: SheetLayout, sheet_id: int, sheet: dict | None, named: 
             reqs.append({"deleteNamedRange": {"namedRangeId": named[old].get("namedRangeId")}})
     reqs.append(_marker(sheet_id, name))
     return reqs
+
+
+def _row_formats(lay: SheetLayout, sheet_id: int, fresh: set[int]) -> list[dict]:
+    """The formats and merges of rows `fresh` only: cleared, then set."""
+    if not fresh:
+        return []
+    reqs: list[dict] = []
+    for r1, r2 in _spans(sorted(fresh)):
+        rng = {"sheetId": sheet_id, "startRowIndex": r1 - 1, "endRowIndex": r2}
+        reqs.append({"repeatCell": {"range": rng, "cell": {"userEnteredFormat": {}}, "fields": "userEnteredFormat"}})
+        reqs.append({"unmergeCells": {"range": rng}})
+    reqs.extend(_styles(sheet_id, [s for s in lay.styles if s[0] in fresh]))
+    for r1, c1, r2, c2 in lay.merges:
+        if r1 in fresh:
+            reqs.append({"mergeCells": {"range": _grid(sheet_id, r1, c1, r2, c2), "mergeType": "MERGE_ALL"}})
+    return reqs
+
+
+def _spans(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as inclusive runs of consecutive rows."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _styles(sheet_id: int, styles: Any) -> list[dict]:
+    """One repeatCell per style per column per run of consecutive rows."""
+    by: dict[tuple[str, int], list[int]] = {}
+    for r, c, style in styles:
+        if style in _STYLES:
+            by.setdefault((style, c), []).append(r)
+    out = []
+    for (style, c), rows in by.items():
+        fmt = _STYLES[style]
+        for r1, r2 in _spans(sorted(set(rows))):
+            out.append({"repeatCell": {"range": _grid(sheet_id, r1, c, r2, c), "cell": {"userEnteredFormat": fmt},
+                                       "fields": ",".join(f"userEnteredFormat.{k}" for k in fmt)}})
+    return out
 
 
 def _chart(ch: ChartSpec, sheet_id: int) -> dict:

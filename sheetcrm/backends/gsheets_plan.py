@@ -262,3 +262,85 @@ def key_text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return str(v).strip()
+
+
+def new_log_rows(append: Any, seen: set[str]) -> list[tuple[Any, ...]]:
+    """The rows of an AppendRows whose key is not in the tab yet (`seen` grows with them):
+    a retried or crashed run never logs an event twice."""
+    rows = []
+    for row in append.rows:
+        if append.key_col is not None:
+            k = key_text(row[append.key_col]) if append.key_col < len(row) else ""
+            if k and k in seen:
+                continue
+            seen.add(k)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- summary tabs
+
+
+def row_key(row: Sequence[Any]) -> tuple:
+    """A row as comparable values (what a read gives back for what was written)."""
+    out = []
+    for v in row:
+        v = to_api(v)
+        if isinstance(v, bool):
+            out.append(("b", v))
+        elif isinstance(v, (int, float)):
+            out.append(("n", round(float(v), 9)))
+        else:
+            out.append(("s", v))
+    while out and out[-1] == ("s", ""):
+        out.pop()
+    return tuple(out)
+
+
+@dataclass
+class RowEdits:
+    """How to turn the rows a summary tab holds into the rows it should hold.
+
+    `ops` are (kind, start, count) on 0-based row indexes, "delete" or "insert", listed
+    bottom-up so each applies to the sheet as the previous ones left it. After them, new
+    row j (0-based) sits where `was[j]` (the old row index) was, or is a new blank row
+    when `was[j]` is None. Rows that only moved cost no cell writes."""
+
+    ops: list[tuple[str, int, int]]
+    was: list[int | None]
+
+
+def align_rows(old: Sequence[Sequence[Any]], new: Sequence[Sequence[Any]]) -> RowEdits:
+    """Row inserts and deletes that keep the longest runs of equal rows in place."""
+    import difflib
+
+    a, b = [row_key(r) for r in old], [row_key(r) for r in new]
+    ops: list[tuple[str, int, int]] = []
+    was: list[int | None] = [None] * len(b)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        same_rows = min(i2 - i1, j2 - j1) if tag == "replace" else (i2 - i1 if tag == "equal" else 0)
+        for k in range(same_rows):  # equal rows, or rows rewritten in place
+            was[j1 + k] = i1 + k
+        if i2 - i1 > same_rows:
+            ops.append(("delete", i1 + same_rows, i2 - i1 - same_rows))
+        elif j2 - j1 > same_rows:
+            ops.append(("insert", i2, j2 - j1 - same_rows))
+    ops.reverse()
+    return RowEdits(ops, was)
+
+
+def changed_cells(old: Sequence[Sequence[Any]], new: Sequence[Sequence[Any]], was: Sequence[int | None]
+                  ) -> list[tuple[int, int, Any]]:
+    """(row, col, value), 1-based, for the cells of `new` that differ from what sits
+    there after the row edits (blank where the old row was wider)."""
+    out = []
+    for j, row in enumerate(new):
+        src = old[was[j]] if was[j] is not None and was[j] < len(old) else ()
+        if was[j] is not None and row_key(row) == row_key(src):
+            continue
+        for c in range(max(len(row), len(src))):
+            v = row[c] if c < len(row) else None
+            if not same(src[c] if c < len(src) else "", v):
+                out.append((j + 1, c + 1, "" if v is None else v))
+    return out

@@ -45,10 +45,17 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """429, 5xx, timeouts and dropped connections are transient; anything else is not."""
+    """429, 5xx, timeouts and dropped connections are transient, at the token endpoint
+    too (google-auth's TransportError, or a RefreshError it marks retryable)."""
+    import google.auth.exceptions as auth_errors
+
     code = status_of(exc)
     if code is not None:
         return code in RETRY_STATUS
+    if isinstance(exc, auth_errors.TransportError):
+        return True
+    if isinstance(exc, auth_errors.RefreshError):
+        return bool(getattr(exc, "retryable", False))
     return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
 
 

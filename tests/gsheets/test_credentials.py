@@ -1,4 +1,4 @@
-"""Every kind of Google credentials SPEC §6 names, through google-auth's own flows to the
+"""Every kind of Google credentials the README names, through google-auth's own flows to the
 fake's token endpoint: a service-account key, OAuth user credentials (refresh token), and
 application-default credentials (GOOGLE_APPLICATION_CREDENTIALS, then gcloud's file)."""
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sheetcrm.backends.gsheets import GSheetsBackend
+from sheetcrm.backends.gsheets import GSheetsBackend, load_credentials
 from sheetcrm.errors import ConfigError
 
 TAB = "Khách hàng"
@@ -81,3 +81,27 @@ def test_person_without_access_gets_403_message(fake, tmp_path):
     path.write_text(json.dumps(info))
     with pytest.raises(ConfigError, match="share it with the account you authorised as Editor"):
         read_first_id(GSheetsBackend.from_options(sid, str(path), fake.url))
+
+
+def test_oauth_user_file_through_the_cli_syncs_run_after_run(fake, user_sheet):
+    """The documented way: the authorized-user file as --credentials; its token_uri (the
+    fake's) is the one refreshed at, run after run."""
+    from .e2e import cli, today
+
+    sid, info, path = user_sheet
+    fake.admin.edit_as_person(sid, f"'{TAB}'!C1:D2", [["Trạng thái", "Số điện thoại"], ["Mới", "'0912345678"]])
+    fake.admin.reset_counters()
+    for _ in range(2):
+        r = cli("sync", "--sheet", sid, "--credentials", str(path), "--api-endpoint", fake.url, "--today", today())
+        assert r.returncode == 0, r.stderr
+    assert fake.admin.counters()["requests"]["oauth2.token"] == 2
+    assert fake.admin.values(sid, "'Nhật ký đồng bộ'!A3:A3")  # two runs logged
+
+
+def test_google_auth_loader_alone_would_refresh_at_google(user_sheet):
+    from google.oauth2.credentials import Credentials
+
+    _, info, path = user_sheet
+    assert Credentials.from_authorized_user_file(str(path)).token_uri != info["token_uri"]
+    creds, _ = load_credentials(str(path))
+    assert creds.token_uri == info["token_uri"]

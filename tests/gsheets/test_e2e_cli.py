@@ -41,3 +41,16 @@ def test_init_sync_check_dry_run(fake, target):
     r = cli("check", *opts, "--today", today())
     assert r.returncode in (0, 1), r.stderr
     print(first, second, dry)
+
+
+def test_unshared_sheet_names_the_service_account_whole(fake, tmp_path):
+    """The address to share with is configuration: the CLI shows it unmasked (a
+    customer's address in the same message would still be masked)."""
+    from sheetcrm.logs import redact
+
+    info = fake.admin.service_account("cron-bot@crm-e2e.iam.gserviceaccount.com")
+    sid = fake.admin.create_spreadsheet("CRM", tabs={"Khách hàng": [["Mã KH"]]}, owner="boss@example.com")
+    r = cli("sync", "--sheet", sid, "--credentials", key_file(tmp_path, info), "--api-endpoint", fake.url)
+    assert r.returncode == 2, r.stderr
+    assert "share it with cron-bot@crm-e2e.iam.gserviceaccount.com as Editor" in r.stderr
+    assert redact("khach.hang@gmail.com") == "k***@gmail.com"

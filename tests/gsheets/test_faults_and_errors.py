@@ -181,3 +181,14 @@ def test_local_lock_held_on_this_host(fake, account):
         with pytest.raises(LockHeldError, match="on this host"):
             with b.lock():
                 pass
+
+
+def test_lost_answer_to_taking_the_lock_is_not_another_sync(fake, account):
+    """The lock was added but its answer lost: the retry finds the name taken by our own
+    lock, which must not lock this sync (and the next ones, for 15 minutes) out."""
+    sid, b = setup(fake, account)
+    fake.admin.inject_fault(match="spreadsheets.batchUpdate", lose_answer=True)
+    res = run(b)
+    assert res.wrote
+    assert fake.admin.values(sid, f"'{TAB}'!C2") == [["Nóng"]]
+    assert "sheetcrm_lock" not in {n["name"] for n in fake.admin.state(sid).get("namedRanges", [])}

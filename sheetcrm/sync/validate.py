@@ -23,6 +23,9 @@ from .dates import parse_dates
 from .normalize import email_status, normalize_email, normalize_phone, phone_status
 from .tables import Table
 
+# What a backend reads for a formula with no cached result (a file saved by a program
+# that does not compute formulas): the row is reported, not read as empty.
+UNCALCULATED = "#UNCALCULATED!"
 SHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!", "#CALC!")
 _TRUE = {"x", "v", "yes", "y", "true", "1", "co", "dnc", "khong lien he", "✓", "✔"}
 
@@ -108,8 +111,11 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     for c in table.schema.columns:
         if c.key not in col_of or c.writer == "sync":
             continue
-        errors[c.key] = is_err = _is_sheet_error(f[c.key])
+        uncalculated = f[c.key].eq(UNCALCULATED)
+        is_err = _is_sheet_error(f[c.key]) & ~uncalculated
+        errors[c.key] = is_err | uncalculated
         problems.add(is_err, "sheet_error", fmt(msgs["sheet_error"], f[c.key], header=c.header), cells(c.key))
+        problems.add(uncalculated, "formula_uncalculated", msgs["formula_uncalculated"], cells(c.key))
     no_error = {k: ~errors[k] if k in errors else pd.Series(True, index=f.index) for k in cols}
 
     # Name and contact.

@@ -45,9 +45,6 @@ from .xlsx_patch import (
     sheet_paths,
 )
 
-# A formula with no cached result (a file written by a program that does not compute
-# formulas): the pipeline reports it on its row instead of reading it as empty.
-UNCALCULATED = "#UNCALCULATED!"
 HEADER_FILL_RGB = "FFDDEBF7"
 
 
@@ -254,6 +251,8 @@ def _marked_cells(path: Path) -> dict[str, tuple[dict[tuple[int, int], str], fro
     cell holding a formula. Both are rare or cheap to find: the sheet XML is searched for
     `t="e"` and formula elements and only those cells are looked at."""
     from openpyxl.utils import column_index_from_string
+
+    from ..sync.validate import UNCALCULATED
 
     out = {}
     with zipfile.ZipFile(path) as z:

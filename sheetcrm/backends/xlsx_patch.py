@@ -424,7 +424,7 @@ class SheetXml:
 
     @staticmethod
     def serialise(el: etree._Element) -> bytes:
-        out = etree.tostring(el.getparent())
+        out = etree.tostring(el.getparent(), encoding="UTF-8", xml_declaration=False)
         return out[out.index(b">") + 1:out.rindex(b"</")]
 
     def new_row(self, num: int) -> etree._Element:

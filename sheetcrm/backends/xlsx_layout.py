@@ -505,7 +505,9 @@ def _set_sheet_rels(pkg: Package, part: str, drawing: str | None) -> None:
 
 
 def changed_cells(old: bytes, new: bytes) -> int:
-    """Cells that differ (value or format) between two versions of a sheet part."""
+    """Cells whose value differs between two versions of a sheet part. A cell whose
+    format alone differs is rewritten with its row but not counted: after a person's
+    program renumbers the styles table, every format index moves without any change."""
     if old == new:
         return 0
     a, b = SheetXml(old), SheetXml(new)
@@ -515,15 +517,14 @@ def changed_cells(old: bytes, new: bytes) -> int:
     for n in ra.keys() | rb.keys():
         if ra.get(n) == rb.get(n):
             continue
-        ca = _cells(a, ra.get(n))
-        cb = _cells(b, rb.get(n))
-        count += sum(1 for k in ca.keys() | cb.keys() if ca.get(k) != cb.get(k))
+        ca = _values(a, ra.get(n))
+        cb = _values(b, rb.get(n))
+        count += sum(1 for k in ca.keys() | cb.keys() if ca.get(k, ("n", "")) != cb.get(k, ("n", "")))
     return count
 
 
-def _cells(sheet: SheetXml, raw: bytes | None) -> dict[str, bytes]:
+def _values(sheet: SheetXml, raw: bytes | None) -> dict[str, tuple[str, str]]:
     if raw is None:
         return {}
     row = sheet.fragment(raw)
-    return {c.get("r", ""): etree.tostring(c) for c in row.findall(q("c"))
-            if len(c) or c.get("s") not in (None, "0")}
+    return {c.get("r", ""): (c.get("t") or "n", "".join(c.itertext())) for c in row.findall(q("c"))}

@@ -207,6 +207,23 @@ def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo
 
 
 # ---------------------------------------------------------------------- styles
+def shape(el: etree._Element) -> tuple:
+    """What an element says, whatever its prefixes, attribute order or whitespace."""
+    return (etree.QName(el).localname, tuple(sorted((etree.QName(k).localname, v) for k, v in el.attrib.items())),
+            (el.text or "").strip(), tuple(shape(c) for c in el if isinstance(c.tag, str)))
+
+
+def graft(parent: etree._Element, item: etree._Element) -> etree._Element:
+    """Copy `item` under `parent` element by element, so it takes the parent's prefixes
+    instead of carrying namespace declarations of its own."""
+    el = etree.SubElement(parent, item.tag, dict(item.attrib))
+    el.text = item.text
+    for child in item:
+        if isinstance(child.tag, str):
+            graft(el, child)
+    return el
+
+
 class Styles:
     """The workbook's cell formats, extended only by the formats the sync needs.
 
@@ -232,15 +249,15 @@ class Styles:
 
     def _find_or_add(self, tag: str, item: etree._Element, before: tuple[str, ...] = ()) -> int:
         lst = self._list(tag, before)
-        key = etree.tostring(item)
+        key = shape(item)
         index = self._index.get(tag)
         if index is None:
             index = self._index[tag] = {}
             for i, el in enumerate(lst):
-                index.setdefault(etree.tostring(el).strip(), i)
+                index.setdefault(shape(el), i)
         if key in index:
             return index[key]
-        lst.append(item)
+        graft(lst, item)
         index[key] = len(lst) - 1
         lst.set("count", str(len(lst)))
         self.changed = True

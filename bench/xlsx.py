@@ -163,7 +163,7 @@ def main() -> None:
     import pandas
 
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000]
-    print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
           f"python {platform.python_version()}; pandas {pandas.__version__}; "
           f"command: python bench/xlsx.py {' '.join(sys.argv[1:])}".rstrip())
     folder = Path(tempfile.mkdtemp(prefix="sheetcrm-bench-"))

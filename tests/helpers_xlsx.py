@@ -383,10 +383,10 @@ def _pivot_cache(parts: dict[str, bytes]) -> None:
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         f'<pivotCacheRecords xmlns="{MAIN_NS}" count="0"/>').encode()
     parts["xl/pivotCache/_rels/pivotCacheDefinition1.xml.rels"] = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'pivotCacheRecords" Target="pivotCacheRecords1.xml"/></Relationships>').encode()
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'pivotCacheRecords" Target="pivotCacheRecords1.xml"/></Relationships>')
     rels = parts["xl/_rels/workbook.xml.rels"].decode()
     parts["xl/_rels/workbook.xml.rels"] = rels.replace(
         "</Relationships>", f'<Relationship Id="rIdPivot1" Type="{rel}" '

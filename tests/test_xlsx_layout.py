@@ -10,12 +10,11 @@ import re
 import zipfile
 
 import pytest
+from helpers_xlsx import write_workbook
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from test_agenda import ROWS, make_leads
 from test_summary import NOW, QUALITY, SCHEMAS, TODAY, find, frames
-
-from helpers_xlsx import write_workbook
 
 from sheetcrm.backends.xlsx import XlsxBackend
 from sheetcrm.backends.xlsx_layout import render_layout

@@ -39,7 +39,6 @@ from .xlsx_patch import (
     dump,
     edit_cells,
     edit_skeleton,
-    parse,
     q,
     set_dimension,
     sheet_paths,

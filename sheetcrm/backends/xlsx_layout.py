@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 from typing import Any
 
 import numpy as np
 from lxml import etree
-
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -27,8 +27,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..a1 import col_letter
 from ..changes import ChartSpec, SheetLayout
-import re
-
 from .xlsx_patch import MAIN, PKG_RELS, R_NS, Package, SheetXml, Styles, _serial, dump, num_text, q
 
 NUMBER_FORMATS = {

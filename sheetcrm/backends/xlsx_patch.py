@@ -12,8 +12,8 @@ How the pieces fit is described in docs/xlsx.md.
 from __future__ import annotations
 
 import copy
-import numbers
 import datetime as dt
+import numbers
 import posixpath
 import re
 import struct

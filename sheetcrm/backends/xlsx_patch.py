@@ -234,7 +234,8 @@ class Styles:
         self.pkg = pkg
         self.root = parse(pkg.read("xl/styles.xml")) if pkg.has("xl/styles.xml") else None
         self.changed = False
-        self._index: dict[str, dict[bytes, int]] = {}
+        self._index: dict[str, dict[tuple, int]] = {}
+        self._dates: dict[tuple[int, bool], int] = {}
 
     def _list(self, tag: str, before: tuple[str, ...]) -> etree._Element:
         el = self.root.find(q(tag))
@@ -317,9 +318,11 @@ class Styles:
 
     def date_xf(self, base: int, with_time: bool = False) -> int:
         """`base` if it already shows a date, else `base` with a dd/mm/yyyy format."""
-        if self.is_date(base) and not with_time:
-            return base
-        return self.xf(base, numfmt=DATETIME_CODE if with_time else DATE_CODE)
+        key = (base, with_time)
+        if key not in self._dates:
+            self._dates[key] = (base if self.is_date(base) and not with_time
+                                else self.xf(base, numfmt=DATETIME_CODE if with_time else DATE_CODE))
+        return self._dates[key]
 
     def flush(self) -> None:
         if self.changed:
@@ -338,11 +341,14 @@ def col_index(letters: str) -> int:
     return n
 
 
-def set_value(c: etree._Element, v: Any, styles: Styles, p: str = "") -> None:
+_VALUE_TAGS = {q("v"), q("is"), q("f")}
+
+
+def set_value(c: etree._Element, v: Any, styles: Styles) -> None:
     """Give cell element `c` the value `v` as a person's value: text is always text (an
     inline string, never a formula), dates are serials in a date format."""
     for child in list(c):
-        if child.tag in (q("v"), q("is"), q("f")):
+        if child.tag in _VALUE_TAGS:
             c.remove(child)
     c.attrib.pop("t", None)
     if v is None or (isinstance(v, str) and v == "") or (isinstance(v, float) and v != v):
@@ -350,18 +356,18 @@ def set_value(c: etree._Element, v: Any, styles: Styles, p: str = "") -> None:
     base = int(c.get("s", "0"))
     if isinstance(v, (bool, np.bool_)):
         c.set("t", "b")
-        _sub(c, "v", p).text = str(int(v))
+        _sub(c, "v").text = str(int(v))
     elif isinstance(v, numbers.Real):
-        _sub(c, "v", p).text = num_text(v)
+        _sub(c, "v").text = num_text(v)
     elif isinstance(v, dt.datetime):
         c.set("s", str(styles.date_xf(base, with_time=True)))
-        _sub(c, "v", p).text = repr(_serial(v))
+        _sub(c, "v").text = repr(_serial(v))
     elif isinstance(v, dt.date):
         c.set("s", str(styles.date_xf(base)))
-        _sub(c, "v", p).text = str(_serial(v))
+        _sub(c, "v").text = str(_serial(v))
     else:
         c.set("t", "inlineStr")
-        t = _sub(_sub(c, "is", p), "t", p)
+        t = _sub(_sub(c, "is"), "t")
         t.text = _xml_safe(str(v))
         if t.text != t.text.strip() or "\n" in t.text:
             t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
@@ -374,13 +380,15 @@ def num_text(v: Any) -> str:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
-def _sub(parent: etree._Element, tag: str, p: str = "") -> etree._Element:
-    el = etree.Element(q(tag))
-    if tag in ("v", "is"):
-        parent.insert(0, el)  # before any extLst
-    else:
-        parent.append(el)
+def _sub(parent: etree._Element, tag: str) -> etree._Element:
+    if not len(parent) or tag == "t":
+        return etree.SubElement(parent, _Q[tag])
+    el = etree.Element(_Q[tag])
+    parent.insert(0, el)  # before any extLst
     return el
+
+
+_Q = {t: q(t) for t in ("c", "v", "is", "t", "f", "row")}
 
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -441,6 +449,7 @@ class SheetXml:
 
     @staticmethod
     def serialise(el: etree._Element) -> bytes:
+        """The rows under `el`'s wrapper, without the wrapper."""
         out = etree.tostring(el.getparent(), encoding="UTF-8", xml_declaration=False)
         return out[out.index(b">") + 1:out.rindex(b"</")]
 
@@ -475,39 +484,61 @@ class SheetXml:
 def edit_cells(sheet: SheetXml, cells: Mapping[int, Mapping[int, Any]], styles: Styles,
                protect_formulas: bool = True, shift: int = 0, drop: Iterable[int] = (),
                header_style: int | None = None) -> tuple[bytes, int, list[tuple[int, int]]]:
-    """Write `cells` ({row: {col: value}}) into `sheet`. Returns the new part, the cells
-    written and the cells skipped because they hold a formula (a person's value)."""
+    """Write `cells` ({row: {col: value}}) into `sheet`; with `drop`, remove those rows and
+    move the rows below them up by `shift`. Returns the new part, the cells written and
+    the cells skipped because they hold a formula (a person's value)."""
     rows = {num: (start, end) for num, start, end in sheet.rows()}
-    drop = list(drop)
+    drop = set(drop)
     top = max(drop, default=0)
-    replaced: dict[int, bytes | None] = {n: None for n in drop}
-    inserted: dict[int, bytes] = {}
+    moved = [n for n in rows if shift and n > top and n not in drop]
+    old = sorted(set(moved) | {n for n in cells if n in rows})
+    new = sorted(n for n in cells if n not in rows)
+    # One parse and one serialisation for all the rows touched, however many.
+    wrapper = sheet.fragment(b"".join(sheet.data[rows[n][0]:rows[n][1]] for n in old) or b"<row/>").getparent()
+    if not old:
+        wrapper.remove(wrapper[0])
+    els = dict(zip(old, wrapper))
+    for n in new:
+        els[n] = etree.SubElement(wrapper, q("row"), r=str(n))
     written, skipped = 0, []
-    if shift:
-        for num, (start, end) in rows.items():
-            if num not in replaced and num > top:
-                el = sheet.fragment(sheet.data[start:end])
-                _renumber(el, num - shift)
-                replaced[num] = sheet.serialise(el)
     for num in sorted(cells):
-        raw = rows.get(num)
-        el = sheet.fragment(sheet.data[raw[0]:raw[1]]) if raw else sheet.new_row(num)
-        for col, value in sorted(cells[num].items()):
-            c = _cell(el, num, col, sheet.prefix)
-            if protect_formulas and c.find(q("f")) is not None:
-                skipped.append((num, col))
-                continue
-            if header_style is not None and num == 1:
-                c.set("s", str(header_style))
-            set_value(c, value, styles)
-            written += 1
-        _fix_spans(el)
-        out = sheet.serialise(el)
-        if raw:
-            replaced[num] = out
-        else:
-            inserted[num] = out
-    return sheet.splice(replaced, inserted), written, skipped
+        w, sk = _write_row(els[num], num, cells[num], styles, protect_formulas,
+                           header_style if num == 1 else None)
+        written += w
+        skipped += sk
+    for n in moved:
+        _renumber(els[n], n - shift)
+    out = sheet.serialise(wrapper[0]) if len(wrapper) else b""
+    chunks = [m.group(0) for m in _ROW.finditer(out)]
+    if len(chunks) != len(old) + len(new):
+        raise ValueError("rows could not be written back")
+    replaced: dict[int, bytes | None] = {n: None for n in drop}
+    replaced.update(zip(old, chunks[:len(old)]))
+    return sheet.splice(replaced, dict(zip(new, chunks[len(old):]))), written, skipped
+
+
+def _write_row(el: etree._Element, num: int, values: Mapping[int, Any], styles: Styles,
+               protect_formulas: bool, header_style: int | None) -> tuple[int, list[tuple[int, int]]]:
+    by_col = {}
+    for i, c in enumerate(el.findall(q("c")), start=1):
+        m = _CELL_REF.match(c.get("r", ""))
+        by_col[col_index(m.group(1)) if m else i] = c
+    written, skipped = 0, []
+    last = max(by_col, default=0)
+    for col, value in sorted(values.items()):
+        c = by_col.get(col)
+        if c is None:
+            c = by_col[col] = _new_cell(el, by_col if col < last else {}, num, col)
+            last = max(last, col)
+        elif protect_formulas and c.find(q("f")) is not None:
+            skipped.append((num, col))
+            continue
+        if header_style is not None:
+            c.set("s", str(header_style))
+        set_value(c, value, styles)
+        written += 1
+    _fix_spans(el)
+    return written, skipped
 
 
 def _renumber(row: etree._Element, n: int) -> None:
@@ -518,18 +549,16 @@ def _renumber(row: etree._Element, n: int) -> None:
             c.set("r", f"{m.group(1)}{n}")
 
 
-def _cell(row: etree._Element, num: int, col: int, prefix: str) -> etree._Element:
-    """The `c` element of column `col` in `row`, created in column order if missing."""
-    pos = 0
-    for i, c in enumerate(row.findall(q("c")), start=1):
-        m = _CELL_REF.match(c.get("r", ""))
-        at = col_index(m.group(1)) if m else i
-        if at == col:
-            return c
-        if at < col:
-            pos = row.index(c) + 1
+def _new_cell(row: etree._Element, by_col: Mapping[int, etree._Element], num: int, col: int) -> etree._Element:
+    """A `c` element for column `col`, in column order (before any extLst)."""
     c = etree.Element(q("c"), r=f"{col_letter(col)}{num}")
-    row.insert(pos, c)
+    after = [k for k in by_col if k > col]
+    if after:
+        by_col[min(after)].addprevious(c)
+    elif len(row) and not row[-1].tag.endswith("}c") and isinstance(row[-1].tag, str):
+        row[-1].addprevious(c)
+    else:
+        row.append(c)
     return c
 
 

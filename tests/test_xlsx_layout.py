@@ -180,3 +180,29 @@ def test_package_rewrite_drops_charts_and_merges_no_longer_wanted(tmp_path):
     assert [list(r) for r in ws.iter_rows(values_only=True)] == [["x"]]
     assert ws._charts == [] and not ws.merged_cells.ranges
     assert not any(n.startswith(("xl/charts/", "xl/drawings/")) for n in _members(path))
+
+
+def test_a_persons_formula_in_a_summary_tab_survives_its_rewrite(tmp_path):
+    from lxml import etree
+
+    from sheetcrm.backends.xlsx_patch import Package, q
+
+    layout = SheetLayout(tab="T", cells=(("a", 1), ("b", 2)))
+    path = write_workbook(tmp_path / "w.xlsx", {"Khách hàng": [["Tên khách hàng"], ["An"]]})
+    _package(path, layout)
+    members = _members(path)
+    with zipfile.ZipFile(path) as z:
+        part = Package(z).sheet_paths()["T"]
+    root = etree.fromstring(members[part])
+    row = root.find(f"{q('sheetData')}/{q('row')}")
+    cell = etree.SubElement(row, q("c"), r="D1")
+    etree.SubElement(cell, q("f")).text = "SUM(B1:B2)"
+    etree.SubElement(cell, q("v")).text = "3"
+    members[part] = etree.tostring(root)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    (r,) = _package(path, SheetLayout(tab="T", cells=(("a", 5), ("b", 2), ("c", 3, None, "x"))))
+    assert r.cells_written == 4  # B1, A3, B3 and D3; D1 is the person's
+    ws = load_workbook(path)["T"]
+    assert ws["D1"].value == "=SUM(B1:B2)" and ws["B1"].value == 5 and ws["D3"].value == "x"

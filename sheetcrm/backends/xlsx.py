@@ -418,7 +418,7 @@ def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result:
             last_col = max(c for row in edits[tab].values() for c in row)
             data = set_dimension(data, last_row, last_col)
         if tab in trims:
-            data = _trim(data, trims[tab], len(grid(tab)) if tab in titles else 1, edits.get(tab, {}))
+            data = _trim(data, trims[tab])
         if data != pkg.read(part):
             pkg.put(part, data)
     for f in changes.formats:
@@ -464,7 +464,7 @@ def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult) -> tuple[dic
     return edits, headers
 
 
-def _trim(data: bytes, keep: int, grid_rows: int, edits: dict[int, dict[int, Any]]) -> bytes:
+def _trim(data: bytes, keep: int) -> bytes:
     """Keep the last `keep` data rows (row 1 is the header), moving them up."""
     sheet = SheetXml(data)
     nums = [n for n, _, _ in sheet.rows() if n > 1]

@@ -10,6 +10,7 @@ series point at the layout's own cells.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import numbers
@@ -27,7 +28,20 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..a1 import col_letter
 from ..changes import ChartSpec, SheetLayout
-from .xlsx_patch import MAIN, PKG_RELS, R_NS, Package, SheetXml, Styles, _serial, dump, num_text, q
+from .xlsx_patch import (
+    MAIN,
+    PKG_RELS,
+    R_NS,
+    Package,
+    SheetXml,
+    Styles,
+    _serial,
+    col_index,
+    dump,
+    num_text,
+    parse,
+    q,
+)
 
 NUMBER_FORMATS = {
     "percent": "0.0%",
@@ -436,6 +450,7 @@ def write_layout(pkg: Package, styles: Styles, layout: SheetLayout, index: int |
         written = sum(1 for row in layout.cells for v in row if v is not None and v != "")
     else:
         old = pkg.read(part)
+        xml = keep_formulas(old, xml)
         written = changed_cells(old, xml)
         if old != xml:
             pkg.put(part, xml)
@@ -455,6 +470,35 @@ def write_layout(pkg: Package, styles: Styles, layout: SheetLayout, index: int |
             pkg.put(name, data, kind)
     _set_sheet_rels(pkg, part, f"../drawings/drawing{d_no}.xml")
     return written
+
+
+def keep_formulas(old: bytes, new: bytes) -> bytes:
+    """`new` with every formula cell of `old` put back as it was: a formula a person put in a
+    summary tab is theirs, even there."""
+    if b"<f" not in old and b":f" not in old:
+        return new
+    kept = {c.get("r"): c for c in parse(old).iter(q("c")) if c.find(q("f")) is not None}
+    if not kept:
+        return new
+    root = parse(new)
+    data = root.find(q("sheetData"))
+    rows = {r.get("r"): r for r in data.findall(q("row"))}
+    for ref, cell in kept.items():
+        m = re.match(r"([A-Z]+)(\d+)$", ref or "")
+        if not m:
+            continue
+        row = rows.get(m.group(2))
+        if row is None:
+            row = rows[m.group(2)] = etree.SubElement(data, q("row"), r=m.group(2))
+            data[:] = sorted(data, key=lambda r: int(r.get("r")))
+        by_col = {col_index(re.match(r"[A-Z]+", c.get("r")).group(0)): c for c in row.findall(q("c"))}
+        col = col_index(m.group(1))
+        if col in by_col:
+            by_col[col].getparent().replace(by_col[col], copy.deepcopy(cell))
+        else:
+            after = [k for k in by_col if k > col]
+            (by_col[min(after)].addprevious if after else row.append)(copy.deepcopy(cell))
+    return dump(root)
 
 
 def _old_drawing(pkg: Package, part: str) -> tuple[str | None, list[str]]:

@@ -268,3 +268,28 @@ def test_a_save_by_someone_else_during_the_sync_is_never_overwritten(tmp_path):
     assert "run again" in str(err.value) and err.value.exit_code == 3
     assert hashlib.sha256(path.read_bytes()).hexdigest() == theirs
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_patched(wb_path):
+    """Some programs write every element with a prefix (<x:row>, <x:c>)."""
+    import zipfile
+
+    from lxml import etree
+
+    from sheetcrm.backends.xlsx_patch import MAIN, R_NS
+
+    with zipfile.ZipFile(wb_path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    root = etree.fromstring(members["xl/worksheets/sheet1.xml"])
+    prefixed = etree.Element(root.tag, nsmap={"x": MAIN, "r": R_NS})
+    prefixed[:] = list(root)
+    members["xl/worksheets/sheet1.xml"] = etree.tostring(prefixed)
+    assert b"<x:row" in members["xl/worksheets/sheet1.xml"]
+    with zipfile.ZipFile(wb_path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    cs = ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "gọi lại"), CellUpdate(LEADS, 9, 2, "Mới thêm")])
+    assert XlsxBackend(wb_path).apply(cs).cells_written == 2
+    grid = XlsxBackend(wb_path).read()[LEADS].values
+    assert grid[1][12] == "gọi lại" and grid[8][1] == "Mới thêm"
+    assert grid[1][1] == CLEAN[0]["name"]

@@ -165,6 +165,7 @@ def bench(n: int, folder: Path) -> None:
               f"{r['max_rss_mb'] / size:>7.2f}{r['write_mb']:>9.0f}{r['write_mb'] / size:>7.2f}")
     print(f"{'calamine read':<40}{read['seconds']:>8.2f}{'':>35}{read['max_rss_mb']:>8.0f}")
     print(f"{'openpyxl load + save':<40}{floor4['seconds']:>8.2f}{'':>35}{floor4['max_rss_mb']:>8.0f}")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (on {os.cpu_count()} cores)")
     print("goals: #2 and #5 <= 1.5 x read; #4 <= 3 x read and <= 0.2 x openpyxl; cells written <= 1.1 x "
           "changed; peak <= 2 x unzipped. 'peak MB' is the whole sync process (pandas and the plan included); "
           "'write MB' is what the write adds above the process as it was when the write began.")
@@ -177,6 +178,7 @@ def main() -> None:
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
           f"python {platform.python_version()}; pandas {pandas.__version__}; "
           f"command: python bench/xlsx.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     folder = Path(tempfile.mkdtemp(prefix="sheetcrm-bench-"))
     try:
         for n in sizes:

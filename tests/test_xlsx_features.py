@@ -138,3 +138,16 @@ def test_second_sync_logs_no_history_and_leaves_the_leads_part(synced):
     rows_after = len(wb.get_sheet_by_name(history).to_python()) if history in wb.sheet_names else 0
     assert rows_after == rows_before
     assert not [u for u in second.changes.updates if u.tab == LEADS]
+
+
+def test_workbook_part_only_gains_the_new_tabs(synced):
+    _, before, after, first = synced
+    old, new = etree.fromstring(before["xl/workbook.xml"]), etree.fromstring(after["xl/workbook.xml"])
+    old_sheets, new_sheets = old.find(M + "sheets"), new.find(M + "sheets")
+    assert [etree.tostring(s) for s in new_sheets][:len(old_sheets)] == [etree.tostring(s) for s in old_sheets]
+    added = {s.get("name") for s in new_sheets[len(old_sheets):]}
+    assert added == {t.tab for t in first.changes.ensure_tabs} | {lay.tab for lay in first.changes.replacements}
+    new.remove(new_sheets)
+    old.remove(old_sheets)
+    assert etree.tostring(new, method="c14n") == etree.tostring(old, method="c14n")  # names, pivot caches
+    assert b"definedName" in after["xl/workbook.xml"] and b"pivotCache" in after["xl/workbook.xml"]

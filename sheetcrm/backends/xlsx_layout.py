@@ -33,7 +33,6 @@ from .xlsx_patch import (
     PKG_RELS,
     R_NS,
     Package,
-    SheetXml,
     Styles,
     _serial,
     col_index,
@@ -552,21 +551,9 @@ def changed_cells(old: bytes, new: bytes) -> int:
     program renumbers the styles table, every format index moves without any change."""
     if old == new:
         return 0
-    a, b = SheetXml(old), SheetXml(new)
-    ra = {n: old[s:e] for n, s, e in a.rows()}
-    rb = {n: new[s:e] for n, s, e in b.rows()}
-    count = 0
-    for n in ra.keys() | rb.keys():
-        if ra.get(n) == rb.get(n):
-            continue
-        ca = _values(a, ra.get(n))
-        cb = _values(b, rb.get(n))
-        count += sum(1 for k in ca.keys() | cb.keys() if ca.get(k, ("n", "")) != cb.get(k, ("n", "")))
-    return count
+    a, b = _values(old), _values(new)
+    return sum(1 for k in a.keys() | b.keys() if a.get(k, ("n", "")) != b.get(k, ("n", "")))
 
 
-def _values(sheet: SheetXml, raw: bytes | None) -> dict[str, tuple[str, str]]:
-    if raw is None:
-        return {}
-    row = sheet.fragment(raw)
-    return {c.get("r", ""): (c.get("t") or "n", "".join(c.itertext())) for c in row.findall(q("c"))}
+def _values(xml: bytes) -> dict[str, tuple[str, str]]:
+    return {c.get("r", ""): (c.get("t") or "n", "".join(c.itertext())) for c in parse(xml).iter(q("c"))}

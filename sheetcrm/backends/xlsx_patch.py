@@ -62,12 +62,17 @@ class Package:
         self.new: dict[str, bytes] = {}
         self.dropped: set[str] = set()
         self._types: etree._Element | None = None
+        self._read: dict[str, bytes] = {}
 
     def has(self, name: str) -> bool:
         return name in self.new or (name in self.names and name not in self.dropped)
 
     def read(self, name: str) -> bytes:
-        return self.new[name] if name in self.new else self.zin.read(name)
+        if name in self.new:
+            return self.new[name]
+        if name not in self._read:
+            self._read[name] = self.zin.read(name)
+        return self._read[name]
 
     def put(self, name: str, data: bytes, content_type: str | None = None) -> None:
         self.new[name] = data
@@ -169,13 +174,19 @@ class Package:
                     zi = copy.copy(info)
                     zi.flag_bits &= ~0x08
                     zi.extra = b""
-                    zout.writestr(zi, self.new[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+                    zout.writestr(zi, self.new[info.filename], compress_type=zipfile.ZIP_DEFLATED,
+                                  compresslevel=_level(self.new[info.filename]))
                 else:
                     _copy_raw(self.zin, zout, info)
             for name, data in self.new.items():
                 if name not in self.names:
                     zout.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
                                   compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _level(data: bytes) -> int:
+    # A big sheet compressed at level 1 costs a fifth of the time for a file ~15% larger.
+    return 1 if len(data) > 1 << 20 else 6
 
 
 def sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
@@ -406,9 +417,24 @@ def _serial(v: dt.date) -> float | int:
 
 
 # ---------------------------------------------------------------------- sheets
-_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
+_ROW_START = re.compile(rb'<(?:\w+:)?row\b(?:[^>]*?\sr="(\d+)")?[^>]*>')
 _ROW_NUM = re.compile(rb'\sr="(\d+)"')
 _NSDECL = re.compile(rb'\sxmlns(?::\w+)?="[^"]*"')
+
+
+def row_spans(data: bytes, begin: int, end: int) -> list[tuple[int, int, int]]:
+    """(row number, start, end) of the row elements in data[begin:end]. Start tags are found
+    by one regex pass; a row ends at the last end tag before the next row starts."""
+    out, last = [], 0
+    starts = [(m.start(), m.end(), m.group(1)) for m in _ROW_START.finditer(data, begin, end)]
+    nexts = [s for s, _, _ in starts[1:]] + [end]
+    for (start, tag_end, num), nxt in zip(starts, nexts):
+        last = int(num) if num else last + 1
+        if data[tag_end - 2:tag_end] == b"/>":
+            out.append((last, start, tag_end))
+        else:
+            out.append((last, start, data.index(b">", data.rindex(b"</", tag_end, nxt)) + 1))
+    return out
 
 
 class SheetXml:
@@ -434,13 +460,7 @@ class SheetXml:
     def rows(self) -> list[tuple[int, int, int]]:
         """(row number, start, end) of every row element, in order."""
         if self._rows is None:
-            out, last = [], 0
-            for m in _ROW.finditer(self.data, self.body_start, self.body_end):
-                tag_end = self.data.index(b">", m.start())
-                num = _ROW_NUM.search(self.data, m.start(), tag_end)
-                last = int(num.group(1)) if num else last + 1
-                out.append((last, m.start(), m.end()))
-            self._rows = out
+            self._rows = row_spans(self.data, self.body_start, self.body_end)
         return self._rows
 
     def fragment(self, raw: bytes) -> etree._Element:
@@ -509,7 +529,7 @@ def edit_cells(sheet: SheetXml, cells: Mapping[int, Mapping[int, Any]], styles: 
     for n in moved:
         _renumber(els[n], n - shift)
     out = sheet.serialise(wrapper[0]) if len(wrapper) else b""
-    chunks = [m.group(0) for m in _ROW.finditer(out)]
+    chunks = [out[a:b] for _, a, b in row_spans(out, 0, len(out))]
     if len(chunks) != len(old) + len(new):
         raise ValueError("rows could not be written back")
     replaced: dict[int, bytes | None] = {n: None for n in drop}

@@ -35,6 +35,7 @@ from .xlsx_patch import (
     Package,
     Styles,
     _serial,
+    _xml_safe,
     col_index,
     dump,
     num_text,
@@ -142,27 +143,42 @@ def _style_ids(layout: SheetLayout, styles: Styles) -> dict[tuple[int, int], int
     return out
 
 
+_C, _V, _IS, _T = q("c"), q("v"), q("is"), q("t")
+_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
 def _value_cell(row: etree._Element, ref: str, v: Any, s: int) -> None:
-    c = etree.SubElement(row, q("c"), r=ref)
-    if s:
-        c.set("s", str(s))
-    if v is None or v == "":
-        return
-    if isinstance(v, (bool, np.bool_)):
-        c.set("t", "b")
-        etree.SubElement(c, q("v")).text = str(int(v))
-    elif isinstance(v, numbers.Real):
-        if isinstance(v, float) and v != v:
+    c = etree.SubElement(row, _C, {"r": ref, "s": str(s)} if s else {"r": ref})
+    kind = type(v)
+    if kind is str:  # names and companies come from people: text, never a formula
+        if not v:
             return
-        etree.SubElement(c, q("v")).text = num_text(v)
-    elif isinstance(v, dt.date):
-        etree.SubElement(c, q("v")).text = num_text(_serial(v))
-    else:  # names and companies come from people: text, never a formula
         c.set("t", "inlineStr")
-        t = etree.SubElement(etree.SubElement(c, q("is")), q("t"))
-        t.text = str(v)
-        if t.text != t.text.strip() or "\n" in t.text:
-            t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        t = etree.SubElement(etree.SubElement(c, _IS), _T)
+        t.text = _xml_safe(v)
+        if v[0].isspace() or v[-1].isspace() or "\n" in v:
+            t.set(_SPACE, "preserve")
+    elif v is None:
+        return
+    elif kind is bool or kind is np.bool_:
+        c.set("t", "b")
+        etree.SubElement(c, _V).text = str(int(v))
+    elif kind is int or (kind is float and v == v) or (isinstance(v, numbers.Real) and v == v):
+        etree.SubElement(c, _V).text = num_text(v)
+    elif isinstance(v, dt.date):
+        etree.SubElement(c, _V).text = num_text(_serial(v))
+    elif kind is not float:
+        _value_cell_text(c, str(v))
+
+
+def _value_cell_text(c: etree._Element, text: str) -> None:
+    if not text:
+        return
+    c.set("t", "inlineStr")
+    t = etree.SubElement(etree.SubElement(c, _IS), _T)
+    t.text = _xml_safe(text)
+    if text != text.strip() or "\n" in text:
+        t.set(_SPACE, "preserve")
 
 
 def layout_xml(layout: SheetLayout, styles: Styles, with_drawing: bool) -> bytes:
@@ -556,4 +572,8 @@ def changed_cells(old: bytes, new: bytes) -> int:
 
 
 def _values(xml: bytes) -> dict[str, tuple[str, str]]:
-    return {c.get("r", ""): (c.get("t") or "n", "".join(c.itertext())) for c in parse(xml).iter(q("c"))}
+    out = {}
+    for c in parse(xml).iter(_C):
+        v = c.find(_V)
+        out[c.get("r", "")] = (c.get("t") or "n", v.text or "" if v is not None else "".join(c.itertext()))
+    return out

@@ -75,7 +75,8 @@ else:
     r = api.sync(workbook=path, today=today)
     extra = {"cells_written": r.cells_written, "rows_read": r.report.rows_read, **spent}
 t = time.perf_counter() - t0
-out = {"step": step, "seconds": t, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+ru = resource.getrusage(resource.RUSAGE_SELF)
+out = {"step": step, "seconds": t, "cpu": ru.ru_utime + ru.ru_stime, "max_rss_mb": ru.ru_maxrss / 1024}
 out.update(extra)
 print(json.dumps(out))
 """
@@ -165,6 +166,11 @@ def bench(n: int, folder: Path) -> None:
               f"{r['max_rss_mb'] / size:>7.2f}{r['write_mb']:>9.0f}{r['write_mb'] / size:>7.2f}")
     print(f"{'calamine read':<40}{read['seconds']:>8.2f}{'':>35}{read['max_rss_mb']:>8.0f}")
     print(f"{'openpyxl load + save':<40}{floor4['seconds']:>8.2f}{'':>35}{floor4['max_rss_mb']:>8.0f}")
+    # CPU seconds of each step's process: on a shared machine they move less than wall time.
+    print(f"CPU s: calamine read {read['cpu']:.2f} (after the edits {read4['cpu']:.2f}); openpyxl load + save "
+          f"{floor4['cpu']:.2f}; " + "; ".join(
+              f"{r['label'].split(' (')[0]} {r['cpu']:.2f} ({r['cpu'] / (read4 if r is s4 else read)['cpu']:.2f} x read, "
+              f"{r['cpu'] / floor4['cpu']:.2f} x openpyxl)" for r in (s1, s2, s3, s4, s5)))
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (on {os.cpu_count()} cores)")
     print("goals: #2 and #5 <= 1.5 x read; #4 <= 3 x read and <= 0.2 x openpyxl; cells written <= 1.1 x "
           "changed; peak <= 2 x unzipped. 'peak MB' is the whole sync process (pandas and the plan included); "

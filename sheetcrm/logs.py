@@ -22,7 +22,7 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za
 _PHONE = re.compile(r"(?<![\w.:/-])(\+?\(?\d[\d ().-]{6,}\d)(?![\w-])")
 # Shapes that look like digit runs but are not phone numbers: dates and times.
 _NOT_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{4}[./]\d{1,2}[./]\d{1,2}$")
-_SERVICE_ACCOUNT = re.compile(r"@[A-Za-z0-9.-]+\.iam\.gserviceaccount\.com$")
+_SERVICE_ACCOUNT = re.compile(r"\.gserviceaccount\.com$", re.I)
 _BEARER = re.compile(r"(?i)(bearer\s+|access_token[\"'=:\s]+|ya29\.)[A-Za-z0-9._~+/=-]+")
 _KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 

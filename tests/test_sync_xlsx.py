@@ -283,3 +283,17 @@ def test_nfd_tab_title_and_numeric_cells_are_kept(tmp_path):
     assert after[title][(2, PERSON_KEYS.index("phone") + 1)] == (912345678, "n")
     assert res.report.rows_with_issues == 0
     assert column_values(path, H["lead_id"], tab=title) == ["KH-000001", "KH-000002", "KH-000003"]
+
+
+def test_a_header_below_a_title_row_is_refused_with_where_it_must_be(tmp_path):
+    import pytest
+
+    from sheetcrm.errors import HeaderError
+
+    g = grid(CLEAN)
+    path = write_workbook(tmp_path / "titled.xlsx", {LEADS: [["Danh sách khách hàng 2026"], [], *g]})
+    before = path.read_bytes()
+    with pytest.raises(HeaderError) as ei:
+        api.sync(workbook=path, today=TODAY_S)
+    assert "the header row must be row 1, but the headers are on row 3" in str(ei.value)
+    assert path.read_bytes() == before

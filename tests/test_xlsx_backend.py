@@ -16,7 +16,8 @@ from helpers_xlsx import CLEAN, LEADS, SHEETCRM, TODAY, TODAY_S, H, column_value
 from openpyxl import Workbook, load_workbook
 
 from sheetcrm import api
-from sheetcrm.backends.xlsx import XlsxBackend, apply_to_workbook
+from sheetcrm.backends import xlsx_patch
+from sheetcrm.backends.xlsx import XlsxBackend
 from sheetcrm.changes import AppendRows, CellUpdate, ChangeSet, EnsureTab
 from sheetcrm.demo import generate_leads
 from sheetcrm.errors import LockHeldError, OfficeLockError, WorkbookError
@@ -92,31 +93,35 @@ def test_failed_save_leaves_original_and_no_temp_file(wb_path, monkeypatch):
             fh.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(Workbook, "save", boom)
+    monkeypatch.setattr(xlsx_patch.Package, "save", boom)
     with pytest.raises(OSError):
         XlsxBackend(wb_path).apply(ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "x")]))
     assert sha(wb_path) == h
     assert os.listdir(wb_path.parent) == ["leads.xlsx"]
 
 
-def test_append_with_event_key_is_exactly_once():
+def test_append_with_event_key_is_exactly_once(tmp_path):
+    path = tmp_path / "log.xlsx"
     wb = Workbook()
     wb.active.title = "Log"
     wb["Log"].append(["key", "v"])
+    wb.save(path)
     cs = ChangeSet(appends=[AppendRows("Log", (("e1", 1), ("e2", 2)), key_col=0)])
-    assert apply_to_workbook(wb, cs) == (4, 2)
+    r = XlsxBackend(path).apply(cs)
+    assert (r.cells_written, r.rows_appended) == (4, 2)
     cs2 = ChangeSet(appends=[AppendRows("Log", (("e2", 2), ("e3", 3)), key_col=0)])
-    apply_to_workbook(wb, cs2)
-    assert [r[0].value for r in wb["Log"].iter_rows(min_row=2)] == ["e1", "e2", "e3"]
+    assert XlsxBackend(path).apply(cs2).rows_appended == 1
+    assert [r[0].value for r in load_workbook(path)["Log"].iter_rows(min_row=2)] == ["e1", "e2", "e3"]
 
 
-def test_ensure_tab_headers_freeze_dropdowns():
-    wb = Workbook()
+def test_ensure_tab_headers_freeze_dropdowns(tmp_path):
+    path = tmp_path / "new.xlsx"
     cs = ChangeSet(ensure_tabs=[EnsureTab("T", ("A", "Trạng thái"), 1, (("Trạng thái", ("Mới", "Chốt")),))])
-    apply_to_workbook(wb, cs)
-    ws = wb["T"]
+    assert XlsxBackend(path, create=True).apply(cs).wrote
+    ws = load_workbook(path)["T"]
     assert [c.value for c in ws[1]] == ["A", "Trạng thái"]
     assert ws.freeze_panes == "A2"
+    assert ws["A1"].font.b
     dv = ws.data_validations.dataValidation
     assert len(dv) == 1 and dv[0].formula1 == '"Mới,Chốt"' and "B2" in str(dv[0].sqref)
 
@@ -264,3 +269,28 @@ def test_a_save_by_someone_else_during_the_sync_is_never_overwritten(tmp_path):
     assert "run again" in str(err.value) and err.value.exit_code == 3
     assert hashlib.sha256(path.read_bytes()).hexdigest() == theirs
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_patched(wb_path):
+    """Some programs write every element with a prefix (<x:row>, <x:c>)."""
+    import zipfile
+
+    from lxml import etree
+
+    from sheetcrm.backends.xlsx_patch import MAIN, R_NS
+
+    with zipfile.ZipFile(wb_path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    root = etree.fromstring(members["xl/worksheets/sheet1.xml"])
+    prefixed = etree.Element(root.tag, nsmap={"x": MAIN, "r": R_NS})
+    prefixed[:] = list(root)
+    members["xl/worksheets/sheet1.xml"] = etree.tostring(prefixed)
+    assert b"<x:row" in members["xl/worksheets/sheet1.xml"]
+    with zipfile.ZipFile(wb_path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    cs = ChangeSet(updates=[CellUpdate(LEADS, 2, 13, "gọi lại"), CellUpdate(LEADS, 9, 2, "Mới thêm")])
+    assert XlsxBackend(wb_path).apply(cs).cells_written == 2
+    grid = XlsxBackend(wb_path).read()[LEADS].values
+    assert grid[1][12] == "gọi lại" and grid[8][1] == "Mới thêm"
+    assert grid[1][1] == CLEAN[0]["name"]

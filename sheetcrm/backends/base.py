@@ -21,6 +21,8 @@ from ..changes import ChangeSet
 class RawSheet:
     title: str
     values: list[list[Any]]  # row-major from sheet row 1; rows may be ragged
+    # (row, col) of the cells holding a formula: a person's value, which no sync writes.
+    formulas: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def header(self) -> list[Any]:

@@ -1,16 +1,18 @@
-"""The .xlsx backend: calamine for fast reads, openpyxl for writes, atomic replace.
+"""The .xlsx backend: calamine for fast reads, package patches for writes, atomic replace.
 
 A sync that finds nothing to change costs one fast read and writes nothing. A sync that
-changes cells loads the workbook with openpyxl (keeping other tabs, formatting, widths and
-extra columns), applies the change set and saves to a temporary file in the same folder,
-then renames it over the original, so a crash never leaves a half-written workbook.
+changes cells edits only the parts it owns (see xlsx_patch): cells of the leads tab,
+rows of the log tabs, the summary tabs. The result goes to a temporary file in the same
+folder, then is renamed over the original, so a crash never leaves a half-written
+workbook. A cell holding a formula is a person's value: it is read as its cached result
+and never written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
+import io
 import os
 import re
 import tempfile
@@ -20,23 +22,31 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from lxml import etree
 
-from ..changes import ChangeSet, EnsureTab
+from ..a1 import cell_name, col_letter
+from ..changes import ChangeSet, EnsureTab, TabFormat
 from ..errors import BackendError, LockHeldError, OfficeLockError, WorkbookError
 from ..logs import log
-from . import xlsx_preload
 from .base import ApplyResult, RawSheet
 from .office_lock import find_office_lock
-from .xlsx_patch import can_patch, patch_appends, sheet_paths
-from .xlsx_preload import Preload
+from .xlsx_patch import (
+    CT_NS,
+    MAIN,
+    PKG_RELS,
+    R_NS,
+    Package,
+    SheetXml,
+    Styles,
+    dump,
+    edit_cells,
+    edit_skeleton,
+    q,
+    set_dimension,
+    sheet_paths,
+)
 
-DATE_FORMAT = "dd/mm/yyyy"
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FILL_RGB = "FFDDEBF7"
 
 
 class XlsxBackend:
@@ -48,7 +58,7 @@ class XlsxBackend:
         self.create = create
         self.api_calls = 0
         self._read_stamp: tuple[int, int] | None = None  # the file as read(): mtime, size
-        self._preload: Preload | None = None
+        self._grids: dict[str, list[list[Any]]] = {}  # what read() or read_tab() found
 
     # ------------------------------------------------------------------ checks
     def _check_file(self) -> None:
@@ -105,9 +115,6 @@ class XlsxBackend:
         try:
             yield
         finally:
-            if self._preload is not None:  # the sync stopped before writing
-                self._preload.cancel()
-                self._preload = None
             fl.release()
             with contextlib.suppress(OSError):
                 lock_path.unlink()
@@ -123,24 +130,23 @@ class XlsxBackend:
             if self._read_stamp is None:
                 self._read_stamp = _stamp(self.path)
             wb = CalamineWorkbook.from_path(str(self.path))
-            errors = _error_cells(self.path)
+            marks = _marked_cells(self.path)
             out = {}
             for name in wb.sheet_names:
                 # calamine gives '' for empty cells and floats for numbers; the pipeline reads both.
                 rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                for (r, c), value in errors.get(name, {}).items():
-                    if r <= len(rows) and c <= len(rows[r - 1]):
-                        rows[r - 1][c - 1] = value
-                out[name] = RawSheet(name, rows)
+                errors, formulas = marks.get(name, ({}, frozenset()))
+                for (r, c), value in errors.items():
+                    while len(rows) < r:
+                        rows.append([])
+                    if c > len(rows[r - 1]):
+                        rows[r - 1].extend([""] * (c - len(rows[r - 1])))
+                    rows[r - 1][c - 1] = value
+                self._grids[name] = rows
+                out[name] = RawSheet(name, rows, formulas)
             return out
-        except (CalamineError, ValueError, OSError) as exc:
+        except (CalamineError, ValueError, OSError, etree.XMLSyntaxError, KeyError) as exc:
             raise WorkbookError(f"{self.path}: cannot be read as a workbook ({exc})") from None
-
-    def prepare_write(self) -> None:
-        """Start loading the workbook for writing while the caller plans (see
-        xlsx_preload); `apply` uses it or cancels it."""
-        if self._preload is None and xlsx_preload.worthwhile(self.path):
-            self._preload = Preload(self.path)
 
     # ------------------------------------------------------------------ cheap looks
     def tab_titles(self) -> list[str]:
@@ -154,8 +160,10 @@ class XlsxBackend:
         """One tab's grid (the sync log), without reading the others."""
         from python_calamine import CalamineWorkbook
 
-        return CalamineWorkbook.from_path(str(self.path)).get_sheet_by_name(title).to_python(
+        rows = CalamineWorkbook.from_path(str(self.path)).get_sheet_by_name(title).to_python(
             skip_empty_area=False)
+        self._grids[title] = rows
+        return rows
 
     def content_digest(self, exclude_title: str | None) -> str:
         """What every tab but `exclude_title` holds, from the package directory: each
@@ -175,61 +183,37 @@ class XlsxBackend:
 
     # ------------------------------------------------------------------ write
     def apply(self, changes: ChangeSet) -> ApplyResult:
-        preload, self._preload = self._preload, None
-        try:
-            return self._apply(changes, preload)
-        finally:
-            if preload is not None:
-                preload.cancel()  # unused, or already finished: nothing left to wait for
-
-    def _apply(self, changes: ChangeSet, preload: Preload | None) -> ApplyResult:
         result = ApplyResult()
         if changes.is_empty():
             return result
         self._check_file()
         self._check_writable()
         self._check_unchanged()
-        if self.path.exists() and can_patch(changes):
-            patched = self._write_atomically(lambda tmp: patch_appends(self.path, Path(tmp), changes))
-            if patched is not None:
-                result.cells_written, result.rows_appended = patched
-                result.wrote = True
-                return result
-        if preload is not None and self.path.exists():
-            answer = None
+        src: Any = self.path if self.path.exists() else io.BytesIO(_empty_workbook())
 
-            def write(tmp: str) -> bool:
-                nonlocal answer
-                answer = preload.write(changes, tmp)
-                return answer is not None and answer[0] == "saved"
-
-            self._write_atomically(write)
-            if answer is not None:  # else the child failed: load here, as without it
-                outcome, result.cells_written, result.rows_appended = answer
-                result.wrote = outcome == "saved"
-                return result
-        if self.path.exists():
+        def write(tmp: str) -> bool:
             try:
-                wb = load_workbook(self.path)
-            except Exception as exc:  # openpyxl raises many kinds for broken files
+                with zipfile.ZipFile(src) as z:
+                    return _patch(z, Path(tmp), changes, self._grid, result)
+            except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, ValueError) as exc:
                 raise WorkbookError(f"{self.path}: cannot be opened for writing ({exc})") from None
-        else:
-            wb = Workbook()
-            wb.remove(wb.active)
-        result.cells_written, result.rows_appended = apply_to_workbook(wb, changes)
-        if not result.cells_written and not (changes.trims or changes.replacements):
-            return result  # e.g. init found every dropdown in place: leave the file alone
-        self._save(wb)
-        result.wrote = True
+
+        result.wrote = bool(self._write_atomically(write))
         return result
 
-    def _save(self, wb: Workbook) -> None:
-        self._write_atomically(lambda tmp: wb.save(tmp) or True)
+    def _grid(self, title: str) -> list[list[Any]]:
+        if title not in self._grids and self.path.exists():
+            try:
+                self.read_tab(title)
+            except Exception:  # a tab created by this very change set
+                self._grids[title] = []
+        return self._grids.get(title, [])
 
     def _write_atomically(self, write: Any) -> Any:
         """Run `write(tmp)` on a temp file beside the workbook, then rename it over the
         workbook (atomic on one filesystem). A falsy result discards the temp file."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=folder)
         os.close(fd)
         try:
             out = write(tmp)
@@ -247,29 +231,6 @@ class XlsxBackend:
             raise
 
 
-def _error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
-    """Error cells (#N/A, #REF!) by tab: calamine reads them as '' (python-calamine #105),
-    which would hide them from validation. They are rare, so find each `t="e"` in the
-    sheet XML and read its reference and value there, without parsing the whole sheet."""
-    out: dict[str, dict[tuple[int, int], str]] = {}
-    with zipfile.ZipFile(path) as z:
-        for title, member in sheet_paths(z).items():
-            xml = z.read(member)
-            pos = xml.find(b't="e"')
-            while pos >= 0:
-                start = xml.rfind(b"<c ", 0, pos)
-                end = xml.find(b"</c>", pos)
-                cell = _ERROR_CELL.match(xml, start, end + 4) if start >= 0 and end >= 0 else None
-                if cell:
-                    row, col = int(cell.group(2)), column_index_from_string(cell.group(1).decode())
-                    out.setdefault(title, {})[(row, col)] = cell.group(3).decode()
-                pos = xml.find(b't="e"', pos + 5)
-    return out
-
-
-_ERROR_CELL = re.compile(rb'<c [^>]*?r="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>', re.S)
-
-
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -278,117 +239,237 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-def _set(cell: Any, value: Any) -> None:
-    """Write a value the way it came from a person: text stays text (a leading '=' never
-    becomes a formula), dates get a date format."""
-    if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"
-    elif isinstance(value, dt.datetime):
-        cell.value = value
-        cell.number_format = "dd/mm/yyyy hh:mm"
-    elif isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    else:
-        cell.value = value
+_CELL_R = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+_ERROR_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
-def _last_row(ws: Any) -> int:
-    """The last row holding a value (openpyxl's max_row also counts formatted empty rows)."""
-    for r in range(ws.max_row, 0, -1):
-        for c in ws[r]:
-            if c.value not in (None, ""):
-                return r
-    return 0
+def _marked_cells(path: Path) -> dict[str, tuple[dict[tuple[int, int], str], frozenset[tuple[int, int]]]]:
+    """Per tab: cells whose value calamine cannot give (error values such as #N/A, which it
+    reads as '' — python-calamine #105 — and formulas with no cached result), and every
+    cell holding a formula. Both are rare or cheap to find: the sheet XML is searched for
+    `t="e"` and formula elements and only those cells are looked at."""
+    from openpyxl.utils import column_index_from_string
+
+    from ..sync.validate import UNCALCULATED
+
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for title, member in sheet_paths(z).items():
+            xml = z.read(member)
+            p = (SheetXml(xml).prefix if b":worksheet" in xml[:2048] else "").encode()
+            values: dict[tuple[int, int], str] = {}
+            formulas = set()
+            for pattern, is_formula in ((b't="e"', False), (b"<" + p + b"f", True)):
+                for m in re.finditer(re.escape(pattern) + (rb"[\s>/]" if is_formula else b""), xml):
+                    start = xml.rfind(b"<" + p + b"c ", 0, m.start())
+                    end = xml.find(b"</" + p + b"c>", m.start())
+                    if start < 0:
+                        continue
+                    close = xml.find(b">", start)
+                    if end < 0 or xml.rfind(b"/>", start, close + 1) == close - 1:
+                        end = close  # <c .../> holds no formula
+                    ref = _CELL_R.search(xml, start, close)
+                    if ref is None:
+                        continue
+                    rc = (int(ref.group(2)), column_index_from_string(ref.group(1).decode()))
+                    v = _ERROR_V.search(xml, close, end)
+                    if is_formula:
+                        formulas.add(rc)
+                        if v is None:
+                            values.setdefault(rc, UNCALCULATED)
+                    elif v is not None:
+                        values[rc] = v.group(1).decode()
+            if values or formulas:
+                out[title] = (values, frozenset(formulas))
+    return out
 
 
-def _style_header(ws: Any, first_col: int, headers: tuple[str, ...]) -> None:
-    for i, h in enumerate(headers):
-        cell = ws.cell(row=1, column=first_col + i)
-        _set(cell, h)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=False)
-        width = max(12, min(40, len(h) + 4))
-        ws.column_dimensions[get_column_letter(first_col + i)].width = width
+def _last_row(grid: list[list[Any]]) -> int:
+    """The last row holding a value (a formatted empty row does not count); 1 at least,
+    the header."""
+    for r in range(len(grid), 0, -1):
+        if any(v not in (None, "") for v in grid[r - 1]):
+            return r
+    return 1
 
 
-def _ensure_tab(wb: Workbook, t: EnsureTab) -> Any:
-    ws = wb.create_sheet(t.tab)
-    _style_header(ws, 1, t.headers)
+def _header_xf(styles: Styles) -> int:
+    font = etree.Element(q("font"))
+    etree.SubElement(font, q("b"))
+    etree.SubElement(font, q("sz"), val="11")
+    fill = etree.Element(q("fill"))
+    pf = etree.SubElement(fill, q("patternFill"), patternType="solid")
+    etree.SubElement(pf, q("fgColor"), rgb=HEADER_FILL_RGB)
+    etree.SubElement(pf, q("bgColor"), rgb=HEADER_FILL_RGB)
+    return styles.xf(0, font=font, fill=fill, align={"vertical": "center"})
+
+
+def _new_tab_xml(t: EnsureTab, styles: Styles) -> bytes:
+    """A tab with its header row, frozen rows and dropdowns."""
+    from .xlsx_patch import dropdowns, freeze, insert_ordered, set_value
+
+    ws = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": R_NS})
+    etree.SubElement(ws, q("dimension"), ref=f"A1:{col_letter(max(len(t.headers), 1))}1")
     if t.freeze_rows:
-        ws.freeze_panes = ws.cell(row=t.freeze_rows + 1, column=1)
-    add_dropdowns(ws, t.headers, t.dropdowns)
-    return ws
+        freeze(ws, t.freeze_rows)
+    cols = etree.SubElement(ws, q("cols"))
+    data = etree.SubElement(ws, q("sheetData"))
+    row = etree.SubElement(data, q("row"), r="1")
+    s = _header_xf(styles)
+    for i, h in enumerate(t.headers, start=1):
+        etree.SubElement(cols, q("col"), min=str(i), max=str(i), width=str(max(12, min(40, len(h) + 4))),
+                         customWidth="1")
+        c = etree.SubElement(row, q("c"), r=f"{col_letter(i)}1", s=str(s))
+        set_value(c, h, styles)
+    if not len(cols):
+        ws.remove(cols)
+    dropdowns(ws, t.headers, t.dropdowns)
+    insert_ordered(ws, etree.Element(q("pageMargins"), left="0.7", right="0.7", top="0.75", bottom="0.75",
+                                     header="0.3", footer="0.3"))
+    return dump(ws)
 
 
-def add_dropdowns(ws: Any, headers: tuple[str, ...], dropdowns: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
-    for header, options in dropdowns:
-        if header not in headers:
-            continue
-        col = get_column_letter(headers.index(header) + 1)
-        # showErrorMessage off: the list helps, but free text (a reason as typed) stays allowed.
-        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True,
-                            showErrorMessage=False)
-        dv.add(f"{col}2:{col}100000")
-        ws.add_data_validation(dv)
+def _format_tab(pkg: Package, part: str, f: TabFormat) -> int:
+    """`init` on a tab a team already uses: frozen header, dropdowns where missing."""
+    from .xlsx_patch import dropdowns, freeze
+
+    done = 0
+
+    def edit(root: etree._Element) -> bool:
+        nonlocal done
+        done = int(bool(f.freeze_rows) and freeze(root, f.freeze_rows))
+        done += dropdowns(root, f.headers, f.dropdowns)
+        return done > 0
+
+    data = edit_skeleton(pkg.read(part), edit)
+    if done:
+        pkg.put(part, data)
+    return done
 
 
-def apply_to_workbook(wb: Workbook, changes: ChangeSet) -> tuple[int, int]:
-    """Apply a change set to an open workbook; returns (cells written, rows appended)."""
+def _empty_workbook() -> bytes:
+    """A package with no tab yet, for `init` of a new workbook: the tabs are added to it."""
+    ct = etree.Element(f"{{{CT_NS}}}Types", nsmap={None: CT_NS})
+    for ext, kind in (("rels", "application/vnd.openxmlformats-package.relationships+xml"),
+                      ("xml", "application/xml")):
+        etree.SubElement(ct, f"{{{CT_NS}}}Default", Extension=ext, ContentType=kind)
+    for name, kind in (("/xl/workbook.xml", "spreadsheetml.sheet.main+xml"), ("/xl/styles.xml", "spreadsheetml.styles+xml")):
+        etree.SubElement(ct, f"{{{CT_NS}}}Override", PartName=name,
+                         ContentType="application/vnd.openxmlformats-officedocument." + kind)
+    wb = etree.Element(q("workbook"), nsmap={None: MAIN, "r": R_NS})
+    etree.SubElement(wb, q("sheets"))
+    st = etree.Element(q("styleSheet"), nsmap={None: MAIN})
+    font = etree.SubElement(etree.SubElement(st, q("fonts"), count="1"), q("font"))
+    etree.SubElement(font, q("sz"), val="11")
+    etree.SubElement(font, q("name"), val="Calibri")
+    fills = etree.SubElement(st, q("fills"), count="2")
+    for kind in ("none", "gray125"):
+        etree.SubElement(etree.SubElement(fills, q("fill")), q("patternFill"), patternType=kind)
+    border = etree.SubElement(etree.SubElement(st, q("borders"), count="1"), q("border"))
+    for side in ("left", "right", "top", "bottom", "diagonal"):
+        etree.SubElement(border, q(side))
+    xf = dict(numFmtId="0", fontId="0", fillId="0", borderId="0")
+    etree.SubElement(etree.SubElement(st, q("cellStyleXfs"), count="1"), q("xf"), xf)
+    etree.SubElement(etree.SubElement(st, q("cellXfs"), count="1"), q("xf"), xf, xfId="0")
+    etree.SubElement(etree.SubElement(st, q("cellStyles"), count="1"), q("cellStyle"), name="Normal", xfId="0",
+                     builtinId="0")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", dump(ct))
+        z.writestr("_rels/.rels", _rels([("officeDocument", "xl/workbook.xml")]))
+        z.writestr("xl/workbook.xml", dump(wb))
+        z.writestr("xl/_rels/workbook.xml.rels", _rels([("styles", "styles.xml")]))
+        z.writestr("xl/styles.xml", dump(st))
+    return buf.getvalue()
+
+
+def _rels(items: list[tuple[str, str]]) -> bytes:
+    root = etree.Element(f"{{{PKG_RELS}}}Relationships", nsmap={None: PKG_RELS})
+    for i, (kind, target) in enumerate(items, start=1):
+        etree.SubElement(root, f"{{{PKG_RELS}}}Relationship", Id=f"rId{i}", Type=f"{R_NS}/{kind}", Target=target)
+    return dump(root)
+
+
+def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result: ApplyResult) -> bool:
+    """Write the package in `z` plus `changes` to `dst`; False when nothing changed."""
+    from .xlsx_layout import write_layout
+
+    pkg = Package(z)
+    styles = Styles(pkg)
     cells = 0
-    appended = 0
+    titles = pkg.sheet_paths()
     for t in changes.ensure_tabs:
-        if t.tab not in wb.sheetnames:
-            _ensure_tab(wb, t)
+        if t.tab not in titles:
+            pkg.add_sheet(t.tab, _new_tab_xml(t, styles))
             cells += len(t.headers)
-    for a in changes.add_columns:
-        _style_header(wb[a.tab], a.first_col, a.headers)
-        cells += len(a.headers)
+    paths = pkg.sheet_paths()
+    edits, headers = _cell_edits(changes, grid, result)
+    trims = {t.tab: t.keep for t in changes.trims}
+    for tab in edits.keys() | trims.keys():
+        part = paths[tab]
+        data = pkg.read(part)
+        if edits.get(tab):
+            hs = _header_xf(styles) if tab in headers else None
+            data, n, skipped = edit_cells(SheetXml(data), edits[tab], styles, header_style=hs)
+            cells += n
+            result.skipped += [f"{cell_name(tab, r, c)}: holds a formula" for r, c in skipped]
+            last_row = max(edits[tab])
+            last_col = max(c for row in edits[tab].values() for c in row)
+            data = set_dimension(data, last_row, last_col)
+        if tab in trims:
+            data = _trim(data, trims[tab])
+        if data != pkg.read(part):
+            pkg.put(part, data)
     for f in changes.formats:
-        ws = wb[f.tab]
-        if f.freeze_rows and ws.freeze_panes is None:
-            ws.freeze_panes = ws.cell(row=f.freeze_rows + 1, column=1)
-            cells += 1
-        have = {str(r).split(":")[0].rstrip("0123456789") for dv in ws.data_validations.dataValidation
-                for r in dv.sqref.ranges}
-        wanted = tuple((h, o) for h, o in f.dropdowns
-                       if h in f.headers and get_column_letter(f.headers.index(h) + 1) not in have)
-        add_dropdowns(ws, f.headers, wanted)
-        cells += len(wanted)
+        cells += _format_tab(pkg, paths[f.tab], f)
+    for layout in changes.replacements:
+        cells += write_layout(pkg, styles, layout)
+    styles.flush()
+    result.cells_written = cells
+    if not pkg.new and not pkg.dropped:
+        return False
+    pkg.save(dst)
+    return True
+
+
+def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult) -> tuple[dict, set[str]]:
+    """{tab: {row: {col: value}}} for updates, new headers and appended rows."""
+    edits: dict[str, dict[int, dict[int, Any]]] = {}
+    headers = set()
+    for a in changes.add_columns:
+        row1 = edits.setdefault(a.tab, {}).setdefault(1, {})
+        for i, h in enumerate(a.headers):
+            row1[a.first_col + i] = h
+        headers.add(a.tab)
     for u in changes.updates:
-        _set(wb[u.tab].cell(row=u.row, column=u.col), u.value)
-        cells += 1
+        edits.setdefault(u.tab, {}).setdefault(u.row, {})[u.col] = u.value
+    next_row: dict[str, int] = {}
     for a in changes.appends:
         if not a.rows:
             continue
-        ws = wb[a.tab]
-        last = _last_row(ws)
+        g = grid(a.tab)
+        if a.tab not in next_row:
+            next_row[a.tab] = _last_row(g) + 1
         rows = a.rows
         if a.key_col is not None:
             # Exactly once: rows whose event key is already logged are skipped.
-            have = {ws.cell(row=r, column=a.key_col + 1).value for r in range(2, last + 1)}
-            rows = tuple(r for r in rows if r[a.key_col] not in have)
-        for i, values in enumerate(rows, start=last + 1):
-            for j, v in enumerate(values, start=1):
-                if v is not None:
-                    _set(ws.cell(row=i, column=j), v)
-                    cells += 1
-        appended += len(rows)
-    for t in changes.trims:
-        ws = wb[t.tab]
-        excess = _last_row(ws) - 1 - t.keep
-        if excess > 0:
-            ws.delete_rows(2, excess)
-    for layout in changes.replacements:
-        from .xlsx_layout import render_layout
+            have = {str(r[a.key_col]) for r in g[1:] if len(r) > a.key_col and r[a.key_col] not in (None, "")}
+            rows = tuple(r for r in rows if str(r[a.key_col]) not in have)
+        tab = edits.setdefault(a.tab, {})
+        for values in rows:
+            tab[next_row[a.tab]] = {j: v for j, v in enumerate(values, start=1) if v is not None}
+            next_row[a.tab] += 1
+        result.rows_appended += len(rows)
+    return edits, headers
 
-        index = None
-        if layout.tab in wb.sheetnames:
-            index = wb.sheetnames.index(layout.tab)
-            wb.remove(wb[layout.tab])
-        ws = wb.create_sheet(layout.tab, index)
-        render_layout(ws, layout)
-        cells += sum(sum(v is not None for v in r) for r in layout.cells)
-    return cells, appended
+
+def _trim(data: bytes, keep: int) -> bytes:
+    """Keep the last `keep` data rows (row 1 is the header), moving them up."""
+    sheet = SheetXml(data)
+    nums = [n for n, _, _ in sheet.rows() if n > 1]
+    excess = len(nums) - keep
+    if excess <= 0:
+        return data
+    drop = nums[:excess]
+    out, _, _ = edit_cells(sheet, {}, None, drop=drop, shift=excess)  # type: ignore[arg-type]
+    return out

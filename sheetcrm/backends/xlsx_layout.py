@@ -1,15 +1,24 @@
-"""Render a `SheetLayout` (a whole summary tab) into an openpyxl worksheet.
+"""A `SheetLayout` (a whole summary tab) as sheet XML, or in an openpyxl worksheet.
 
-The sheet is cleared first (values, styles, merges, charts), so rendering the same
-layout again leaves exactly one copy of each chart. Charts are real openpyxl bar charts
-whose series point at the layout's own cells.
+`write_layout` writes the tab straight into a workbook package: the sheet part, its
+formats (added to styles.xml once), its drawing and charts. The part is produced the
+same way each run, so a summary whose values did not change leaves its bytes alone and
+a changed one differs only in the cells that moved. `render_layout` draws the same
+layout into an openpyxl worksheet (images for the docs). Charts are bar charts whose
+series point at the layout's own cells.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
+import numbers
+import re
+from typing import Any
 
+import numpy as np
+from lxml import etree
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -17,7 +26,22 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..a1 import col_letter
 from ..changes import ChartSpec, SheetLayout
+from .xlsx_patch import (
+    MAIN,
+    PKG_RELS,
+    R_NS,
+    Package,
+    Styles,
+    _serial,
+    _xml_safe,
+    col_index,
+    dump,
+    num_text,
+    parse,
+    q,
+)
 
 NUMBER_FORMATS = {
     "percent": "0.0%",
@@ -39,6 +63,208 @@ _PX_PER_CM = 96 / 2.54
 _SERIES_COLOURS = (
     "4472C4", "70AD47", "FFC000", "ED7D31", "5B9BD5", "A5A5A5", "264478", "9E480E", "636363", "997300", "43682B",
 )
+
+
+def _cell_formats(layout: SheetLayout) -> dict[tuple[int, int], dict[str, Any]]:
+    """(row, col) → format parts, as `render_layout` sets them, for every styled cell."""
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for r, row in enumerate(layout.cells, start=1):
+        for c, v in enumerate(row, start=1):
+            if isinstance(v, dt.datetime):
+                out[(r, c)] = {"numfmt": DATETIME_FORMAT}
+            elif isinstance(v, dt.date):
+                out[(r, c)] = {"numfmt": NUMBER_FORMATS["date"]}
+    for r, c, style in layout.styles:
+        f = out.setdefault((r, c), {})
+        if style in NUMBER_FORMATS:
+            f["numfmt"] = NUMBER_FORMATS[style]
+            if style == "date":
+                f["align"] = {"horizontal": "center"}
+        elif style in ("title", "subtitle", "bold", "note"):
+            f["font"] = style
+        elif style == "header":
+            below = layout.cells[r][c - 1] if r < len(layout.cells) and c <= len(layout.cells[r]) else None
+            numeric = isinstance(below, (int, float)) and not isinstance(below, bool)
+            f.update(font="bold", fill="header", border="header",
+                     align={"wrapText": "1", "vertical": "center", "horizontal": "right" if numeric else "left"})
+    for r1, c1, _, _ in layout.merges:
+        out.setdefault((r1, c1), {})["align"] = {"horizontal": "left"}
+    return out
+
+
+_FONTS = {  # name → (bold, italic, size, colour)
+    "title": (True, False, 15, "1F3864"), "subtitle": (True, False, 12, "1F3864"),
+    "bold": (True, False, 11, None), "note": (False, True, 11, "595959"),
+}
+
+
+def _font(name: str) -> etree._Element:
+    bold, italic, size, colour = _FONTS[name]
+    el = etree.Element(q("font"))
+    if bold:
+        etree.SubElement(el, q("b"))
+    if italic:
+        etree.SubElement(el, q("i"))
+    etree.SubElement(el, q("sz"), val=str(size))
+    if colour:
+        etree.SubElement(el, q("color"), rgb="FF" + colour)
+    etree.SubElement(el, q("name"), val=_FONT)
+    return el
+
+
+def _header_fill() -> etree._Element:
+    fill = etree.Element(q("fill"))
+    pf = etree.SubElement(fill, q("patternFill"), patternType="solid")
+    etree.SubElement(pf, q("fgColor"), rgb="FFDCE6F1")
+    etree.SubElement(pf, q("bgColor"), rgb="FFDCE6F1")
+    return fill
+
+
+def _header_border() -> etree._Element:
+    b = etree.Element(q("border"))
+    for side in ("left", "right", "top"):
+        etree.SubElement(b, q(side))
+    bottom = etree.SubElement(b, q("bottom"), style="thin")
+    etree.SubElement(bottom, q("color"), rgb="FF8EA9DB")
+    etree.SubElement(b, q("diagonal"))
+    return b
+
+
+def _style_ids(layout: SheetLayout, styles: Styles) -> dict[tuple[int, int], int]:
+    cache: dict[str, int] = {}
+    out = {}
+    for rc, f in _cell_formats(layout).items():
+        key = repr(sorted(f.items()))
+        if key not in cache:
+            cache[key] = styles.xf(0, numfmt=f.get("numfmt"), font=_font(f["font"]) if "font" in f else None,
+                                   fill=_header_fill() if "fill" in f else None,
+                                   border=_header_border() if "border" in f else None, align=f.get("align"))
+        out[rc] = cache[key]
+    return out
+
+
+_C, _V, _IS, _T = q("c"), q("v"), q("is"), q("t")
+_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _value_cell(row: etree._Element, ref: str, v: Any, s: int) -> None:
+    c = etree.SubElement(row, _C, {"r": ref, "s": str(s)} if s else {"r": ref})
+    kind = type(v)
+    if kind is str:  # names and companies come from people: text, never a formula
+        if not v:
+            return
+        c.set("t", "inlineStr")
+        t = etree.SubElement(etree.SubElement(c, _IS), _T)
+        t.text = _xml_safe(v)
+        if v[0].isspace() or v[-1].isspace() or "\n" in v:
+            t.set(_SPACE, "preserve")
+    elif v is None:
+        return
+    elif kind is bool or kind is np.bool_:
+        c.set("t", "b")
+        etree.SubElement(c, _V).text = str(int(v))
+    elif kind is int or (kind is float and v == v) or (isinstance(v, numbers.Real) and v == v):
+        etree.SubElement(c, _V).text = num_text(v)
+    elif isinstance(v, dt.date):
+        etree.SubElement(c, _V).text = num_text(_serial(v))
+    elif kind is not float:
+        _value_cell_text(c, str(v))
+
+
+def _value_cell_text(c: etree._Element, text: str) -> None:
+    if not text:
+        return
+    c.set("t", "inlineStr")
+    t = etree.SubElement(etree.SubElement(c, _IS), _T)
+    t.text = _xml_safe(text)
+    if text != text.strip() or "\n" in text:
+        t.set(_SPACE, "preserve")
+
+
+def layout_xml(layout: SheetLayout, styles: Styles, with_drawing: bool) -> bytes:
+    """The whole sheet part for `layout`."""
+    ws = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": R_NS})
+    etree.SubElement(etree.SubElement(ws, q("sheetPr")), q("pageSetUpPr"), fitToPage="1")
+    ncols = max((len(r) for r in layout.cells), default=1) or 1
+    etree.SubElement(ws, q("dimension"), ref=f"A1:{col_letter(ncols)}{max(len(layout.cells), 1)}")
+    view = etree.SubElement(etree.SubElement(ws, q("sheetViews")), q("sheetView"), workbookViewId="0")
+    if layout.freeze_rows:
+        n = layout.freeze_rows
+        etree.SubElement(view, q("pane"), ySplit=str(n), topLeftCell=f"A{n + 1}", activePane="bottomLeft",
+                         state="frozen")
+        etree.SubElement(view, q("selection"), pane="bottomLeft")
+    etree.SubElement(ws, q("sheetFormatPr"), defaultRowHeight="15")
+    if layout.col_widths:
+        cols = etree.SubElement(ws, q("cols"))
+        for i, w in enumerate(layout.col_widths, start=1):
+            etree.SubElement(cols, q("col"), min=str(i), max=str(i), width=repr(float(w)), customWidth="1")
+    data = etree.SubElement(ws, q("sheetData"))
+    style = _style_ids(layout, styles)
+    heights = _row_heights(layout)
+    styled: dict[int, set[int]] = {}
+    for r, c in style:
+        styled.setdefault(r, set()).add(c)
+    for r, cells in enumerate(layout.cells, start=1):
+        filled = {c for c, v in enumerate(cells, start=1) if v is not None and v != ""}
+        cols_here = sorted(filled | styled.get(r, set()))
+        if not cols_here and r not in heights:
+            continue
+        row = etree.SubElement(data, q("row"), r=str(r))
+        if r in heights:
+            row.set("ht", repr(float(heights[r])))
+            row.set("customHeight", "1")
+        for c in cols_here:
+            v = cells[c - 1] if c <= len(cells) else None
+            _value_cell(row, f"{col_letter(c)}{r}", v, style.get((r, c), 0))
+    _layout_tail(ws, layout, heights, with_drawing)
+    return dump(ws)
+
+
+def _layout_tail(ws: etree._Element, layout: SheetLayout, heights: dict[int, float], with_drawing: bool) -> None:
+    if layout.merges:
+        merges = etree.SubElement(ws, q("mergeCells"), count=str(len(layout.merges)))
+        for r1, c1, r2, c2 in layout.merges:
+            etree.SubElement(merges, q("mergeCell"), ref=f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}")
+    etree.SubElement(ws, q("printOptions"), gridLines="0")
+    etree.SubElement(ws, q("pageMargins"), left="0.4", right="0.4", top="0.5", bottom="0.5", header="0.2",
+                     footer="0.2")
+    etree.SubElement(ws, q("pageSetup"), paperSize="9", orientation="landscape", fitToWidth="1",
+                     fitToHeight="0")
+    breaks = _page_breaks(layout, heights)
+    if breaks:
+        rb = etree.SubElement(ws, q("rowBreaks"), count=str(len(breaks)), manualBreakCount=str(len(breaks)))
+        for r in breaks:
+            etree.SubElement(rb, q("brk"), id=str(r), max="16383", man="1")
+    if with_drawing:
+        etree.SubElement(ws, q("drawing")).set(f"{{{R_NS}}}id", "rId1")
+
+
+class _Tab:
+    """What openpyxl's chart references need of a worksheet: its title."""
+
+    def __init__(self, title: str):
+        self.title = title
+
+
+def chart_parts(layout: SheetLayout, drawing_no: int, chart_nos: list[int]) -> dict[str, bytes]:
+    """Drawing, its relationships and one part per chart, under the given numbers."""
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.xml.functions import tostring
+
+    drawing = SpreadsheetDrawing()
+    drawing._id = drawing_no
+    out = {}
+    for spec, n in zip(layout.charts, chart_nos):
+        chart = _chart(_Tab(layout.tab), spec)
+        r, c = spec.anchor
+        chart.anchor = f"{get_column_letter(c)}{r}"
+        chart._id = n
+        drawing.charts.append(chart)
+        out[chart.path.lstrip("/")] = tostring(chart._write())
+    name = drawing.path.lstrip("/")
+    out[name] = tostring(drawing._write())
+    out[f"xl/drawings/_rels/drawing{drawing_no}.xml.rels"] = tostring(drawing._write_rels())
+    return out
 
 
 def _clear(ws: Worksheet) -> None:
@@ -220,3 +446,134 @@ def _page_breaks(layout: SheetLayout, heights: dict[int, float]) -> list[int]:
         while used > page_h:  # a block longer than a page
             used -= page_h
     return breaks
+
+
+CHART_CT = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
+_NUM = re.compile(r"(\d+)\.xml$")
+
+
+def write_layout(pkg: Package, styles: Styles, layout: SheetLayout, index: int | None = None) -> int:
+    """Put `layout` in the package as tab `layout.tab`; returns the cells whose value or
+    format changed (every cell for a new tab). Parts that come out the same keep their
+    bytes."""
+    part = pkg.sheet_paths().get(layout.tab)
+    drawing, charts = _old_drawing(pkg, part) if part else (None, [])
+    xml = layout_xml(layout, styles, bool(layout.charts))
+    if part is None:
+        part = pkg.add_sheet(layout.tab, xml, index)
+        written = sum(1 for row in layout.cells for v in row if v is not None and v != "")
+    else:
+        old = pkg.read(part)
+        xml = keep_formulas(old, xml)
+        written = changed_cells(old, xml)
+        if old != xml:
+            pkg.put(part, xml)
+    reuse = drawing is not None and len(charts) == len(layout.charts) and all(_NUM.search(c) for c in charts)
+    if not reuse:
+        for name in ([drawing] if drawing else []) + charts:
+            _drop_with_rels(pkg, name)
+    if not layout.charts:
+        _set_sheet_rels(pkg, part, None)
+        return written
+    d_no = int(_NUM.search(drawing).group(1)) if reuse else _free_number(pkg, "xl/drawings/drawing{}.xml", 1)[0]
+    c_nos = [int(_NUM.search(c).group(1)) for c in charts] if reuse else _free_number(
+        pkg, "xl/charts/chart{}.xml", len(layout.charts))
+    for name, data in chart_parts(layout, d_no, c_nos).items():
+        if not pkg.has(name) or pkg.read(name) != data:
+            kind = CHART_CT if name.startswith("xl/charts/") else DRAWING_CT if "_rels" not in name else None
+            pkg.put(name, data, kind)
+    _set_sheet_rels(pkg, part, f"../drawings/drawing{d_no}.xml")
+    return written
+
+
+def keep_formulas(old: bytes, new: bytes) -> bytes:
+    """`new` with every formula cell of `old` put back as it was: a formula a person put in a
+    summary tab is theirs, even there."""
+    if b"<f" not in old and b":f" not in old:
+        return new
+    kept = {c.get("r"): c for c in parse(old).iter(q("c")) if c.find(q("f")) is not None}
+    if not kept:
+        return new
+    root = parse(new)
+    data = root.find(q("sheetData"))
+    rows = {r.get("r"): r for r in data.findall(q("row"))}
+    for ref, cell in kept.items():
+        m = re.match(r"([A-Z]+)(\d+)$", ref or "")
+        if not m:
+            continue
+        row = rows.get(m.group(2))
+        if row is None:
+            row = rows[m.group(2)] = etree.SubElement(data, q("row"), r=m.group(2))
+            data[:] = sorted(data, key=lambda r: int(r.get("r")))
+        by_col = {col_index(re.match(r"[A-Z]+", c.get("r")).group(0)): c for c in row.findall(q("c"))}
+        col = col_index(m.group(1))
+        if col in by_col:
+            by_col[col].getparent().replace(by_col[col], copy.deepcopy(cell))
+        else:
+            after = [k for k in by_col if k > col]
+            (by_col[min(after)].addprevious if after else row.append)(copy.deepcopy(cell))
+    return dump(root)
+
+
+def _old_drawing(pkg: Package, part: str) -> tuple[str | None, list[str]]:
+    for _, kind, name in pkg.targets(part):
+        if kind.endswith("/drawing") and pkg.has(name):
+            return name, [n for _, k, n in pkg.targets(name) if k.endswith("/chart")]
+    return None, []
+
+
+def _drop_with_rels(pkg: Package, name: str) -> None:
+    """Drop a drawing or chart part and what only it uses (its rels, a chart's style and
+    colour parts)."""
+    rels, _ = pkg.rels_of(name)
+    if not name.startswith("xl/drawings/"):
+        for _, _, target in pkg.targets(name):
+            if pkg.has(target):
+                pkg.drop(target)
+    if pkg.has(rels):
+        pkg.drop(rels)
+    if pkg.has(name):
+        pkg.drop(name)
+
+
+def _free_number(pkg: Package, pattern: str, k: int) -> list[int]:
+    out, n = [], 1
+    while len(out) < k:
+        if not pkg.has(pattern.format(n)) and pattern.format(n) not in pkg.names:
+            out.append(n)
+        n += 1
+    return out
+
+
+def _set_sheet_rels(pkg: Package, part: str, drawing: str | None) -> None:
+    path, rels = pkg.rels_of(part)
+    for el in list(rels):
+        if el.get("Type", "").endswith("/drawing"):
+            rels.remove(el)
+    if drawing is not None:
+        etree.SubElement(rels, f"{{{PKG_RELS}}}Relationship", Id="rId1", Type=R_NS + "/drawing", Target=drawing)
+    data = dump(rels)
+    if len(rels) == 0:
+        if pkg.has(path):
+            pkg.drop(path)
+    elif not pkg.has(path) or pkg.read(path) != data:
+        pkg.put(path, data, None)
+
+
+def changed_cells(old: bytes, new: bytes) -> int:
+    """Cells whose value differs between two versions of a sheet part. A cell whose
+    format alone differs is rewritten with its row but not counted: after a person's
+    program renumbers the styles table, every format index moves without any change."""
+    if old == new:
+        return 0
+    a, b = _values(old), _values(new)
+    return sum(1 for k in a.keys() | b.keys() if a.get(k, ("n", "")) != b.get(k, ("n", "")))
+
+
+def _values(xml: bytes) -> dict[str, tuple[str, str]]:
+    out = {}
+    for c in parse(xml).iter(_C):
+        v = c.find(_V)
+        out[c.get("r", "")] = (c.get("t") or "n", v.text or "" if v is not None else "".join(c.itertext()))
+    return out

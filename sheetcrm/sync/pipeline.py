@@ -438,7 +438,20 @@ def _issues_column(r: _Run) -> None:
         if c.writer in ("sync", "both") and not c.optional:
             w.column(c.key)
     r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
+    _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"))
     w.flush()
+
+
+def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: pd.DataFrame, tab: str,
+                             issues_col: int) -> None:
+    """A row holding a formula with no cached result was read in part: only its issue is
+    written there, nothing the sync would derive from what it could not read."""
+    if not len(problems) or not problems["kind"].eq("formula_uncalculated").any():
+        return
+    idx = problems.loc[problems["kind"].eq("formula_uncalculated"), "index"]
+    rows = set(leads.loc[idx, "row"].astype(int).tolist())
+    changes.updates = [u for u in changes.updates
+                       if not (u.tab == tab and u.row in rows and u.col != issues_col)]
 
 
 def _join(*parts: pd.Series) -> pd.Series:

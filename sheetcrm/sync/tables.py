@@ -92,6 +92,11 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
     if required:
         lost = [c for c in missing if c.required]
         if lost:
+            below = _header_below(grid, lookup, {c.key for c in schema.columns if c.required})
+            if below:
+                raise HeaderError(f"Tab '{title or schema.title}': the header row must be row 1, but the "
+                                  f"headers are on row {below}; delete the rows above them (a title can "
+                                  "go in another tab).")
             raise HeaderError(_missing_message(title or schema.title, lost, header, col_of))
         for group in schema.required_any:
             if not any(k in col_of for k in group):
@@ -131,6 +136,15 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
     else:
         frame = frame.iloc[0:0].reset_index(drop=True)
     return Table(schema, title or schema.title, True, header, col_of, frame, missing, duplicates)
+
+
+def _header_below(grid: list[list[Any]], lookup: Mapping[str, str], required: set[str]) -> int | None:
+    """The row (2 to 10) holding every required header, when a title sits above them."""
+    for r, row in enumerate(grid[1:10], start=2):
+        found = {lookup.get(fold(h)) for h in row if isinstance(h, str)}
+        if required <= found:
+            return r
+    return None
 
 
 def _closest(c: Column, header: list[Any], col_of: Mapping[str, int], cutoff: int) -> str | None:

@@ -23,6 +23,9 @@ from .dates import parse_dates
 from .normalize import email_status, normalize_email, normalize_phone, phone_status
 from .tables import Table
 
+# What a backend reads for a formula with no cached result (a file saved by a program
+# that does not compute formulas): the row is reported, not read as empty.
+UNCALCULATED = "#UNCALCULATED!"
 SHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!", "#CALC!")
 _TRUE = {"x", "v", "yes", "y", "true", "1", "co", "dnc", "khong lien he", "✓", "✔"}
 
@@ -137,8 +140,12 @@ class _Checks:
         for c in self.table.schema.columns:
             if c.key not in self.table.col_of or c.writer == "sync":
                 continue
-            errors[c.key] = is_err = _is_sheet_error(f[c.key])
+            uncalculated = f[c.key].eq(UNCALCULATED)
+            is_err = _is_sheet_error(f[c.key]) & ~uncalculated
+            errors[c.key] = is_err | uncalculated
             self.problems.add(is_err, "sheet_error", self.fmt(msgs["sheet_error"], f[c.key], header=c.header),
+                              self.cells(c.key))
+            self.problems.add(uncalculated, "formula_uncalculated", msgs["formula_uncalculated"],
                               self.cells(c.key))
         return {k: ~errors[k] if k in errors else pd.Series(True, index=f.index) for k in self.cols}
 

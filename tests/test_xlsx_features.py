@@ -1,0 +1,153 @@
+"""A workbook with what office programs put in a file goes through a changed sync and a
+second one: parts the sync does not own keep their bytes, the leads part differs only in
+owned cells, formulas keep their formulas and cached values."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pytest
+from helpers_xlsx import (
+    F_EMAIL,
+    F_OWNER,
+    F_STATUS,
+    F_UNCACHED,
+    FEATURE_ROWS,
+    LEADS,
+    MAIN_NS,
+    TODAY_S,
+    schemas,
+    write_feature_workbook,
+)
+from lxml import etree
+from python_calamine import CalamineWorkbook
+
+from sheetcrm import api
+from sheetcrm.a1 import col_letter
+from sheetcrm.backends.xlsx import XlsxBackend
+from sheetcrm.changes import CellUpdate, ChangeSet
+
+M = f"{{{MAIN_NS}}}"
+LEADS_PART = "xl/worksheets/sheet1.xml"
+# What a sync may edit besides the sheets of the tabs it writes.
+PACKAGE_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
+FORMULA_CELLS = [F_STATUS, F_OWNER, F_EMAIL, F_UNCACHED] + [(r, 14) for r in range(2, len(FEATURE_ROWS) + 2)]
+
+
+def parts(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def cells(xml: bytes) -> dict[str, bytes]:
+    root = etree.fromstring(xml)
+    return {c.get("r"): etree.tostring(c, method="c14n") for c in root.iter(M + "c")}
+
+
+def skeleton(xml: bytes) -> bytes:
+    """The part without its rows and its dimension (a new column widens it)."""
+    xml = re.sub(rb"<sheetData>.*</sheetData>", b"", xml, flags=re.S)
+    return re.sub(rb'<dimension ref="[^"]*"/>', b"", xml)
+
+
+def ref(rc: tuple[int, int]) -> str:
+    return f"{col_letter(rc[1])}{rc[0]}"
+
+
+@pytest.fixture
+def synced(tmp_path):
+    path = write_feature_workbook(tmp_path / "team.xlsx")
+    before = parts(path)
+    first = api.sync(workbook=path, today=TODAY_S)
+    return path, before, parts(path), first
+
+
+def test_parts_not_owned_keep_their_bytes(synced):
+    path, before, after, first = synced
+    assert first.applied.wrote and first.cells_written > 0
+    titles = set(first.tabs.values())
+    with zipfile.ZipFile(path) as z:
+        from sheetcrm.backends.xlsx_patch import Package
+
+        tab_parts = {p for t, p in Package(z).sheet_paths().items() if t in titles}
+    kept = [n for n in before if n not in PACKAGE_PARTS | tab_parts]
+    assert {"xl/sharedStrings.xml", "xl/comments/comment1.xml", "xl/tables/table1.xml", "docProps/app.xml",
+            "xl/pivotCache/pivotCacheDefinition1.xml", "xl/worksheets/sheet2.xml"} <= set(kept)
+    for name in kept:
+        assert after[name] == before[name], name
+    assert b"<Company>Cty TNHH Minh" in after["docProps/app.xml"]
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(path) as z2:
+        assert [i.CRC for i in z.infolist() if i.filename in kept] == [
+            z2.getinfo(n).CRC for n in kept]
+
+
+def test_leads_part_differs_only_in_owned_cells(synced):
+    _, before, after, first = synced
+    assert skeleton(after[LEADS_PART]) == skeleton(before[LEADS_PART])  # extLst, validations, formats, table
+    assert b"x14:sparklineGroups" in after[LEADS_PART]
+    owned = {ref((u.row, u.col)) for u in first.changes.updates if u.tab == LEADS}
+    owned |= {f"{col_letter(a.first_col + i)}1" for a in first.changes.add_columns for i in range(len(a.headers))}
+    old, new = cells(before[LEADS_PART]), cells(after[LEADS_PART])
+    changed = {r for r in old.keys() | new.keys() if old.get(r) != new.get(r)}
+    assert changed and changed <= owned
+    for rc in FORMULA_CELLS:
+        assert new[ref(rc)] == old[ref(rc)], ref(rc)  # formula and cached value as they were
+
+
+def test_formulas_are_read_as_their_cached_values_and_never_written(synced):
+    path, _, _, first = synced
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(LEADS).to_python()
+    header = grid[0]
+    status, owner = header.index("Trạng thái"), header.index("Người phụ trách")
+    issues = header.index("Lỗi dữ liệu")
+    assert grid[F_STATUS[0] - 1][status] == "Tiềm năng"
+    assert grid[F_OWNER[0] - 1][owner] == "Lan"
+    assert grid[F_EMAIL[0] - 1][issues] == ""  # the email formula's cached value is a good address
+    msg = schemas().messages["vi"]["formula_uncalculated"]
+    assert msg in grid[F_UNCACHED[0] - 1][issues]
+    assert grid[F_UNCACHED[0] - 1][header.index("Mã KH")] == ""  # the row is left alone
+    assert grid[F_UNCACHED[0] - 2][header.index("Mã KH")] != ""
+
+
+def test_an_update_aimed_at_a_formula_cell_is_skipped(tmp_path):
+    path = write_feature_workbook(tmp_path / "team.xlsx")
+    before = parts(path)
+    r, c = F_STATUS
+    changes = ChangeSet(updates=[CellUpdate(LEADS, r, c, "Mới"), CellUpdate(LEADS, 2, 13, "gọi lại")])
+    result = XlsxBackend(path).apply(changes)
+    assert result.cells_written == 1
+    assert result.skipped == [f"{LEADS}!{ref(F_STATUS)}: holds a formula"]
+    old, new = cells(before[LEADS_PART]), cells(parts(path)[LEADS_PART])
+    assert new[ref(F_STATUS)] == old[ref(F_STATUS)]
+    assert {k for k in old if old[k] != new.get(k)} == {"M2"}
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(LEADS).to_python()
+    assert grid[1][12] == "gọi lại" and grid[r - 1][c - 1] == "Tiềm năng"
+
+
+def test_second_sync_logs_no_history_and_leaves_the_leads_part(synced):
+    path, _, after, first = synced
+    wb = CalamineWorkbook.from_path(str(path))
+    history = first.tabs.get("history")
+    rows_before = len(wb.get_sheet_by_name(history).to_python()) if history in wb.sheet_names else 0
+    second = api.sync(workbook=path, today=TODAY_S)
+    again = parts(path)
+    assert again[LEADS_PART] == after[LEADS_PART]
+    assert second.report.transitions == 0
+    wb = CalamineWorkbook.from_path(str(path))
+    rows_after = len(wb.get_sheet_by_name(history).to_python()) if history in wb.sheet_names else 0
+    assert rows_after == rows_before
+    assert not [u for u in second.changes.updates if u.tab == LEADS]
+
+
+def test_workbook_part_only_gains_the_new_tabs(synced):
+    _, before, after, first = synced
+    old, new = etree.fromstring(before["xl/workbook.xml"]), etree.fromstring(after["xl/workbook.xml"])
+    old_sheets, new_sheets = old.find(M + "sheets"), new.find(M + "sheets")
+    assert [etree.tostring(s) for s in new_sheets][:len(old_sheets)] == [etree.tostring(s) for s in old_sheets]
+    added = {s.get("name") for s in new_sheets[len(old_sheets):]}
+    assert added == {t.tab for t in first.changes.ensure_tabs} | {lay.tab for lay in first.changes.replacements}
+    new.remove(new_sheets)
+    old.remove(old_sheets)
+    assert etree.tostring(new, method="c14n") == etree.tostring(old, method="c14n")  # names, pivot caches
+    assert b"definedName" in after["xl/workbook.xml"] and b"pivotCache" in after["xl/workbook.xml"]

@@ -1,36 +1,44 @@
-"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml` (SPEC §4).
+"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml`.
 
-Reps type reasons as they talk: with or without accents, "ko"/"k" for "không", English
-mixed in. Matching works on folded text (sheetcrm.text.fold), with punctuation turned into
-spaces and shorthand expanded word by word (`[abbreviations]` in reasons.toml). Then:
+How it decides is described in docs/reasons-classifier.md. In short, reps type reasons as
+they talk (with or without accents, "ko"/"k" for "không", English mixed in), so every text
+is folded (sheetcrm.text.fold), punctuation becomes spaces and shorthand is expanded word by
+word (`[abbreviations]`). Then:
 
 1. the whole text is a category's label, English name, key or alias → that category;
-2. the text starts with a category name and a separator ("Khác: khách đi nước ngoài",
-   "Giá quá cao - so với bên A") → that category, the rest is the detail;
-3. otherwise every keyword found as whole words scores its length in words for its
-   category, unless the word before it negates it ("không đắt" is not about price;
-   `rules.negations`); the best score wins, ties go to the category listed first;
-4. nothing found → the fallback category (`rules.other`) with the whole text as detail and
-   `matched = False`, so the caller can ask the person to pick a category.
+2. the text starts with a category name and a separator ("Khác: khách đi nước ngoài") →
+   that category, the rest is the detail;
+3. the text is one the team has corrected in the rejection log → the team's category;
+4. otherwise a linear classifier trained on `schemas/reason_examples.csv` (plus the team's
+   corrections, weighted higher) reads character and word n-grams of the folded and the
+   original text, and the keyword hits of the catalogue as strong features;
+5. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
+   whole text as detail and `matched = False`, so the caller can ask the person to pick one.
 
-Each distinct text is mapped once, so a 100k-row column costs as many calls as it has
-distinct reasons.
+Each distinct text is classified once, and a model is trained once per process for a given
+training set (cached by its content).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from sheetcrm.schema import ReasonCatalogue
 from sheetcrm.text import fold
 
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
 _SEPARATOR = re.compile(r"^\s*[:\-–—(,;/.]+\s*")
+C = 20.0  # weak regularisation: the examples are curated, not noisy
 
 
 def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
@@ -44,7 +52,8 @@ def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
 class _Matcher:
     names: dict[str, str]            # normalised full name → category key
     prefixes: list[tuple[str, str]]  # (folded name, key), longest first
-    keywords: list[tuple[tuple[str, ...], str, int]]  # (words, key, catalogue position)
+    keywords: dict[tuple[str, ...], list[tuple[str, int]]]  # words → [(key, catalogue position)]
+    longest: int
     negations: frozenset[str]
     abbreviations: dict[str, str]
     other: str
@@ -54,7 +63,7 @@ class _Matcher:
         ab = catalogue.abbreviations
         names: dict[str, str] = {}
         prefixes: list[tuple[str, str]] = []
-        keywords = []
+        keywords: dict[tuple[str, ...], list[tuple[str, int]]] = {}
         for pos, r in enumerate(catalogue.reasons):
             for name in (r.key, r.label, r.en, *r.aliases):
                 names.setdefault(" ".join(_words(fold(name), ab)), r.key)
@@ -62,42 +71,54 @@ class _Matcher:
             for kw in r.keywords:
                 words = tuple(_words(fold(kw), ab))
                 if words:
-                    keywords.append((words, r.key, pos))
+                    keywords.setdefault(words, []).append((r.key, pos))
         prefixes.sort(key=lambda p: -len(p[0]))
-        return cls(names, prefixes, keywords, frozenset(fold(n) for n in catalogue.negations), ab,
-                   catalogue.other)
+        return cls(names, prefixes, keywords, max(map(len, keywords), default=1),
+                   frozenset(fold(n) for n in catalogue.negations), ab, catalogue.other)
 
-    def one(self, text: str) -> tuple[str | None, str, bool]:
-        raw = str(text).strip()
+    def normal(self, text: str) -> str:
+        """Folded, punctuation-free, shorthand-expanded text: what the rules and the model read."""
+        return " ".join(_words(fold(text), self.abbreviations))
+
+    def named(self, raw: str) -> tuple[str, str] | None:
+        """(key, detail) when the text is a category name, or starts with one and a separator."""
         folded = fold(raw)
-        if not folded:
-            return None, "", False
-        words = _words(folded, self.abbreviations)
-        whole = " ".join(words)
+        whole = " ".join(_words(folded, self.abbreviations))
         if whole in self.names:
-            return self.names[whole], "", True
+            return self.names[whole], ""
         for name, key in self.prefixes:
             if folded.startswith(name):
                 rest = folded[len(name):]
                 sep = _SEPARATOR.match(rest)
                 if sep and rest[sep.end():].strip():
-                    return key, _detail(raw, name), True
+                    return key, _detail(raw, name)
+        return None
+
+    def scores(self, normal: str) -> dict[str, int]:
+        """Keyword score per category: each keyword found scores its length in words."""
+        words = normal.split()
         scores: dict[str, int] = {}
-        first: dict[str, int] = {}
-        n = len(words)
-        for kw, key, pos in self.keywords:
-            k = len(kw)
-            for i in range(n - k + 1):
-                if tuple(words[i:i + k]) != kw:
-                    continue
-                if kw[0] not in self.negations and i > 0 and words[i - 1] in self.negations:
+        for i in range(len(words)):
+            for k in range(1, min(self.longest, len(words) - i) + 1):
+                hits = self.keywords.get(tuple(words[i:i + k]))
+                if not hits or (k and words[i] not in self.negations and i > 0
+                                and words[i - 1] in self.negations):
                     continue  # "khong dat": a negated keyword says the opposite
-                scores[key] = scores.get(key, 0) + k
-                first.setdefault(key, pos)
-        if not scores:
-            return self.other, raw, False
-        best = max(scores, key=lambda c: (scores[c], -first[c]))
-        return best, "", True
+                for key, _ in hits:
+                    scores[key] = scores.get(key, 0) + k
+        return scores
+
+    def keyword_best(self, normal: str, order: dict[str, int]) -> str | None:
+        scores = self.scores(normal)
+        return max(scores, key=lambda c: (scores[c], -order[c])) if scores else None
+
+    def keyword_sure(self, normal: str) -> str | None:
+        """The category when keywords of one category only are found, at least two words of them."""
+        scores = self.scores(normal)
+        if len(scores) == 1:
+            key, score = next(iter(scores.items()))
+            return key if score >= 2 else None
+        return None
 
 
 def _detail(raw: str, name: str) -> str:
@@ -114,22 +135,138 @@ def _detail(raw: str, name: str) -> str:
     return nfc
 
 
-def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue) -> pd.DataFrame:
+class _Model:
+    """Character + word n-grams of the folded and the original text, and a multinomial
+    logistic regression over them."""
+
+    def __init__(self, matcher: _Matcher, texts: list[str], labels: list[str],
+                 weights: np.ndarray):
+        self.matcher = matcher
+        self.features = ColumnTransformer([
+            ("folded_chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                             min_df=2, dtype=np.float32), "normal"),
+            ("folded_words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
+                                             sublinear_tf=True, dtype=np.float32), "normal"),
+            # accents kept: "đắt" (dear) and "dát" fold alike
+            ("original_chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
+                                               min_df=2, dtype=np.float32), "original"),
+        ])
+        # one BLAS thread: on a busy 2-core machine more threads made the fit seven times slower
+        with threadpool_limits(1):
+            X = self.features.fit_transform(self._frame(texts))
+            self.clf = LogisticRegression(C=C, max_iter=300)
+            self.clf.fit(X, labels, sample_weight=weights)
+
+    def _frame(self, texts: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"normal": [self.matcher.normal(t) for t in texts],
+                             "original": [unicodedata.normalize("NFC", t).casefold() for t in texts]})
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(category keys, confidence) for each text."""
+        if not texts:
+            return np.array([], dtype=object), np.array([], dtype=float)
+        with threadpool_limits(1):
+            X = self.features.transform(self._frame(texts)).tocsr()
+            proba = self.clf.predict_proba(X)
+        best = proba.argmax(axis=1)
+        conf = proba[np.arange(len(texts)), best]
+        # no word the examples know ("abc xyz"): the answer would be the classes' prior
+        words = X[:, self.features.output_indices_["folded_words"]]
+        conf[np.diff(words.indptr) == 0] = 0.0
+        return self.clf.classes_[best].astype(object), conf
+
+
+def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> str:
+    h = hashlib.sha256()
+    for r in catalogue.reasons:
+        h.update(repr((r.key, r.label, r.en, r.aliases, r.keywords)).encode())
+    h.update(repr((sorted(catalogue.abbreviations.items()), catalogue.negations, catalogue.team_weight)).encode())
+    for text, key in (*catalogue.examples, ("", "--team--"), *team):
+        h.update(f"{text}\t{key}\n".encode())
+    return h.hexdigest()
+
+
+_CACHE: dict[str, _Model] = {}
+_CACHE_SIZE = 4
+
+
+def _model(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> _Model | None:
+    """The trained model for this catalogue and these team corrections (trained once)."""
+    if not catalogue.examples:
+        return None
+    key = _fingerprint(catalogue, team)
+    if key not in _CACHE:
+        texts = [t for t, _ in catalogue.examples] + [t for t, _ in team]
+        labels = [k for _, k in catalogue.examples] + [k for _, k in team]
+        weights = np.r_[np.ones(len(catalogue.examples)), np.full(len(team), catalogue.team_weight)]
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _Model(_Matcher.build(catalogue), texts, labels, weights)
+    return _CACHE[key]
+
+
+def classify(texts: list[str], catalogue: ReasonCatalogue,
+             team: tuple[tuple[str, str], ...] = ()) -> list[tuple[str | None, str, bool, float]]:
+    """(category, detail, matched, confidence) for each distinct text (see the module doc)."""
+    m = _Matcher.build(catalogue)
+    taught = {m.normal(t): k for t, k in team}
+    # a category whose keywords the team has overruled no longer wins on keywords alone
+    overruled = {s for t, k in team if (s := m.keyword_sure(m.normal(t))) not in (None, k)}
+    out: list = [None] * len(texts)
+    ask: list[int] = []
+    for i, text in enumerate(texts):
+        raw = str(text).strip()
+        normal = m.normal(raw)
+        if not normal:
+            out[i] = (None, "", False, 0.0)
+        elif (hit := m.named(raw)) is not None:
+            out[i] = (hit[0], hit[1], True, 1.0)
+        elif normal in taught:
+            k = taught[normal]
+            out[i] = (k, raw if k == m.other else "", True, 1.0)
+        elif (k := m.keyword_sure(normal)) is not None and k not in overruled:
+            out[i] = (k, "", True, 1.0)
+        else:
+            ask.append(i)
+    model = _model(catalogue, team)
+    if model is None:  # no examples shipped: keywords alone
+        order = {r.key: p for p, r in enumerate(catalogue.reasons)}
+        for i in ask:
+            raw = str(texts[i]).strip()
+            k = m.keyword_best(m.normal(raw), order)
+            out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
+        return out
+    keys, conf = model.predict([str(texts[i]).strip() for i in ask])
+    for i, k, c in zip(ask, keys, conf):
+        raw = str(texts[i]).strip()
+        if c < catalogue.min_confidence:
+            out[i] = (m.other, raw, False, float(c))
+        else:
+            out[i] = (k, raw if k == m.other else "", True, float(c))
+    return out
+
+
+def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue,
+                team: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
     """Map each text to a category key.
 
     Returns a frame aligned with `texts`: `category` (reason key, None when blank), `detail`
-    (the typed text after "Khác:" and similar prefixes; the whole text when nothing
-    matched) and `matched` (False when blank or when the fallback category was guessed).
+    (the typed text after "Khác:" and similar prefixes; the whole text when the category is
+    the fallback), `matched` (False when blank or when the classifier was not confident
+    enough) and `confidence` (0–1). `team` holds the team's corrections (text, key), see
+    `team_corrections`.
     """
-    m = _Matcher.build(catalogue)
     s = pd.Series(texts).astype("string").fillna("")
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
-    results = [m.one(u) for u in uniques]
     if len(s) == 0:
-        return pd.DataFrame({"category": [], "detail": [], "matched": []}, index=s.index).astype(
-            {"category": object, "detail": object, "matched": bool})
+        return pd.DataFrame({"category": [], "detail": [], "matched": [], "confidence": []},
+                            index=s.index).astype({"category": object, "detail": object, "matched": bool,
+                                                   "confidence": float})
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+    results = classify(list(uniques), catalogue, team)
     cat = np.array([r[0] for r in results], dtype=object)[codes]
     det = np.array([r[1] for r in results], dtype=object)[codes]
     ok = np.array([r[2] for r in results], dtype=bool)[codes]
+    conf = np.array([r[3] for r in results], dtype=float)[codes]
     return pd.DataFrame({"category": pd.Series(cat, index=s.index, dtype=object),  # None stays None
-                         "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok}, index=s.index)
+                         "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok,
+                         "confidence": conf}, index=s.index)

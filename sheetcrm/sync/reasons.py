@@ -139,6 +139,8 @@ class _Model:
     """Character + word n-grams of the folded and the original text, and a multinomial
     logistic regression over them."""
 
+    key = ""  # the training set's fingerprint
+
     def __init__(self, matcher: _Matcher, texts: list[str], labels: list[str],
                  weights: np.ndarray):
         self.matcher = matcher
@@ -188,6 +190,7 @@ def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) 
 
 _CACHE: dict[str, _Model] = {}
 _CACHE_SIZE = 4
+_ANSWERS: dict[str, dict[str, tuple[str, float]]] = {}  # per model: text → (key, confidence)
 
 
 def _model(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> _Model | None:
@@ -200,8 +203,9 @@ def _model(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> _Mo
         labels = [k for _, k in catalogue.examples] + [k for _, k in team]
         weights = np.r_[np.ones(len(catalogue.examples)), np.full(len(team), catalogue.team_weight)]
         if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
+            _ANSWERS.pop(_CACHE.pop(next(iter(_CACHE))).key, None)
         _CACHE[key] = _Model(_Matcher.build(catalogue), texts, labels, weights)
+        _CACHE[key].key = key
     return _CACHE[key]
 
 
@@ -236,8 +240,12 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
             k = m.keyword_best(m.normal(raw), order)
             out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
         return out
-    keys, conf = model.predict([str(texts[i]).strip() for i in ask])
-    for i, k, c in zip(ask, keys, conf):
+    answers = _ANSWERS.setdefault(model.key, {})  # a sync asks twice: status, then overview
+    todo = sorted({str(texts[i]).strip() for i in ask} - answers.keys())
+    for text, k, c in zip(todo, *model.predict(todo)):
+        answers[text] = (k, float(c))
+    for i in ask:
+        k, c = answers[str(texts[i]).strip()]
         raw = str(texts[i]).strip()
         if c < catalogue.min_confidence:
             out[i] = (m.other, raw, False, float(c))
@@ -270,3 +278,67 @@ def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue,
     return pd.DataFrame({"category": pd.Series(cat, index=s.index, dtype=object),  # None stays None
                          "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok,
                          "confidence": conf}, index=s.index)
+
+
+@dataclass(frozen=True)
+class TeamCorrections:
+    """What the team taught in the workbook (docs/reasons-classifier.md, "Corrections")."""
+
+    pairs: tuple[tuple[str, str], ...] = ()  # (text as typed, category key), latest last
+    in_log: int = 0    # rejection-log rows whose `Nhóm lý do` a person changed
+    in_leads: int = 0  # unsure reasons a person settled by picking a category in the lead
+
+
+def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
+                     catalogue: ReasonCatalogue) -> TeamCorrections:
+    """Corrections from the parsed rejection log (`reason_category` as a key, `reason_text`)
+    and the leads (`lead_id`, `reason_raw`).
+
+    1. A log row whose category differs from what the shipped examples say for its text.
+    2. A lead whose `Lý do` is now a category name while its latest log row holds a free text
+       that was unsure (logged as the fallback): that text → the category picked.
+    Texts that are themselves category names teach nothing (names always win).
+    """
+    if not len(rejections) or "reason_text" not in rejections or "reason_category" not in rejections:
+        return TeamCorrections()
+    m = _Matcher.build(catalogue)
+    log = pd.DataFrame({"lead_id": _col(rejections, "lead_id"), "text": _col(rejections, "reason_text"),
+                        "category": rejections["reason_category"]}).reset_index(drop=True)
+    log = log[log["text"].ne("") & log["category"].notna()]
+    if not len(log):
+        return TeamCorrections()
+    texts = log["text"].drop_duplicates()
+    shipped = map_reasons(texts, catalogue).set_axis(texts.to_numpy())
+    free = log["text"].isin([t for t in texts if m.named(t) is None])
+    said, sure = log["text"].map(shipped["category"]), log["text"].map(shipped["matched"]).astype(bool)
+    changed = log[free & log["category"].ne(said)]
+    last = log["lead_id"].ne("") & ~log["lead_id"].duplicated(keep="last")
+    unsure = log[free & last & log["category"].eq(catalogue.other) & ~sure]
+    settled = unsure.assign(category=unsure["lead_id"].map(_picked(leads, m, catalogue.other)))
+    settled = settled[settled["category"].notna()]
+    taught: dict[str, tuple[str, str]] = {}
+    for frame in (changed, settled):
+        for text, key in zip(frame["text"], frame["category"]):
+            taught.pop(m.normal(text), None)
+            taught[m.normal(text)] = (text, key)
+    return TeamCorrections(tuple(taught.values()), len(changed), len(settled))
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[name].astype("string").fillna("").str.strip().astype(object)
+
+
+def _picked(leads: pd.DataFrame, m: _Matcher, other: str) -> dict[str, str]:
+    """lead_id → the category a lead's `Lý do` names exactly (not the fallback)."""
+    if "reason_raw" not in leads or "lead_id" not in leads:
+        return {}
+    raw = _col(leads, "reason_raw")
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    hits = [m.named(u) if u else None for u in uniques]
+    keys = np.array([h[0] if h and h[0] != other and not h[1] else None for h in hits], dtype=object)
+    lead_ids = _col(leads, "lead_id")
+    named = pd.Series(keys[codes] if len(codes) else [], index=leads.index, dtype=object)
+    ok = named.notna() & lead_ids.ne("")
+    return dict(zip(lead_ids[ok], named[ok]))

@@ -55,7 +55,7 @@ from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
 from sheetcrm.text import as_text, fold, fold_series, map_distinct
 
 from .frames import DATE_DTYPE, map_series, to_dates
-from .reasons import map_reasons
+from .reasons import map_reasons, team_corrections
 from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
 
 BY_PERSON, BY_SYNC = "person", "sync"
@@ -226,7 +226,8 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
                                 index=idx))
 
     # ---- 2. reasons
-    rm = map_reasons(_text(leads, "reason_raw"), cat).set_index(idx)
+    taught = team_corrections(rejections, leads, cat).pairs  # docs/reasons-classifier.md
+    rm = map_reasons(_text(leads, "reason_raw"), cat, taught).set_index(idx)
     rcat, rdetail, rmatched = rm["category"], rm["detail"], rm["matched"]
     usable = rcat.notna() & ~(rcat.eq(cat.other) & rmatched & rdetail.eq(""))
 

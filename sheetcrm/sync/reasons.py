@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -39,6 +41,26 @@ from sheetcrm.text import fold
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
 _SEPARATOR = re.compile(r"^\s*[:\-–—(,;/.]+\s*")
 C = 20.0  # weak regularisation: the examples are curated, not noisy
+
+
+def _fold_table() -> dict[int, str]:
+    chars = [chr(c) for c in (*range(0x80, 0x250), *range(0x1E00, 0x1F00))]
+    # spaces are left to str.split; a letter that folds to nothing keeps the general path
+    return {ord(c): fold(c) for c in chars
+            if unicodedata.normalize("NFC", c) == c and not c.isspace() and fold(c)}
+
+
+_FOLD = _fold_table()
+_OTHER = re.compile("[^\x00-\x7f" + re.escape("".join(map(chr, _FOLD))) + "\\s]")
+
+
+def _fold(text: str) -> str:
+    """sheetcrm.text.fold, faster on Latin and Vietnamese letters (one table lookup per
+    character); any other character takes the general path."""
+    nfc = unicodedata.normalize("NFC", text)
+    if _OTHER.search(nfc):
+        return fold(text)
+    return " ".join(nfc.translate(_FOLD).casefold().split())
 
 
 def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
@@ -51,9 +73,9 @@ def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
 @dataclass(frozen=True)
 class _Matcher:
     names: dict[str, str]            # normalised full name → category key
-    prefixes: list[tuple[str, str]]  # (folded name, key), longest first
+    prefixes: dict[str, list[tuple[str, str]]]  # first letter → (folded name, key), longest first
     keywords: dict[tuple[str, ...], list[tuple[str, int]]]  # words → [(key, catalogue position)]
-    longest: int
+    starts: dict[str, tuple[int, ...]]  # a keyword's first word → the lengths of those keywords
     negations: frozenset[str]
     abbreviations: dict[str, str]
     other: str
@@ -73,20 +95,27 @@ class _Matcher:
                 if words:
                     keywords.setdefault(words, []).append((r.key, pos))
         prefixes.sort(key=lambda p: -len(p[0]))
-        return cls(names, prefixes, keywords, max(map(len, keywords), default=1),
+        by_letter: dict[str, list[tuple[str, str]]] = {}
+        for p in prefixes:
+            by_letter.setdefault(p[0][:1], []).append(p)
+        starts: dict[str, set[int]] = {}
+        for words in keywords:
+            starts.setdefault(words[0], set()).add(len(words))
+        return cls(names, by_letter, keywords, {w: tuple(sorted(ks)) for w, ks in starts.items()},
                    frozenset(fold(n) for n in catalogue.negations), ab, catalogue.other)
 
     def normal(self, text: str) -> str:
         """Folded, punctuation-free, shorthand-expanded text: what the rules and the model read."""
-        return " ".join(_words(fold(text), self.abbreviations))
+        return " ".join(_words(_fold(text), self.abbreviations))
 
-    def named(self, raw: str) -> tuple[str, str] | None:
-        """(key, detail) when the text is a category name, or starts with one and a separator."""
-        folded = fold(raw)
-        whole = " ".join(_words(folded, self.abbreviations))
+    def named(self, raw: str, folded: str | None = None, whole: str | None = None) -> tuple[str, str] | None:
+        """(key, detail) when the text is a category name, or starts with one and a separator.
+        `folded` (_fold) and `whole` (normal) may be given when known."""
+        folded = _fold(raw) if folded is None else folded
+        whole = " ".join(_words(folded, self.abbreviations)) if whole is None else whole
         if whole in self.names:
             return self.names[whole], ""
-        for name, key in self.prefixes:
+        for name, key in self.prefixes.get(folded[:1], ()):
             if folded.startswith(name):
                 rest = folded[len(name):]
                 sep = _SEPARATOR.match(rest)
@@ -97,14 +126,16 @@ class _Matcher:
     def scores(self, normal: str) -> dict[str, int]:
         """Keyword score per category: each keyword found scores its length in words."""
         words = normal.split()
+        n = len(words)
         scores: dict[str, int] = {}
-        for i in range(len(words)):
-            for k in range(1, min(self.longest, len(words) - i) + 1):
-                hits = self.keywords.get(tuple(words[i:i + k]))
-                if not hits or (k and words[i] not in self.negations and i > 0
-                                and words[i - 1] in self.negations):
-                    continue  # "khong dat": a negated keyword says the opposite
-                for key, _ in hits:
+        for i, w in enumerate(words):
+            lengths = self.starts.get(w)
+            if lengths is None or (i > 0 and words[i - 1] in self.negations and w not in self.negations):
+                continue  # "khong dat": a negated keyword says the opposite
+            for k in lengths:
+                if i + k > n:
+                    break
+                for key, _ in self.keywords.get(tuple(words[i:i + k]), ()):
                     scores[key] = scores.get(key, 0) + k
         return scores
 
@@ -135,6 +166,36 @@ def _detail(raw: str, name: str) -> str:
     return nfc
 
 
+class _PerWord(BaseEstimator, TransformerMixin):
+    """TfidfVectorizer(analyzer="char_wb", sublinear_tf=True), computed word by word.
+
+    char_wb n-grams never cross a space, so a text's counts are the sum of its words'
+    counts: each distinct word is analysed once and the texts are one sparse product.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1):
+        self.ngram_range, self.min_df = ngram_range, min_df
+
+    def fit(self, texts, y=None):
+        self.count_ = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
+                                      dtype=np.float32)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.count_.fit_transform(texts))
+        return self
+
+    def transform(self, texts):
+        ids: dict[str, int] = {}
+        indptr, indices = [0], []
+        for text in texts:
+            for w in text.split():
+                indices.append(ids.setdefault(w, len(ids)))
+            indptr.append(len(indices))
+        docs = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                                 shape=(len(indptr) - 1, len(ids)))
+        counts = docs @ self.count_.transform(list(ids)) if ids else sparse.csr_matrix(
+            (len(indptr) - 1, len(self.count_.vocabulary_)), dtype=np.float32)
+        return self.tfidf_.transform(counts)
+
+
 class _Model:
     """Character + word n-grams of the folded and the original text, and a multinomial
     logistic regression over them."""
@@ -145,13 +206,11 @@ class _Model:
                  weights: np.ndarray):
         self.matcher = matcher
         self.features = ColumnTransformer([
-            ("folded_chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                             min_df=2, dtype=np.float32), "normal"),
+            ("folded_chars", _PerWord(ngram_range=(2, 5), min_df=2), "normal"),
             ("folded_words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
                                              sublinear_tf=True, dtype=np.float32), "normal"),
             # accents kept: "đắt" (dear) and "dát" fold alike
-            ("original_chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
-                                               min_df=2, dtype=np.float32), "original"),
+            ("original_chars", _PerWord(ngram_range=(1, 3), min_df=2), "original"),
         ])
         # one BLAS thread: on a busy 2-core machine more threads made the fit seven times slower
         with threadpool_limits(1):
@@ -159,16 +218,16 @@ class _Model:
             self.clf = LogisticRegression(C=C, max_iter=300)
             self.clf.fit(X, labels, sample_weight=weights)
 
-    def _frame(self, texts: list[str]) -> pd.DataFrame:
-        return pd.DataFrame({"normal": [self.matcher.normal(t) for t in texts],
+    def _frame(self, texts: list[str], normals: list[str] | None = None) -> pd.DataFrame:
+        return pd.DataFrame({"normal": normals if normals is not None else [self.matcher.normal(t) for t in texts],
                              "original": [unicodedata.normalize("NFC", t).casefold() for t in texts]})
 
-    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(category keys, confidence) for each text."""
+    def predict(self, texts: list[str], normals: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(category keys, confidence) for each text (`normals`: their _Matcher.normal, if known)."""
         if not texts:
             return np.array([], dtype=object), np.array([], dtype=float)
         with threadpool_limits(1):
-            X = self.features.transform(self._frame(texts)).tocsr()
+            X = self.features.transform(self._frame(texts, normals)).tocsr()
             proba = self.clf.predict_proba(X)
         best = proba.argmax(axis=1)
         conf = proba[np.arange(len(texts)), best]
@@ -218,12 +277,14 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
     overruled = {s for t, k in team if (s := m.keyword_sure(m.normal(t))) not in (None, k)}
     out: list = [None] * len(texts)
     ask: list[int] = []
+    normals: dict[int, str] = {}
     for i, text in enumerate(texts):
         raw = str(text).strip()
-        normal = m.normal(raw)
+        folded = _fold(raw)
+        normal = " ".join(_words(folded, m.abbreviations))
         if not normal:
             out[i] = (None, "", False, 0.0)
-        elif (hit := m.named(raw)) is not None:
+        elif (hit := m.named(raw, folded, normal)) is not None:
             out[i] = (hit[0], hit[1], True, 1.0)
         elif normal in taught:
             k = taught[normal]
@@ -232,6 +293,7 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
             out[i] = (k, "", True, 1.0)
         else:
             ask.append(i)
+            normals[i] = normal
     model = _model(catalogue, team)
     if model is None:  # no examples shipped: keywords alone
         order = {r.key: p for p, r in enumerate(catalogue.reasons)}
@@ -241,8 +303,9 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
             out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
         return out
     answers = _ANSWERS.setdefault(model.key, {})  # a sync asks twice: status, then overview
-    todo = sorted({str(texts[i]).strip() for i in ask} - answers.keys())
-    for text, k, c in zip(todo, *model.predict(todo)):
+    todo = {str(texts[i]).strip(): normals[i] for i in ask}
+    todo = {t: n for t, n in todo.items() if t not in answers}
+    for text, k, c in zip(todo, *model.predict(list(todo), list(todo.values()))):
         answers[text] = (k, float(c))
     for i in ask:
         k, c = answers[str(texts[i]).strip()]

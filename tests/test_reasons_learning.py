@@ -136,3 +136,21 @@ def test_gsheets_a_log_correction_changes_the_next_sync(sheets_server, tmp_path)
     log = _log_rows(fake.admin.values(sid, f"'{LOG}'!A1:Z20"))
     assert [r[TEXT] for r in log] == [TAUGHT, SIMILAR]
     assert [r[CATEGORY] for r in log] == [_label("price"), _label("price")]
+
+
+def test_overview_counts_unsure_reasons_and_corrections():
+    from sheetcrm.sync.summary import build_overview
+
+    schemas = load_schemas()
+    leads = pd.DataFrame({"lead_id": ["KH-1", "KH-2", "KH-3", "KH-4"], "status": ["rejected"] * 4,
+                          "reason_raw": ["zzqx wvvk", "qwzx plonk", "Giá quá cao", ""]})
+    rej = pd.DataFrame({"lead_id": ["KH-5", "KH-3"], "reason_text": [TAUGHT, "qwzx plonk"],
+                        "reason_category": ["price", "other"]})
+    layout = build_overview(leads, pd.DataFrame(), rej, pd.DataFrame(), None, schemas,
+                            dt.date(2026, 3, 2), dt.datetime(2026, 3, 2, 9), "en")
+    by_label = {row[0]: row[1] for row in layout.cells if len(row) >= 2}
+    labels = schemas.labels["en"]
+    # "qwzx plonk" was unsure, but KH-3 settled it as price, so KH-2's is no longer unsure
+    assert by_label[labels["learning_unsure"]] == 1
+    assert by_label[labels["learning_corrected_in_log"]] == 1
+    assert by_label[labels["learning_settled_in_leads"]] == 1

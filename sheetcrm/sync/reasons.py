@@ -405,3 +405,13 @@ def _picked(leads: pd.DataFrame, m: _Matcher, other: str) -> dict[str, str]:
     named = pd.Series(keys[codes] if len(codes) else [], index=leads.index, dtype=object)
     ok = named.notna() & lead_ids.ne("")
     return dict(zip(lead_ids[ok], named[ok]))
+
+
+def reason_learning(leads: pd.DataFrame, rejections: pd.DataFrame, catalogue: ReasonCatalogue) -> dict[str, int]:
+    """Overview figures: leads whose typed reason the classifier was not sure of (they ask
+    the rep to pick a category) and the corrections the team made (in the log, in leads)."""
+    tc = team_corrections(rejections, leads, catalogue)
+    raw = _col(leads, "reason_raw") if len(leads) else pd.Series([], dtype=object)
+    out = map_reasons(raw, catalogue, tc.pairs)
+    unsure = int((out["category"].notna() & ~out["matched"].astype(bool)).sum())
+    return {"unsure": unsure, "corrected_in_log": tc.in_log, "settled_in_leads": tc.in_leads}

@@ -649,6 +649,7 @@ def build_overview(
         (L["quality_collisions"], q.collisions, "integer"),
     ]
     _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
+    _reason_learning_block(g, L, leads, rejections, schemas)
 
     skip = {1, 2, 3} | {r for (r, c, s) in g.styles if s in ("subtitle", "title")}
     widths = list(fit_widths(g, skip, lo=11.0, hi=14.0, first=(24.0, 42.0)))
@@ -656,6 +657,19 @@ def build_overview(
     longest = max(len(v) for v in name.values()) + 2
     widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
     return g.layout(tab, tuple(widths), freeze_rows=3)
+
+
+def _reason_learning_block(g: Grid, L: dict[str, str], leads, rejections, schemas: Schemas) -> None:
+    """Typed reasons the classifier was unsure of, and the team's corrections
+    (docs/reasons-classifier.md)."""
+    from .reasons import reason_learning
+
+    n = reason_learning(leads, rejections, schemas.reasons)
+    _kv_block(g, L["learning_title"], [L["kpi_metric"], L["kpi_value"]], [
+        (L["learning_unsure"], n["unsure"], "integer"),
+        (L["learning_corrected_in_log"], n["corrected_in_log"], "integer"),
+        (L["learning_settled_in_leads"], n["settled_in_leads"], "integer"),
+    ])
 
 
 def _kv_block(g: Grid, title: str, header: list[str], items: list[tuple[str, Any, str]]) -> None:

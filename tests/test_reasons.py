@@ -1,4 +1,4 @@
-"""Free-text rejection reasons → catalogue categories (SPEC §4)."""
+"""Free-text rejection reasons → catalogue categories (docs/reasons-classifier.md)."""
 
 from __future__ import annotations
 

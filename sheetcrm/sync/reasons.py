@@ -2,17 +2,18 @@
 
 How it decides is described in docs/reasons-classifier.md. In short, reps type reasons as
 they talk (with or without accents, "ko"/"k" for "không", English mixed in), so every text
-is folded (sheetcrm.text.fold), punctuation becomes spaces and shorthand is expanded word by
-word (`[abbreviations]`). Then:
+is folded (as sheetcrm.text.fold), punctuation becomes spaces and shorthand is expanded word
+by word (`[abbreviations]`). Then, first answer wins:
 
 1. the whole text is a category's label, English name, key or alias → that category;
 2. the text starts with a category name and a separator ("Khác: khách đi nước ngoài") →
    that category, the rest is the detail;
 3. the text is one the team has corrected in the rejection log → the team's category;
-4. otherwise a linear classifier trained on `schemas/reason_examples.csv` (plus the team's
+4. keywords of a single category, two words or more, are found → that category;
+5. otherwise a logistic regression trained on `schemas/reason_examples.csv` (plus the team's
    corrections, weighted higher) reads character and word n-grams of the folded and the
-   original text, and the keyword hits of the catalogue as strong features;
-5. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
+   original text;
+6. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
    whole text as detail and `matched = False`, so the caller can ask the person to pick one.
 
 Each distinct text is classified once, and a model is trained once per process for a given

@@ -57,7 +57,7 @@ from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
 from sheetcrm.text import as_text, fold, fold_series, map_distinct
 
 from .frames import DATE_DTYPE, map_series, to_dates
-from .reasons import map_reasons
+from .reasons import map_reasons, team_corrections
 from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
 
 BY_PERSON, BY_SYNC = "person", "sync"
@@ -251,7 +251,8 @@ def read_status(s: ChainState) -> None:
 def read_reasons(s: ChainState) -> None:
     """Typed reason → catalogue category. Adds `rcat`, `rdetail`, `rmatched`, `usable`."""
     cat = s.cat
-    rm = map_reasons(_text(s.leads, "reason_raw"), cat).set_index(s.idx)
+    taught = team_corrections(s.rejections, s.leads, cat).pairs  # docs/reasons-classifier.md
+    rm = map_reasons(_text(s.leads, "reason_raw"), cat, taught).set_index(s.idx)
     s.rcat, s.rdetail, s.rmatched = rm["category"], rm["detail"], rm["matched"]
     s.usable = s.rcat.notna() & ~(s.rcat.eq(cat.other) & s.rmatched & s.rdetail.eq(""))
 

@@ -277,9 +277,7 @@ class LeadsTable(Source):
         for i, key in extra.items():
             if key == "submitted_at":
                 out["created_raw"] = df[i].to_numpy()
-            elif key == "notes":
-                rest.insert(0, i)
-            else:
+            elif key != "notes":  # the file's own notes come first, below
                 out[key] = df[i].to_numpy()
         ext = out["external_id"]
         out["external_id"] = (f"{self.name}:" + ext).where(ext.ne(""), "").to_numpy()

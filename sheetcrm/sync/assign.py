@@ -31,7 +31,9 @@ RULES = ("round_robin", "by_product", "least_open")
 _NO = {"khong", "no", "n", "false", "0", "nghi", "nghi viec", "inactive", "x"}
 _MANAGERS = {"quan ly", "manager", "truong nhom", "admin"}
 _CURSOR = re.compile(r"^\s*#?(\d+)\s*(?:\|\s*(\d{4}-\d{2}-\d{2})\s*\|\s*(\d+))?")
-_RANGE = re.compile(r"\s*(?:-|–|đến|to)\s*")
+# "24/12/2026 - 02/01/2027", "24/12/2026–02/01/2027", "24/12/2026-02/01/2027"; never the
+# dashes inside an ISO date.
+_RANGE = re.compile(r"\s+(?:-|đến|to)\s+|\s*–\s*|(?<=/\d{4})-(?=\d)")
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ def leads_grid() -> list[list]:
     return [LEADS_HEADER, *[list(r) for r in EXISTING]]
 
 
-def fb_rows(n: int = 10, seed: int = 3, start: dt.datetime = START, first_id: int = 0) -> list[list[str]]:
-    return facebook_rows(n, seed, start, first_id)
+def fb_rows(n: int = 10, seed: int = 3, start: dt.datetime = START, first_id: int = 0,
+            hours: float = 5.5) -> list[list[str]]:
+    return facebook_rows(n, seed, start, first_id, hours)
 
 
 def fb_file(path: Path, rows: list[list[str]], utf16: bool = False) -> Path:

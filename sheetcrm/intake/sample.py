@@ -24,7 +24,7 @@ GIVEN = ["An", "Anh", "Bình", "Chi", "Cường", "Dũng", "Giang", "Hà", "Hả
          "Hương", "Khánh", "Lan", "Linh", "Long", "Mai", "Minh", "Nam", "Nga", "Nhung", "Phúc", "Quân",
          "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"]
 MOBILE = ["90", "91", "93", "94", "96", "97", "98", "32", "33", "34", "35", "36", "37", "38", "39",
-          "70", "76", "77", "78", "79", "81", "82", "83", "84", "85", "86", "88", "89"]
+          "70", "76", "77", "78", "79", "81", "82", "83", "84", "85", "86", "88"]
 PRODUCTS = ["Gói Cơ bản", "Gói Chuyên nghiệp", "Gói Doanh nghiệp", "Máy lạnh Inverter 1HP"]
 TIMES = ["Sáng", "Chiều", "Tối", "Bất kỳ lúc nào"]
 CAMPAIGNS = [("Khuyến mãi Tết 2027", "Form đăng ký tư vấn"), ("Máy lạnh mùa hè", "Nhận báo giá"),
@@ -32,17 +32,20 @@ CAMPAIGNS = [("Khuyến mãi Tết 2027", "Form đăng ký tư vấn"), ("Máy l
 FREEMAIL = ["gmail.com", "yahoo.com", "outlook.com"]
 
 
-def facebook_rows(n: int, seed: int = 7, start: dt.datetime | None = None, first_id: int = 0) -> list[list[str]]:
+def facebook_rows(n: int, seed: int = 7, start: dt.datetime | None = None, first_id: int = 0,
+                  hours: float = 6.0) -> list[list[str]]:
     """`n` Facebook Lead Ads rows (values in FACEBOOK_COLUMNS + full_name, phone_number,
-    email + QUESTIONS order), submitted one after another from `start` (+07:00)."""
+    email + QUESTIONS order) of `n` different people, submitted within `hours` of `start`
+    (+07:00), in order."""
     rng = np.random.default_rng(seed)
     start = start or dt.datetime(2026, 12, 1, 8, 0)
     fam = rng.choice(FAMILY, n, p=np.array(FAMILY_W) / sum(FAMILY_W))
     mid = rng.choice(MIDDLE, n)
     giv = rng.choice(GIVEN, n)
     pre = rng.choice(MOBILE, n)
-    num = rng.integers(0, 10_000_000, n)
-    gaps = np.cumsum(rng.integers(30, 900, n))
+    # distinct numbers (a bijection of 0..10^7 - 1), so no two people share a phone or an email
+    num = (np.arange(n, dtype=np.int64) * 7_654_321 + rng.integers(0, 10_000_000)) % 10_000_000
+    gaps = np.sort(rng.integers(0, max(1, int(hours * 3600)), n))
     camp = rng.integers(0, len(CAMPAIGNS), n)
     mail = rng.random(n) < 0.7
     rows = []
@@ -51,7 +54,7 @@ def facebook_rows(n: int, seed: int = 7, start: dt.datetime | None = None, first
         when = start + dt.timedelta(seconds=int(gaps[i]))
         c, form = CAMPAIGNS[camp[i]]
         user = fold(f"{giv[i]}{mid[i]}{fam[i]}").replace(" ", "").replace("-", "")
-        email = f"{user}{num[i] % 1000}@{FREEMAIL[num[i] % 3]}" if mail[i] else ""
+        email = f"{user}{num[i]}@{FREEMAIL[num[i] % 3]}" if mail[i] else ""
         rows.append([
             f"l:{2_000_000_000_000_000 + first_id + i}", when.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
             f"ag:{120210000000000 + camp[i]}", f"Ad {c}", f"as:{120211000000000 + camp[i]}", f"Nhóm {c}",

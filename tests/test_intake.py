@@ -218,3 +218,18 @@ def test_cli_import_dry_run_prints_counts_and_writes_nothing(tmp_path, book):
     assert r.returncode == 0, r.stderr
     assert "Would import" in r.stdout and "new: 3" in r.stdout
     assert sha(book) == before
+
+
+def test_sync_assigns_new_hand_typed_leads_without_an_owner_and_never_changes_a_typed_one(tmp_path):
+    grid = leads_grid() + [["", "Phạm Thu Hà", "", "0903111222", "", "Mới", dt.date(2026, 12, 4), "", ""],
+                           ["", "Đỗ Văn Nam", "", "0903111333", "Minh", "", dt.date(2026, 12, 4), "", ""],
+                           ["", "Vũ Thị Mai", "", "0903111444", "", "Mới", dt.date(2026, 12, 4), "", ""]]
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today=TODAY)
+    leads = rows_of(book, LEADS)
+    assert {leads[2]["Người phụ trách"], leads[4]["Người phụ trách"]} == {"Minh", "Thảo"}
+    assert leads[3]["Người phụ trách"] == "Minh"  # typed
+    assert all(r["Ngày liên hệ lại"] is not None for r in leads[2:])
+    assert [t["Tên"] for t in rows_of(book, TEAM)] == ["Minh", "Thảo"]
+    api.sync(workbook=book, today=TODAY)  # the owners stay; nothing new to hand out
+    assert [r["Người phụ trách"] for r in rows_of(book, LEADS)] == [r["Người phụ trách"] for r in leads]

@@ -368,3 +368,36 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
     out = rows[["file", "line", "outcome", "lead_id", "detail", "logged"]].copy()
     return ImportPlan(changes, out, {k: int(v) for k, v in counts.items() if v},
                       {k: t.title for k, t in tables.items()})
+
+
+def plan_owners(tables: Mapping[str, Table], leads: pd.DataFrame, new: pd.Series, writer: _Writer,
+                changes: ChangeSet, schemas: Schemas, assignment: AssignSettings | None, today: dt.date,
+                now: dt.datetime, lang: str) -> None:
+    """The sync's part for leads typed by hand: a new lead (`new`: it gets its id in this
+    run) with a blank owner and status `Mới` gets an owner, and a first-contact due date
+    when it has no `Ngày liên hệ lại` and no contact yet. `leads` is updated in place."""
+    a = assignment or AssignSettings()
+    initial = schemas.chain.initial
+    fresh = new & leads["status"].fillna(initial).eq(initial)
+    need = fresh & as_text(leads["owner"]).str.strip().eq("")
+    ids = leads["lead_id"]
+    if need.any():
+        owners = hand_out(tables, changes, leads.loc[need, "product"], leads[["owner", "status"]], schemas,
+                          a.rule, today, lang)
+        got = owners[owners.ne("")]
+        if len(got):
+            value = leads["owner"].astype(object).copy()
+            value[got.index] = got
+            changes.updates += _updates(writer, "owner", value, pd.Series(leads.index.isin(got.index),
+                                        index=leads.index), writer.table.frame, ids)
+            leads.loc[got.index, "owner"] = got
+    due_for = fresh & leads["recontact_on"].isna() & leads["last_contact"].isna() & leads["created_at"].notna()
+    if due_for.any():
+        created = leads.loc[due_for, "created_at"]
+        at = created + (pd.Timestamp(now) - pd.Timestamp(now).normalize())
+        at = at.where(created.dt.normalize().eq(pd.Timestamp(today)), created)  # earlier days: their start
+        cal = WorkCalendar(schemas.reasons.extra_days_off, range(today.year - 1, today.year + 3))
+        due = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
+        due[due_for] = first_contact_due(at, cal, a.cutoff)
+        changes.updates += _updates(writer, "recontact_on", due, due_for, writer.table.frame, ids, "date")
+        leads.loc[due_for, "recontact_on"] = due[due_for]

@@ -95,10 +95,12 @@ def open_backend(cfg: Config, create: bool = False) -> Backend:
 
 
 def _settings(cfg: Config) -> Settings:
+    from .sync.assign import assign_settings
     from .sync.pipeline import Settings
 
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
-                    region=cfg.default_region, sync_log_keep=cfg.sync_log_keep)
+                    region=cfg.default_region, sync_log_keep=cfg.sync_log_keep,
+                    assignment=assign_settings(cfg.assignment))
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:

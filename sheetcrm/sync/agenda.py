@@ -80,8 +80,11 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
     # owners alphabetical (accent-insensitive), the unassigned last: an integer rank sorts fast
     owners = sorted(pd.unique(out["owner"].to_numpy()), key=lambda o: (o == "", fold(o), o))
     out["owner_key"] = out["owner"].map({o: i for i, o in enumerate(owners)})
-    out = out.sort_values(["owner_key", "section", "date", "lead_id"], kind="mergesort")
-    return out.drop(columns="owner_key")
+    # In each section, new leads nobody has called yet come first (speed to lead).
+    fresh = out["status"].eq(schemas.chain.initial) & _dates(df, "last_contact").isna()
+    out["later"] = (~fresh).astype(int)
+    out = out.sort_values(["owner_key", "section", "later", "date", "lead_id"], kind="mergesort")
+    return out.drop(columns=["owner_key", "later"])
 
 
 def build_agenda(

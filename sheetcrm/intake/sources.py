@@ -75,8 +75,8 @@ def field_of(header: str, leads: TabSchema, keywords: bool = True) -> str | None
 def _frame(table: RawTable) -> pd.DataFrame:
     width = len(table.headers)
     rows = [r[:width] + [""] * (width - len(r)) if len(r) != width else r for r in table.rows]
-    df = pd.DataFrame(rows, columns=range(width), dtype=object)
-    return df.fillna("").apply(lambda s: s.str.strip())
+    # Cells are stripped where they are used (`_take`, `_notes`): most columns are not.
+    return pd.DataFrame(rows, columns=range(width), dtype=object).fillna("")
 
 
 def _canonical(n: int, lines: list[int]) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def _notes(df: pd.DataFrame, cols: list[int], headers: list[str]) -> pd.Series:
     """'Question: answer' of the given columns, joined with '; ', blanks left out."""
     out = pd.Series([""] * len(df), index=df.index, dtype=object)
     for c in cols:
-        v = df[c]
+        v = df[c].str.strip()
         part = (headers[c].replace("_", " ").strip() + ": " + v).where(v.ne(""), "")
         out = (out + "; " + part).where(out.ne("") & part.ne(""), out + part)
     return out
@@ -104,7 +104,7 @@ def _take(df: pd.DataFrame, out: pd.DataFrame, fields: dict[int, str]) -> list[i
     for c in df.columns:
         key = fields.get(c)
         if key and key not in used:
-            out[key] = df[c].to_numpy()
+            out[key] = df[c].str.strip().to_numpy()
             used.add(key)
         elif key != "skip":
             rest.append(c)

@@ -68,8 +68,8 @@ def _rows(batches: Sequence[ImportBatch]) -> pd.DataFrame:
         r["event_key"] = "imp-" + b.digest[:16] + "-" + r["line"].astype(str)
         parts.append(r)
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    for k in PERSON:
-        rows[k] = as_text(rows[k]).str.strip()
+    for k in PERSON:  # the sources give stripped text
+        rows[k] = as_text(rows[k])
     return rows
 
 
@@ -87,25 +87,22 @@ def _existing(leads: Table, schemas: Schemas, region: str) -> pd.DataFrame:
     }, index=f.index)
 
 
-def _first_index(keys: pd.Series, ids: pd.Series) -> dict[Any, str]:
-    """key → the survivor id of the first row holding it (blank keys left out)."""
-    ok = keys.notna() & keys.astype(str).ne("")
-    s = pd.Series(ids[ok].to_numpy(), index=keys[ok].to_numpy())
-    return s[~s.index.duplicated(keep="first")].to_dict()
+def _first_index(keys: pd.Series, ids: pd.Series) -> pd.Series:
+    """key → the survivor id of the first row holding it (blank keys left out), as a
+    Series for `Series.map` (a hash join, not a Python loop)."""
+    ok = (keys.notna() & keys.astype(object).ne("")).to_numpy(bool)
+    s = pd.Series(ids.to_numpy(dtype=object)[ok], index=keys.to_numpy(dtype=object)[ok], dtype=object)
+    return s[~s.index.duplicated(keep="first")]
 
 
-def _match(rows: pd.DataFrame, ex: pd.DataFrame, ext_map: Mapping[str, str]) -> pd.Series:
+def _match(rows: pd.DataFrame, ex: pd.DataFrame, ext_map: pd.Series) -> pd.Series:
     """The existing lead id each row is, '' when none: channel id first, then phone, email."""
-    present = set(ex["lead_id"])
-    survivor = dict(zip(ex["lead_id"], ex["survivor"]))
-    by_ext = map_distinct(rows["external_id"], lambda e: survivor.get(ext_map.get(e, "")) if e else None)
-    out = by_ext
+    survivor = _first_index(ex["lead_id"], ex["survivor"])
+    out = rows["external_id"].map(ext_map).map(survivor)
     for key in ("phone_e164", "email_norm"):
-        table = _first_index(ex[key], ex["survivor"])
-        hit = lookup(rows[key], table)
+        hit = rows[key].map(_first_index(ex[key], ex["survivor"]))
         out = out.where(out.notna(), hit)
-    out = out.where(out.isin(present), None)
-    return as_text(out)
+    return as_text(out.where(out.isin(set(ex["lead_id"])), None))
 
 
 def _first_in_batch(rows: pd.DataFrame, pending: pd.Series) -> pd.Series:
@@ -121,11 +118,12 @@ def _first_in_batch(rows: pd.DataFrame, pending: pd.Series) -> pd.Series:
     return pd.Series(rep.to_numpy()[rep.to_numpy().astype(int)], index=rows.index).astype(int)
 
 
-def _log_state(log: Table) -> tuple[pd.DataFrame, dict[str, str]]:
+def _log_state(log: Table) -> tuple[pd.DataFrame, pd.Series]:
+    """The intake log's rows (one per event key) and channel id → lead id."""
     f = log.frame
     frame = pd.DataFrame({k: as_text(f[k]).str.strip() for k in ("event_key", "external_id", "outcome", "lead_id")})
-    ok = frame["external_id"].ne("") & frame["lead_id"].ne("")
-    ext_map = dict(zip(frame.loc[ok, "external_id"], frame.loc[ok, "lead_id"]))
+    ok = frame["lead_id"].ne("")
+    ext_map = _first_index(frame.loc[ok, "external_id"], frame.loc[ok, "lead_id"])
     return frame.drop_duplicates("event_key", keep="first"), ext_map
 
 
@@ -209,8 +207,8 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
     prior = logged.set_index("event_key")
     seen = rows["event_key"].isin(prior.index)
     rows["logged"] = seen
-    rows.loc[seen, "lead_id"] = lookup(rows.loc[seen, "event_key"], prior["lead_id"].to_dict())
-    rows.loc[seen, "outcome"] = lookup(rows.loc[seen, "event_key"], prior["outcome"].to_dict())
+    rows.loc[seen, "lead_id"] = rows.loc[seen, "event_key"].map(prior["lead_id"])
+    rows.loc[seen, "outcome"] = rows.loc[seen, "event_key"].map(prior["outcome"])
     blank = rows[list(PERSON)].eq("").all(axis=1) & ~seen
     rows.loc[blank, "outcome"] = "skipped"
     # Logged as new by an import cut off before its leads were written: append them now.
@@ -353,8 +351,9 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
         "line": todo["line"].astype(str),
         "source": todo["kind"],
         "external_id": todo["external_id"],
-        "submitted_at": pd.Series([None if pd.isna(t) else t.to_pydatetime() for t in todo["submitted_at"]],
-                                  index=todo.index, dtype=object),
+        # datetime objects, not Timestamps: the cell keeps the time of day
+        "submitted_at": pd.Series(todo["submitted_at"].dt.to_pydatetime(), index=todo.index,
+                                  dtype=object).where(todo["submitted_at"].notna(), None),
         "outcome": todo["outcome"].map(lambda k: _label(k, lang)),
         "lead_id": todo["lead_id"],
         "detail": todo["detail"],

@@ -365,4 +365,7 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     for d in story.days:
         replay.step(d)
         result = sync(workbook=path, config=cfg, today=d)
+    from .intake.sample import write_demo_export
+
+    write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
     return path, result

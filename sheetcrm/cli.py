@@ -220,6 +220,8 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     _say(q, "  Tổng quan          the overview for managers (status, funnel, reasons, charts)")
     _say(q, "  Lịch liên hệ lại   who to call, per rep: overdue, today, this week, next 30 days")
     _say(q, "  Nhật ký đồng bộ    one row per sync run")
+    _say(q, "")
+    _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
 
 
 def _print_result(result: api.SyncResult, quiet: bool) -> None:

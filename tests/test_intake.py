@@ -233,3 +233,20 @@ def test_sync_assigns_new_hand_typed_leads_without_an_owner_and_never_changes_a_
     assert [t["Tên"] for t in rows_of(book, TEAM)] == ["Minh", "Thảo"]
     api.sync(workbook=book, today=TODAY)  # the owners stay; nothing new to hand out
     assert [r["Người phụ trách"] for r in rows_of(book, LEADS)] == [r["Người phụ trách"] for r in leads]
+
+
+def test_a_returning_person_comes_first_for_their_owner_in_the_agenda(tmp_path):
+    grid = leads_grid() + [["KH-000000", "Bùi Văn Tâm", "", "0903555666", "Minh", "Nóng", dt.date(2026, 11, 2),
+                            "", dt.date(2026, 11, 20)]]
+    grid[0].append("Ngày liên hệ lại")
+    for r in grid[1:]:
+        r.append(dt.date(2026, 12, 4) if r[0] == "KH-000000" else None)
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today=TODAY)
+    rows = fb_rows(1)
+    rows[0][13] = "p:+84912345678"  # Lan, rejected, Minh's
+    api.import_leads([fb_file(tmp_path / "fb.csv", rows)], workbook=book, today=TODAY)
+    api.sync(workbook=book, today=TODAY)
+    ws = load_workbook(book)["Lịch liên hệ lại"]
+    ids = [r[1] for r in ws.iter_rows(values_only=True) if r[1] in ("KH-000000", "KH-000001")]
+    assert ids == ["KH-000001", "KH-000000"]

@@ -374,7 +374,9 @@ def plan_owners(tables: Mapping[str, Table], leads: pd.DataFrame, new: pd.Series
                 now: dt.datetime, lang: str) -> None:
     """The sync's part for leads typed by hand: a new lead (`new`: it gets its id in this
     run) with a blank owner and status `Mới` gets an owner, and a first-contact due date
-    when it has no `Ngày liên hệ lại` and no contact yet. `leads` is updated in place."""
+    when it has no `Ngày liên hệ lại` and no contact yet. `leads` is updated in place, and
+    gets `returning` (see `returning_leads`) for the agenda."""
+    leads["returning"] = returning_leads(leads, tables["intake"])
     a = assignment or AssignSettings()
     initial = schemas.chain.initial
     fresh = new & leads["status"].fillna(initial).eq(initial)
@@ -400,3 +402,19 @@ def plan_owners(tables: Mapping[str, Table], leads: pd.DataFrame, new: pd.Series
         due[due_for] = first_contact_due(at, cal, a.cutoff)
         changes.updates += _updates(writer, "recontact_on", due, due_for, writer.table.frame, ids, "date")
         leads.loc[due_for, "recontact_on"] = due[due_for]
+
+
+def returning_leads(leads: pd.DataFrame, log: Table) -> pd.Series:
+    """True for leads an import logged as returning (`quay lại`) and that nobody has
+    contacted since: the agenda puts them first for their owner."""
+    f = log.frame
+    if not len(f):
+        return pd.Series(False, index=leads.index)
+    words = {fold(v) for v in OUTCOMES["returning"].values()}
+    back = map_distinct(as_text(f["outcome"]), fold, "").isin(words)
+    when, _ = parse_dates(f["imported_at"][back])
+    latest = pd.Series(when.to_numpy(), index=as_text(f["lead_id"][back]).str.strip().to_numpy())
+    latest = latest.groupby(level=0).max()
+    came = pd.to_datetime(leads["lead_id"].map(latest), errors="coerce")
+    last = pd.to_datetime(leads["last_contact"], errors="coerce")
+    return (came.notna() & (last.isna() | (last < came))).astype(bool)

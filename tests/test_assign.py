@@ -90,3 +90,20 @@ def test_due_date_is_the_first_working_day_allowed(stamp, cutoff):
     while d < due:
         assert not CAL.is_working_day(d)
         d += dt.timedelta(days=1)
+
+
+def test_median_time_to_first_contact_per_owner():
+    from sheetcrm.sync.assign import time_to_first_contact
+
+    leads = pd.DataFrame({
+        "lead_id": ["A", "B", "C", "D"], "owner": ["Lan", "Lan", "Lan", "Minh"],
+        "status": ["hot", "researched", "new", "new"],
+        "created_at": pd.to_datetime(["2026-12-01", "2026-12-01", "2026-12-02", "2026-12-03"]),
+        "last_contact": pd.to_datetime([None, "2026-12-02", None, None]),
+    })
+    history = pd.DataFrame({"lead_id": ["A", "A", "B"], "from_status": ["new", "researched", "new"],
+                            "to_status": ["researched", "hot", "researched"],
+                            "observed_at": pd.to_datetime(["2026-12-04", "2026-12-05", "2026-12-06"])})
+    t = time_to_first_contact(leads, history, "new").set_index("owner")
+    assert t.loc["Lan"].tolist() == [3, 2, 2.0, 1]  # A: 3 days, B: 1 day (its last contact)
+    assert t.loc["Minh", "waiting"] == 1 and pd.isna(t.loc["Minh", "median_days"])

@@ -162,3 +162,22 @@ def assign_settings(table: dict) -> AssignSettings:
     """From the config's checked `[assignment]` table."""
     cutoff = dt.time.fromisoformat(table["cutoff"]) if table.get("cutoff") else AssignSettings.cutoff
     return AssignSettings(rule=table.get("rule", "round_robin"), cutoff=cutoff)
+
+
+def time_to_first_contact(leads: pd.DataFrame, history: pd.DataFrame, initial: str) -> pd.DataFrame:
+    """Per owner: leads, contacted, median days from `Ngày tạo` to the first contact and
+    leads still waiting for one. The first contact is the earlier of the first history row
+    leaving `initial` and `Ngày liên hệ cuối`. For the overview's speed-to-lead block."""
+    ids = as_text(leads["lead_id"]).str.strip()
+    h = history[history["from_status"].eq(initial) & history["to_status"].ne(initial)]
+    moved = pd.to_datetime(h["observed_at"], errors="coerce").groupby(as_text(h["lead_id"]).str.strip()).min()
+    first = pd.to_datetime(ids.map(moved), errors="coerce")
+    last = pd.to_datetime(leads["last_contact"], errors="coerce")
+    first = first.where(first.notna() & (last.isna() | (first <= last)), last)
+    created = pd.to_datetime(leads["created_at"], errors="coerce")
+    days = (first.dt.normalize() - created.dt.normalize()).dt.days.where(lambda d: d >= 0)
+    owner = as_text(leads["owner"]).str.strip()
+    frame = pd.DataFrame({"owner": owner, "days": days, "waiting": first.isna() & leads["status"].eq(initial)})
+    out = frame.groupby("owner", sort=True).agg(leads=("days", "size"), contacted=("days", "count"),
+                                                median_days=("days", "median"), waiting=("waiting", "sum"))
+    return out.reset_index()

@@ -47,6 +47,11 @@ def test_form_timestamps_parse_in_every_layout(stamp, layout):
     assert got == pd.Timestamp(stamp)
 
 
+def test_a_responses_tab_read_unformatted_gives_serial_numbers():
+    serial = (dt.datetime(2026, 12, 1, 9, 15, 2) - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+    assert parse_form_times(pd.Series([str(serial)])).iloc[0] == pd.Timestamp(2026, 12, 1, 9, 15, 2)
+
+
 def test_form_timestamps_that_are_not_dates_are_nat():
     assert parse_form_times(pd.Series(["31/02/2026 10:00:00", "hôm qua", ""])).isna().all()
 

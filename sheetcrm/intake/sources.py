@@ -221,7 +221,12 @@ _FORM_TIME = re.compile(
     r"(AM|PM|SA|CH)?\s*(?:GMT([+-]\d{1,2})(?::?(\d{2}))?)?\s*$", re.I)
 
 
+_SERIAL = re.compile(r"^\s*\d{4,5}(?:\.\d+)?\s*$")
+
+
 def _form_time(text: str, day_first: bool) -> pd.Timestamp:
+    if _SERIAL.match(text):  # a responses tab read unformatted: a spreadsheet serial number
+        return (pd.Timestamp(1899, 12, 30) + pd.Timedelta(days=float(text))).round("s")
     m = _FORM_TIME.match(text)
     if not m:
         return pd.NaT

@@ -53,6 +53,9 @@ def test_returning_person_and_a_responses_tab_of_the_spreadsheet(fake, account, 
     import io
 
     grid = list(csv.reader(io.StringIO(forms_text(rows))))
+    for r, fb in zip(grid[1:], rows):  # a responses tab holds real date-times: serials when read
+        when = dt.datetime.strptime(fb[1][:19], "%Y-%m-%dT%H:%M:%S")
+        r[0] = (when - dt.datetime(1899, 12, 30)).total_seconds() / 86400
     sid, target = make(fake, account, {"Câu trả lời biểu mẫu 1": grid})
     res = api.import_leads(["tab:Câu trả lời biểu mẫu 1"], today=TODAY, **target)
     assert res.plan.counts == {"returning": 1, "new": 2}
@@ -60,6 +63,10 @@ def test_returning_person_and_a_responses_tab_of_the_spreadsheet(fake, account, 
     assert leads[1][leads[0].index("Trạng thái")] == "Từ chối"  # person cells untouched
     log = tab(fake, sid, LOG)
     assert [r[log[0].index("Kết quả")] for r in log[1:]] == ["quay lại", "mới", "mới"]
+    sent = fake.admin.values(sid, f"'{LOG}'!A1:Z5", "UNFORMATTED_VALUE")
+    col = sent[0].index("Thời điểm gửi")
+    first = dt.datetime.strptime(rows[0][1][:19], "%Y-%m-%dT%H:%M:%S")
+    assert abs(sent[1][col] - (first - dt.datetime(1899, 12, 30)).total_seconds() / 86400) < 1e-5
 
 
 def test_import_cut_off_before_the_leads_then_rerun(fake, account, tmp_path, monkeypatch):

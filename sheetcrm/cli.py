@@ -172,7 +172,7 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
                               today=today)
     q = kw["quiet"]
     for w in result.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(f"Warning: {redact(w)}", err=True)
     counts = result.plan.counts
     names = (("new", "new"), ("invalid", "new with problems"), ("duplicate", "already there"),
              ("returning", "returning"), ("skipped", "empty rows skipped"),

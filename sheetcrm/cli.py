@@ -181,7 +181,9 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
     _say(q, f"{'Would import' if dry_run else 'Imported'} into {result.backend} {result.location}: "
             f"{summary or 'nothing to import'}")
     if dry_run:
-        _say(q, "Dry run: nothing was written.")
+        _say(q, "Dry run: nothing was written. Would change:")
+        for line in result.plan.changes.describe():
+            _say(q, "  " + redact(line))
 
 
 @main.command()

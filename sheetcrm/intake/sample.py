@@ -56,7 +56,7 @@ def facebook_rows(n: int, seed: int = 7, start: dt.datetime | None = None, first
         user = fold(f"{giv[i]}{mid[i]}{fam[i]}").replace(" ", "").replace("-", "")
         email = f"{user}{num[i]}@{FREEMAIL[num[i] % 3]}" if mail[i] else ""
         rows.append([
-            f"l:{2_000_000_000_000_000 + first_id + i}", when.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
+            f"l:{2_000_000_000_000_000 + seed * 10_000_000 + first_id + i}", when.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
             f"ag:{120210000000000 + camp[i]}", f"Ad {c}", f"as:{120211000000000 + camp[i]}", f"Nhóm {c}",
             f"c:{120212000000000 + camp[i]}", c, f"f:{900000000000 + camp[i]}", form,
             "false", "ig" if num[i] % 5 == 0 else "fb",

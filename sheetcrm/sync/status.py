@@ -353,7 +353,12 @@ def apply_status_chain(leads: pd.DataFrame, history: pd.DataFrame, rejections: p
     close_state[n_active & n_final.isin(won)] = "won"
     close_state[n_active & n_final.notna() & ~n_final.isin(active_kind | won | {chain.nurture})] = "stopped"
     still_active = n_active & close_state.isna()
-    has_active = lead_id.isin(set(n_lead[n_active]))
+    # A row an import reactivated (the person wrote again) while the lead is still in nurture
+    # closes that episode: no new row until the lead enters nurture again (docs/intake.md).
+    moves = pd.concat([C[["lead_id", "to_status", "observed_at"]], *sync_rows], ignore_index=True)
+    into = moves[moves["to_status"].eq(chain.nurture)].groupby("lead_id")["observed_at"].max()
+    same_episode = n_state.eq("reactivated") & (_dates(N, "nurture_start") >= map_series(n_lead, into))
+    has_active = lead_id.isin(set(n_lead[n_active | same_episode]))
     open_n = auto_ok & status.eq(chain.nurture) & ~has_active
 
     # ---- 7. scheduling

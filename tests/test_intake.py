@@ -250,3 +250,17 @@ def test_a_returning_person_comes_first_for_their_owner_in_the_agenda(tmp_path):
     ws = load_workbook(book)["Lịch liên hệ lại"]
     ids = [r[1] for r in ws.iter_rows(values_only=True) if r[1] in ("KH-000000", "KH-000001")]
     assert ids == ["KH-000001", "KH-000000"]
+
+
+def test_a_reactivated_nurture_row_is_not_reopened_by_the_next_sync(tmp_path):
+    grid = leads_grid()
+    grid[1][5], grid[1][7] = "Nuôi dưỡng", "Chưa cần ngay"
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today="2026-11-20")
+    assert [r["Tình trạng nuôi dưỡng"] for r in rows_of(book, NURTURE)] == ["Đang nuôi dưỡng"]
+    rows = fb_rows(1)
+    rows[0][13] = "p:+84912345678"
+    api.import_leads([fb_file(tmp_path / "fb.csv", rows)], workbook=book, today=TODAY)
+    api.sync(workbook=book, today=TODAY)
+    assert [r["Tình trạng nuôi dưỡng"] for r in rows_of(book, NURTURE)] == ["Đã kích hoạt lại"]
+    assert rows_of(book, LEADS)[0]["Ngày liên hệ lại"].date() == dt.date(2026, 12, 4)

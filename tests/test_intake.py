@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -264,3 +265,20 @@ def test_a_reactivated_nurture_row_is_not_reopened_by_the_next_sync(tmp_path):
     api.sync(workbook=book, today=TODAY)
     assert [r["Tình trạng nuôi dưỡng"] for r in rows_of(book, NURTURE)] == ["Đã kích hoạt lại"]
     assert rows_of(book, LEADS)[0]["Ngày liên hệ lại"].date() == dt.date(2026, 12, 4)
+
+
+def test_fairness_of_an_import_of_1000_leads_over_7_reps_with_caps_and_days_off(tmp_path):
+    team = [["Tên", "Vai trò", "Đang làm", "Tối đa mỗi ngày", "Ngày nghỉ"],
+            ["Minh", "sales", "có", "", ""], ["Thảo", "sales", "có", "100", ""],
+            ["Lan", "sales", "có", "", "01/12/2026 - 05/12/2026"], ["Hùng", "sales", "không", "", ""],
+            ["Quân", "sales", "có", "", ""], ["Vy", "sales", "có", "", ""], ["Bảo", "quản lý", "có", "", ""]]
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: leads_grid(), TEAM: team})
+    path = fb_file(tmp_path / "fb.csv", fb_rows(1000, hours=5))
+    first = fb_file(tmp_path / "fb-a.csv", fb_rows(1000, hours=5)[:400])
+    api.import_leads([first], workbook=book, today=TODAY)  # the day in two imports: the cursor carries
+    res = api.import_leads([path], workbook=book, today=TODAY)
+    assert res.plan.counts == {"duplicate": 400, "new": 600}
+    owners = pd.Series([r["Người phụ trách"] for r in rows_of(book, LEADS)[2:]]).value_counts().to_dict()
+    assert owners["Thảo"] == 100 and not {"Lan", "Hùng", "Bảo"} & set(owners)
+    free = [owners[n] for n in ("Minh", "Quân", "Vy")]
+    assert sum(free) == 900 and max(free) - min(free) <= 1

@@ -282,3 +282,15 @@ def test_fairness_of_an_import_of_1000_leads_over_7_reps_with_caps_and_days_off(
     assert owners["Thảo"] == 100 and not {"Lan", "Hùng", "Bảo"} & set(owners)
     free = [owners[n] for n in ("Minh", "Quân", "Vy")]
     assert sum(free) == 900 and max(free) - min(free) <= 1
+
+
+def test_a_person_typed_today_without_an_id_yet_is_not_appended_again(tmp_path):
+    grid = leads_grid() + [["", "Ngô Thị Hằng", "hang@example.com", "", "", "Mới", "", "", ""]]
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    rows = fb_rows(1)
+    rows[0][14] = "Hang@Example.com"
+    res = api.import_leads([fb_file(tmp_path / "fb.csv", rows)], workbook=book, today=TODAY)
+    assert res.plan.counts == {"duplicate": 1}
+    log = rows_of(book, LOG)[0]
+    assert log["Mã KH"] is None and log["Chi tiết"] == f"{LEADS}!4"
+    assert len(rows_of(book, LEADS)) == 3

@@ -40,6 +40,7 @@ OUTCOMES = {
 REACTIVATED = {"vi": "Đã kích hoạt lại", "en": "Reactivated"}
 ACTIVE_NURTURE = {"", "dang nuoi duong", "active"}
 PERSON = ("name", "company", "email", "phone", "owner", "product", "status", "notes")
+ROW_KEY = "#row:"
 
 
 @dataclass
@@ -75,7 +76,9 @@ def _rows(batches: Sequence[ImportBatch]) -> pd.DataFrame:
 
 def _existing(leads: Table, schemas: Schemas, region: str) -> pd.DataFrame:
     f = leads.frame
+    # A row typed today has no id until the next sync: it is named by its sheet row.
     ids = as_text(f["lead_id"]).str.strip()
+    ids = ids.where(ids.ne(""), ROW_KEY + f["row"].astype(str))
     dup = as_text(f["duplicate_of"]).str.strip()
     return pd.DataFrame({
         "lead_id": ids,
@@ -224,6 +227,8 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
     rows.loc[hit, "lead_id"] = match[hit]
     back = hit & match.map(lambda i: status_of.get(i) in closed)
     rows.loc[hit, "outcome"] = np.where(back[hit], "returning", "duplicate")
+    by_row = hit & rows["lead_id"].str.startswith(ROW_KEY)
+    rows.loc[by_row, "detail"] = leads_t.title + "!" + rows.loc[by_row, "lead_id"].str[len(ROW_KEY):]
 
     pending = todo & ~hit
     first = _first_in_batch(rows, pending)
@@ -355,7 +360,7 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
         "submitted_at": pd.Series(todo["submitted_at"].dt.to_pydatetime(), index=todo.index,
                                   dtype=object).where(todo["submitted_at"].notna(), None),
         "outcome": todo["outcome"].map(lambda k: _label(k, lang)),
-        "lead_id": todo["lead_id"],
+        "lead_id": todo["lead_id"].where(~todo["lead_id"].str.startswith(ROW_KEY), ""),
         "detail": todo["detail"],
     })
     _append(tables["intake"], log, changes, schemas, lang, key="event_key")
@@ -365,6 +370,7 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
     counts["already_imported"] = int(done.sum())
     counts["completed"] = int((rows["logged"] & rows.index.isin(new.index)).sum())
     out = rows[["file", "line", "outcome", "lead_id", "detail", "logged"]].copy()
+    out["lead_id"] = out["lead_id"].where(~out["lead_id"].str.startswith(ROW_KEY), "")
     return ImportPlan(changes, out, {k: int(v) for k, v in counts.items() if v},
                       {k: t.title for k, t in tables.items()})
 

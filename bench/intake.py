@@ -125,8 +125,9 @@ def bench_google(n: int) -> None:
         res, took = timed(lambda: api.import_leads([path], sheet=sid, credentials=str(key), api_endpoint=fake.url,
                                                    today=TODAY.isoformat()))
         calls = {k: v for k, v in fake.admin.counters()["requests"].items() if k != "oauth2.token"}
-        payload = sum(len(json.dumps(gsheets._append_cells(0, list(a.rows)))) for a in res.plan.changes.appends)
-        chunks = payload // gsheets.PAYLOAD_LIMIT + 1
+        reqs = [gsheets._append_cells(0, list(a.rows)) for a in res.plan.changes.appends if a.rows]
+        payload = sum(len(json.dumps(r)) for r in reqs)
+        chunks = len(list(gsheets._chunks(reqs, gsheets.PAYLOAD_LIMIT)))  # a request is never split
         print(f"  google (fake server): {n:,} rows in {took:.1f} s, {sum(calls.values())} API calls "
               f"({', '.join(f'{k} {v}' for k, v in calls.items())}); payload ~{payload / 1e6:.1f} MB = "
               f"{chunks} chunk(s); target <= 5 + {chunks}")

@@ -113,6 +113,8 @@ def test_api_calls_for_a_10k_row_import(fake, account, tmp_path):
     import sheetcrm.backends.gsheets as g
 
     calls = {k: v for k, v in fake.admin.counters()["requests"].items() if k != "oauth2.token"}
-    payload = sum(len(str(a.rows)) for a in res.plan.changes.appends)
-    chunks = payload // g.PAYLOAD_LIMIT + 1
+    reqs = [g._append_cells(0, list(a.rows)) for a in res.plan.changes.appends if a.rows]
+    chunks = len(list(g._chunks(reqs, g.PAYLOAD_LIMIT)))
+    # two reads, the lock, the new tabs, then the payload chunks (the last one releases the lock)
+    assert calls["spreadsheets.values.batchGet"] == 2
     assert sum(calls.values()) <= 5 + chunks, calls

@@ -279,7 +279,7 @@ def _new_ids(rows: pd.DataFrame, fresh: pd.Series, redo: pd.Series, ex: pd.DataF
 def _lead_rows(fresh: pd.DataFrame, leads: Table, schemas: Schemas, today: dt.date, lang: str,
                region: str) -> pd.DataFrame:
     """The leads tab's cells for the rows to append (schema keys), with their issues."""
-    created = fresh["submitted_at"].dt.normalize()
+    created = fresh["submitted_at"].dt.normalize()  # for validation: a date
     if fresh["created_raw"].ne("").any():
         typed, _ = parse_dates(fresh["created_raw"])
         created = created.where(created.notna(), typed)
@@ -288,7 +288,11 @@ def _lead_rows(fresh: pd.DataFrame, leads: Table, schemas: Schemas, today: dt.da
     new = pd.DataFrame({k: fresh[k] for k in ("lead_id", "name", "company", "email", "phone", "owner",
                                               "product", "source", "notes")}, index=fresh.index)
     new["status"] = status
-    new["created_at"] = created
+    # The submission's date and time (datetime objects: a Timestamp would be written as a
+    # date only); a typed or today's date otherwise.
+    stamped = fresh["submitted_at"].notna()
+    new["created_at"] = pd.Series(created.dt.date, index=fresh.index, dtype=object).where(
+        ~stamped, pd.Series(fresh["submitted_at"].dt.to_pydatetime(), index=fresh.index, dtype=object))
     new["recontact_on"] = fresh["due"]
     shown = new.assign(status=status.map(lambda s: _status_label(s, schemas, lang)),
                        created_at=created.dt.date.astype(object), recontact_on=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ from sheetcrm.intake.sources import SOURCES, Context, choose, field_of, parse_fo
 from sheetcrm.schema import load_schemas
 
 SCHEMAS = load_schemas()
-CTX = Context(SCHEMAS.tab("leads"), __import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"), {})
+CTX = Context(SCHEMAS.tab("leads"), ZoneInfo("Asia/Ho_Chi_Minh"))
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60)
 
 

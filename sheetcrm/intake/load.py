@@ -42,7 +42,7 @@ def read_inputs(names: Sequence[str], sheets: Mapping[str, list[list[Any]]] | No
 def to_batches(tables: Sequence[tuple[RawTable, str]], kind: str, mapping: str | None, schemas: Schemas,
                zone: ZoneInfo) -> tuple[list[ImportBatch], list[str]]:
     """Canonical rows of each table (source detected unless named) and the warnings."""
-    ctx = Context(schemas.tab("leads"), zone, {})
+    ctx = Context(schemas.tab("leads"), zone)
     mapped = Mapped(mapping) if mapping else None
     batches, warnings = [], []
     for table, digest in tables:

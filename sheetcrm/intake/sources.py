@@ -49,9 +49,10 @@ _KEYWORDS = (
 
 @dataclass
 class Context:
+    """What every source needs: the leads tab's names and aliases, the team's time zone."""
+
     leads: TabSchema
     zone: ZoneInfo
-    channel_names: dict[str, str]  # source name → the channel shown in `Nguồn`
 
 
 def _fold_header(h: str) -> str:

@@ -107,3 +107,19 @@ def test_median_time_to_first_contact_per_owner():
     t = time_to_first_contact(leads, history, "new").set_index("owner")
     assert t.loc["Lan"].tolist() == [3, 2, 2.0, 1]  # A: 3 days, B: 1 day (its last contact)
     assert t.loc["Minh", "waiting"] == 1 and pd.isna(t.loc["Minh", "median_days"])
+
+
+def test_speed_to_lead_table_fits_the_overview_grid():
+    from sheetcrm.sync.assign import speed_to_lead_table
+    from sheetcrm.sync.summary import Grid
+
+    leads = pd.DataFrame({"lead_id": ["A", "B"], "owner": ["Lan", ""], "status": ["hot", "new"],
+                          "created_at": pd.to_datetime(["2026-12-01", "2026-12-02"]),
+                          "last_contact": pd.to_datetime(["2026-12-03", None])})
+    history = pd.DataFrame({"lead_id": [], "from_status": [], "to_status": [], "observed_at": []})
+    title, header, rows, styles = speed_to_lead_table(leads, history, "new", "en")
+    assert rows == [["(unassigned)", 1, 0, None, 1], ["Lan", 1, 1, 2.0, 0]]
+    g = Grid()
+    g.row = 1
+    g.table(title, header, rows, styles)
+    assert g.layout("x", (), freeze_rows=0).cells[0][0] == "Speed to lead"

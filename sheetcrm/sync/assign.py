@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..text import as_text, fold, map_distinct
 from .dates import parse_one
+from .frames import map_series
 from .schedule import WorkCalendar, next_working_day
 
 RULES = ("round_robin", "by_product", "least_open")
@@ -145,7 +146,7 @@ def first_contact_due(created: pd.Series, calendar: WorkCalendar, cutoff: dt.tim
     stamps = pd.to_datetime(created, errors="coerce")
     day = stamps.dt.normalize()
     seconds = (stamps - day).dt.total_seconds()
-    early = seconds < cutoff.hour * 3600 + cutoff.minute * 60
+    early = seconds < cutoff.hour * 3600 + cutoff.minute * 60 + cutoff.second + cutoff.microsecond / 1e6
     same = next_working_day(day, calendar)
     later = next_working_day(day, calendar, strictly_after=True)
     return same.where(early & same.eq(day), later).where(stamps.notna())
@@ -171,7 +172,7 @@ def time_to_first_contact(leads: pd.DataFrame, history: pd.DataFrame, initial: s
     ids = as_text(leads["lead_id"]).str.strip()
     h = history[history["from_status"].eq(initial) & history["to_status"].ne(initial)]
     moved = pd.to_datetime(h["observed_at"], errors="coerce").groupby(as_text(h["lead_id"]).str.strip()).min()
-    first = pd.to_datetime(ids.map(moved), errors="coerce")
+    first = pd.to_datetime(map_series(ids, moved), errors="coerce")
     last = pd.to_datetime(leads["last_contact"], errors="coerce")
     first = first.where(first.notna() & (last.isna() | (first <= last)), last)
     created = pd.to_datetime(leads["created_at"], errors="coerce")
@@ -181,3 +182,21 @@ def time_to_first_contact(leads: pd.DataFrame, history: pd.DataFrame, initial: s
     out = frame.groupby("owner", sort=True).agg(leads=("days", "size"), contacted=("days", "count"),
                                                 median_days=("days", "median"), waiting=("waiting", "sum"))
     return out.reset_index()
+
+
+SPEED_LABELS = {
+    "vi": ("Tốc độ liên hệ khách mới", ["Người phụ trách", "Khách", "Đã liên hệ", "Trung vị (ngày)", "Chưa liên hệ"],
+           "(chưa giao)"),
+    "en": ("Speed to lead", ["Owner", "Leads", "Contacted", "Median (days)", "Not contacted"], "(unassigned)"),
+}
+
+
+def speed_to_lead_table(leads: pd.DataFrame, history: pd.DataFrame, initial: str,
+                        language: str = "vi") -> tuple[str, list[str], list[list], list[str | None]]:
+    """(title, header, rows, column styles) of the overview's speed-to-lead table, in the
+    shape `summary.Grid.table` takes."""
+    title, header, nobody = SPEED_LABELS.get(language, SPEED_LABELS["vi"])
+    t = time_to_first_contact(leads, history, initial)
+    rows = [[o or nobody, int(n), int(c), None if pd.isna(m) else float(m), int(w)]
+            for o, n, c, m, w in t[["owner", "leads", "contacted", "median_days", "waiting"]].itertuples(index=False)]
+    return title, header, rows, [None, "integer", "integer", "decimal", "integer"]

@@ -118,3 +118,15 @@ def test_api_calls_for_a_10k_row_import(fake, account, tmp_path):
     # two reads, the lock, the new tabs, then the payload chunks (the last one releases the lock)
     assert calls["spreadsheets.values.batchGet"] == 2
     assert sum(calls.values()) <= 5 + chunks, calls
+
+
+def test_cli_import_into_a_spreadsheet(fake, account, tmp_path):
+    from .e2e import cli
+
+    sid, target = make(fake, account)
+    path = fb_file(tmp_path / "fb.csv", fb_rows(3))
+    r = cli("import", str(path), "--sheet", sid, "--credentials", target["credentials"],
+            "--api-endpoint", fake.url, "--today", TODAY)
+    assert r.returncode == 0, r.stderr
+    assert "new: 3" in r.stdout
+    assert len(tab(fake, sid, LEADS)) == 1 + 2 + 3

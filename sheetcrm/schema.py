@@ -35,7 +35,12 @@ TAB_FILES = {
     "nurture": "nurture.toml",
     "history": "history.toml",
     "sync_log": "sync_log.toml",
+    "intake": "intake.toml",
+    "team": "team.toml",
 }
+# Tabs that came after teams had copied `schemas/` to a folder of their own: read from
+# the shipped files when that folder lacks them.
+LATER_TABS = ("intake", "team")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 
@@ -468,7 +473,10 @@ def load_schemas(directory: Path | str | None = None) -> Schemas:
     d = Path(directory) if directory else SCHEMA_DIR
     tabs = {}
     for key, name in TAB_FILES.items():
-        tab = load_tab(d / name)
+        path = d / name
+        if key in LATER_TABS and not path.exists():
+            path = SCHEMA_DIR / name
+        tab = load_tab(path)
         if tab.key != key:
             raise SchemaError(str(d / name), "tab.key", f"must be '{key}'")
         tabs[key] = tab

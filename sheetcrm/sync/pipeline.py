@@ -37,6 +37,7 @@ class Settings:
     region: str = "VN"
     sync_log_keep: int = 1000
     summaries: bool = True
+    assignment: Any = None  # sync.assign.AssignSettings; None: the defaults
 
 
 @dataclass
@@ -332,6 +333,10 @@ def _ids(r: _Run) -> None:
     created = leads["created_at"].where(~v.created_filled, today_ts)
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
+    # New leads typed without an owner get one, and a first-call date (docs/intake.md).
+    from .intake import plan_owners
+
+    plan_owners(tables, leads, blank_id, w, changes, schemas, settings.assignment, today, now, lang)
 
 
 def _dedupe(r: _Run) -> None:

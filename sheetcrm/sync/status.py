@@ -328,14 +328,16 @@ def flag_moves(s: ChainState) -> None:
 def find_episodes(s: ChainState) -> None:
     """Each lead's open rejection episode: its latest entry into a logging status, no person row after.
 
-    Adds `pending` (the lead has one), `ep_key` (`lead|status|date|position`), `e_date` and
-    `e_stage` (the furthest active stage reached before it).
+    Adds `pending` (the lead has one), `ep_key` (`lead|status|date|position`), `e_date`,
+    `e_stage` (the furthest active stage reached before it) and `moves` (every status change
+    read: lead_id, to_status, observed_at).
     """
     lead_id, H, person_rows = s.lead_id, s.H, s.person_rows
     cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
     C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
         if len(H) or len(person_rows) else H[cols]
     C = C.sort_values(["lead_id", "pos"], kind="stable")
+    s.moves = C[["lead_id", "to_status", "observed_at"]]
     reached = C["to_status"].where(C["to_status"].isin(set(s.order)))
     C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
     C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
@@ -435,7 +437,12 @@ def update_nurture_list(s: ChainState) -> None:
     close_state[n_active & n_final.notna() & ~n_final.isin(s.active_kind | s.won | {s.chain.nurture})] = "stopped"
     s.close_state = close_state
     s.still_active = n_active & close_state.isna()
-    has_active = lead_id.isin(set(n_lead[n_active]))
+    # A row an import reactivated (the person wrote again) while the lead is still in nurture
+    # closes that episode: no new row until the lead enters nurture again (docs/intake.md).
+    moves = pd.concat([s.moves, *s.sync_rows], ignore_index=True)
+    into = moves[moves["to_status"].eq(s.chain.nurture)].groupby("lead_id")["observed_at"].max()
+    same_episode = n_state.eq("reactivated") & (_dates(N, "nurture_start") >= map_series(n_lead, into))
+    has_active = lead_id.isin(set(n_lead[n_active | same_episode]))
     s.open_n = s.auto_ok & status.eq(s.chain.nurture) & ~has_active
 
 

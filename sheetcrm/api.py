@@ -26,6 +26,7 @@ from .logs import log, use_timezone
 # .xlsx workbook for writing on the other core before it pays for those imports.
 if TYPE_CHECKING:
     from .schema import Schemas
+    from .sync.intake import ImportPlan
     from .sync.pipeline import Report, Settings, SyncPlan
     from .sync.tables import Table
 
@@ -94,10 +95,12 @@ def open_backend(cfg: Config, create: bool = False) -> Backend:
 
 
 def _settings(cfg: Config) -> Settings:
+    from .sync.assign import assign_settings
     from .sync.pipeline import Settings
 
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
-                    region=cfg.default_region, sync_log_keep=cfg.sync_log_keep)
+                    region=cfg.default_region, sync_log_keep=cfg.sync_log_keep,
+                    assignment=assign_settings(cfg.assignment))
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:
@@ -303,6 +306,48 @@ def init(workbook: str | Path | None = None, sheet: str | None = None, *,
     return changes if applied.cells_written or changes.ensure_tabs or changes.add_columns else ChangeSet()
 
 
+@dataclass
+class ImportResult:
+    plan: ImportPlan
+    applied: ApplyResult | None
+    backend: str
+    location: str
+    warnings: list[str]
+    dry_run: bool = False
+
+
+def import_leads(files: list[str | Path], workbook: str | Path | None = None, sheet: str | None = None, *,
+                 source: str = "auto", mapping: str | Path | None = None, dry_run: bool = False,
+                 config: Config | str | Path | None = None, today: str | dt.date | None = None,
+                 **options: Any) -> ImportResult:
+    """Import lead exports (Facebook Lead Ads, Google Forms, CSV/.xlsx, or a file described by
+    `mapping`) into the leads tab: nothing twice, each input row logged in `Nhập liệu`, new
+    leads assigned and due for a first call (docs/intake.md). Files are read before anything is
+    written; `tab:NAME` reads a responses tab of the target itself."""
+    from .intake.load import is_tab, read_inputs, to_batches
+    from .sync.assign import assign_settings
+    from .sync.intake import plan_import
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    day = cfg.today(today)
+    schemas = load_team_schemas(cfg)
+    names = [str(f) for f in files]
+    local = read_inputs([n for n in names if not is_tab(n)])
+    backend = open_backend(cfg)
+    with backend.lock():
+        sheets = {t: s.values for t, s in backend.read().items()}
+        tabs = iter(read_inputs([n for n in names if is_tab(n)], sheets))
+        files_ = iter(local)
+        inputs = [next(tabs) if is_tab(n) else next(files_) for n in names]
+        batches, warnings = to_batches(inputs, source, str(mapping) if mapping else None, schemas, cfg.zone)
+        plan = plan_import(sheets, batches, schemas, _settings(cfg), assign_settings(cfg.assignment), day,
+                           cfg.now())
+        applied = None if dry_run else backend.apply(plan.changes)
+    log.info("import finished: %s%s", ", ".join(f"{k} {v}" for k, v in plan.counts.items()) or "nothing",
+             " (dry run)" if dry_run else "", extra={"data": {**plan.counts, "dry_run": dry_run}})
+    return ImportResult(plan, applied, backend.name, backend.location, warnings, dry_run)
+
+
 def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
          today: str | dt.date | None = None, language: str | None = None) -> tuple[Path, SyncResult]:
     """Write a realistic Vietnamese demo workbook into `directory`, replaying ~10 months of
@@ -328,4 +373,7 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     for d in story.days:
         replay.step(d)
         result = sync(workbook=path, config=cfg, today=d)
+    from .intake.sample import write_demo_export
+
+    write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
     return path, result

@@ -149,6 +149,43 @@ def check(today: str | None, limit: int, **kw: Any) -> None:
     sys.exit(1)
 
 
+@main.command("import")
+@target_options
+@click.argument("files", nargs=-1, required=True)
+@click.option("--source", type=click.Choice(["auto", "facebook", "google-forms", "csv"]), default="auto",
+              show_default=True, help="What the files are (auto: told by their headers).")
+@click.option("--map", "mapping", type=click.Path(dir_okay=False, exists=True),
+              help="A mapping file naming the columns (docs/intake.md).")
+@click.option("--dry-run", is_flag=True, help="Print what would be imported; write nothing.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@_handle_errors
+def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: bool, today: str | None,
+            **kw: Any) -> None:
+    """Import lead exports (Facebook Lead Ads, Google Forms, CSV/.xlsx) into the leads tab.
+
+    Nothing is added twice; every input row is logged in 'Nhập liệu'; new leads get an owner
+    and a first-call date. FILE may be tab:NAME, a responses tab of the target spreadsheet.
+
+    Example: sheetcrm import leads-facebook.csv --workbook leads.xlsx
+    """
+    result = api.import_leads(list(files), **_common(kw), source=source, mapping=mapping, dry_run=dry_run,
+                              today=today)
+    q = kw["quiet"]
+    for w in result.warnings:
+        click.echo(f"Warning: {redact(w)}", err=True)
+    counts = result.plan.counts
+    names = (("new", "new"), ("invalid", "new with problems"), ("duplicate", "already there"),
+             ("returning", "returning"), ("skipped", "empty rows skipped"),
+             ("already_imported", "imported before"), ("completed", "completed from a cut-off import"))
+    summary = "; ".join(f"{label}: {counts[k]}" for k, label in names if counts.get(k))
+    _say(q, f"{'Would import' if dry_run else 'Imported'} into {result.backend} {result.location}: "
+            f"{summary or 'nothing to import'}")
+    if dry_run:
+        _say(q, "Dry run: nothing was written. Would change:")
+        for line in result.plan.changes.describe():
+            _say(q, "  " + redact(line))
+
+
 @main.command()
 @click.option("--dir", "directory", default="sheetcrm-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where to write the demo workbook.")
@@ -185,6 +222,8 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     _say(q, "  Tổng quan          the overview for managers (status, funnel, reasons, charts)")
     _say(q, "  Lịch liên hệ lại   who to call, per rep: overdue, today, this week, next 30 days")
     _say(q, "  Nhật ký đồng bộ    one row per sync run")
+    _say(q, "")
+    _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
 
 
 def _print_result(result: api.SyncResult, quiet: bool) -> None:

@@ -25,6 +25,10 @@ Command-line options override the file.
     overdue = "keep"
     extra_days_off = ["2026-12-31"]
 
+    [assignment]  # leads without an owner (docs/intake.md)
+    rule = "round_robin"                  # or "by_product", "least_open"
+    cutoff = "15:00"                      # created later: first call due the next working day
+
     [retry]       # Google API
     attempts = 6
     max_seconds = 120
@@ -71,6 +75,7 @@ class Config:
     tabs: dict[str, str] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
+    assignment: dict[str, Any] = field(default_factory=dict)
     retry: RetrySettings = field(default_factory=RetrySettings)
     source: str | None = None  # the file it came from, for messages
 
@@ -193,12 +198,24 @@ RULES: dict[str, Setting] = {
     "extra_days_off": Setting((list,), _dates, item=(str, dt.date)),
     "other": Setting(_STR, _non_empty),
 }
+def _clock(v: str) -> str | None:
+    try:
+        dt.time.fromisoformat(v)
+    except ValueError:
+        return "must be a time like '15:00'"
+    return None
+
+
+ASSIGNMENT: dict[str, Setting] = {
+    "rule": Setting(_STR, _choice("round_robin", "by_product", "least_open")),
+    "cutoff": Setting(_STR, _clock),
+}
 RETRY: dict[str, Setting] = {
     "attempts": Setting(_INT, _range(1, 50)),
     "max_seconds": Setting(_NUM, _range(0.001, 3600)),
     "timeout": Setting(_NUM, _range(0.001, 600)),
 }
-TABLES = ("tabs", "headers", "rules", "retry")
+TABLES = ("tabs", "headers", "rules", "assignment", "retry")
 _TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table",
                dt.date: "a date"}
 
@@ -257,6 +274,8 @@ def parse_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
             if "extra_days_off" in rules:
                 rules["extra_days_off"] = [str(d) for d in rules["extra_days_off"]]
             kwargs[key] = rules
+        elif key == "assignment":
+            kwargs[key] = _table(where, key, value, ASSIGNMENT)
         elif key == "retry":
             kwargs[key] = RetrySettings(**{k: float(v) if k != "attempts" else v
                                            for k, v in _table(where, key, value, RETRY).items()})

@@ -7,6 +7,7 @@ file stops the run with a message naming the file and the field.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import tomllib
@@ -34,7 +35,12 @@ TAB_FILES = {
     "nurture": "nurture.toml",
     "history": "history.toml",
     "sync_log": "sync_log.toml",
+    "intake": "intake.toml",
+    "team": "team.toml",
 }
+# Tabs that came after teams had copied `schemas/` to a folder of their own: read from
+# the shipped files when that folder lacks them.
+LATER_TABS = ("intake", "team")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 
@@ -168,6 +174,11 @@ class ReasonCatalogue:
     # Free-text matching: shorthand → words (folded), and words that negate the next keyword.
     abbreviations: dict[str, str] = field(default_factory=dict)
     negations: tuple[str, ...] = ()
+    # The classifier (docs/reasons-classifier.md): labelled phrasings (text, key) from
+    # `reason_examples.csv`, the least confidence it needs, and a team correction's weight.
+    examples: tuple[tuple[str, str], ...] = ()
+    min_confidence: float = 0.5
+    team_weight: float = 20.0
 
     def lookup(self) -> dict[str, str]:
         """Folded label/English name/alias/key → reason key."""
@@ -407,7 +418,14 @@ def load_reasons(path: Path) -> ReasonCatalogue:
         extra_days_off=_strings(rules, "extra_days_off", file, "rules"),
         abbreviations=_abbreviations(data, file),
         negations=_strings(rules, "negations", file, "rules"),
+        examples=_examples(path.parent / EXAMPLES_FILE, set(keys)),
+        min_confidence=float(_opt(rules, "min_confidence", (int, float), 0.5, file, "rules")),
+        team_weight=float(_opt(rules, "team_weight", (int, float), 20.0, file, "rules")),
     )
+    if not 0 <= cat.min_confidence < 1:
+        raise SchemaError(file, "rules.min_confidence", "must be at least 0 and below 1")
+    if cat.team_weight <= 0:
+        raise SchemaError(file, "rules.team_weight", "must be above 0")
     if cat.other not in keys:
         raise SchemaError(file, "rules.other", f"'{cat.other}' is not a reason key")
     if cat.daily_cap < 1:
@@ -420,6 +438,26 @@ def load_reasons(path: Path) -> ReasonCatalogue:
         except ValueError:
             raise SchemaError(file, "rules.extra_days_off", f"{day!r} is not a date like 2026-12-31") from None
     return cat
+
+
+EXAMPLES_FILE = "reason_examples.csv"
+
+
+def _examples(path: Path, keys: set[str]) -> tuple[tuple[str, str], ...]:
+    """Labelled phrasings `text,category` (a reason key); none when the file is absent."""
+    if not path.exists():
+        return ()
+    out = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != ["text", "category"]:
+            raise SchemaError(str(path), "header", "must be 'text,category'")
+        for line, row in enumerate(reader, start=2):
+            text, key = (row.get("text") or "").strip(), (row.get("category") or "").strip()
+            if not text or key not in keys:
+                raise SchemaError(str(path), f"line {line}", f"needs a text and a reason key, got {key!r}")
+            out.append((text, key))
+    return tuple(out)
 
 
 def _abbreviations(data: dict, file: str) -> dict[str, str]:
@@ -435,7 +473,10 @@ def load_schemas(directory: Path | str | None = None) -> Schemas:
     d = Path(directory) if directory else SCHEMA_DIR
     tabs = {}
     for key, name in TAB_FILES.items():
-        tab = load_tab(d / name)
+        path = d / name
+        if key in LATER_TABS and not path.exists():
+            path = SCHEMA_DIR / name
+        tab = load_tab(path)
         if tab.key != key:
             raise SchemaError(str(d / name), "tab.key", f"must be '{key}'")
         tabs[key] = tab

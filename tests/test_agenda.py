@@ -195,3 +195,23 @@ def test_agenda_shows_a_number_the_rep_can_dial():
     })
     # The old 11-digit Viettel number is shown as dialled today; a broken one as typed.
     assert dialable_phone(frame).tolist() == ["0389123456", "+442079460958", "12345"]
+
+
+def test_new_uncontacted_leads_come_first_in_their_section():
+    import datetime as _dt
+
+    import pandas as _pd
+
+    from sheetcrm.schema import load_schemas
+    from sheetcrm.sync.agenda import agenda_frame
+
+    day = _dt.date(2026, 12, 4)
+    leads = _pd.DataFrame({
+        "lead_id": ["KH-1", "KH-2", "KH-3"], "owner": ["Lan"] * 3,
+        "status": ["hot", "new", "new"],
+        "recontact_on": _pd.to_datetime(["2026-12-01", "2026-12-03", "2026-12-02"]),
+        "last_contact": _pd.to_datetime([None, None, "2026-11-30"]),
+        "duplicate_of": [""] * 3,
+    })
+    a = agenda_frame(leads, load_schemas(), day)
+    assert a["lead_id"].tolist() == ["KH-2", "KH-1", "KH-3"]

@@ -21,7 +21,7 @@ def test_shipped_schemas_load():
     assert leads.column("issues").writer == "sync"
     assert [st.key for st in s.chain.active] == ["new", "researched", "potential", "hot", "won"]
     assert s.reasons.other in {r.key for r in s.reasons.reasons}
-    assert set(s.tabs) == {"leads", "rejections", "nurture", "history", "sync_log"}
+    assert set(s.tabs) == {"leads", "rejections", "nurture", "history", "sync_log", "intake", "team"}
 
 
 def _break(tmp_path, file, old, new):
@@ -89,3 +89,15 @@ def test_cli_broken_schema_exit_2_names_file_and_field(tmp_path, command):
     assert "leads.toml" in out and "columns[3].type" in out and "emial" in out
     assert "Traceback" not in out
     assert sha(wb) == before
+
+
+def test_a_schemas_folder_copied_before_the_intake_and_team_tabs_still_loads(tmp_path):
+    import shutil
+
+    from sheetcrm.schema import SCHEMA_DIR
+
+    for f in SCHEMA_DIR.glob("*.toml"):
+        if f.name not in ("intake.toml", "team.toml"):
+            shutil.copy(f, tmp_path / f.name)
+    s = load_schemas(tmp_path)
+    assert s.tab("intake").title == "Nhập liệu" and s.tab("team").title == "Nhân viên"

@@ -80,8 +80,12 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
     # owners alphabetical (accent-insensitive), the unassigned last: an integer rank sorts fast
     owners = sorted(pd.unique(out["owner"].to_numpy()), key=lambda o: (o == "", fold(o), o))
     out["owner_key"] = out["owner"].map({o: i for i, o in enumerate(owners)})
-    out = out.sort_values(["owner_key", "section", "date", "lead_id"], kind="mergesort")
-    return out.drop(columns="owner_key")
+    # In each section, new leads nobody has called yet and returning people come first.
+    fresh = out["status"].eq(schemas.chain.initial) & _dates(df, "last_contact").isna()
+    fresh |= _col(df, "returning", False).fillna(False).astype(bool)
+    out["later"] = (~fresh).astype(int)
+    out = out.sort_values(["owner_key", "section", "later", "date", "lead_id"], kind="mergesort")
+    return out.drop(columns=["owner_key", "later"])
 
 
 def build_agenda(

@@ -37,6 +37,7 @@ class Settings:
     region: str = "VN"
     sync_log_keep: int = 1000
     summaries: bool = True
+    assignment: Any = None  # sync.assign.AssignSettings; None: the defaults
 
 
 @dataclass
@@ -278,6 +279,7 @@ class _Run:
     rules: DedupeRules | None = None
     parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
     st: Any = None  # the status chain's StatusResult
+    now: dt.datetime | None = None
 
     @property
     def lang(self) -> str:
@@ -294,7 +296,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     now = now or dt.datetime.combine(today, dt.time(0, 0))
     t = time.perf_counter()
     tables = bind_all(sheets, schemas)
-    r = _Run(schemas, settings, today, ChangeSet(), Report(), tables)
+    r = _Run(schemas, settings, today, ChangeSet(), Report(), tables, now=now)
     r.report.tabs = {k: tb.title for k, tb in tables.items()}
     r.report.rows_read = len(tables["leads"].frame)
     t = r.report.lap("bind", t)
@@ -332,6 +334,10 @@ def _ids(r: _Run) -> None:
     created = leads["created_at"].where(~v.created_filled, today_ts)
     changes.updates += _updates(w, "created_at", created, v.created_filled, raw, new_ids, "date")
     leads["created_at"] = created
+    # New leads typed without an owner get one, and a first-call date (docs/intake.md).
+    from .intake import plan_owners
+
+    plan_owners(r.tables, leads, blank_id, w, changes, r.schemas, r.settings.assignment, r.today, r.now, r.lang)
 
 
 def _dedupe(r: _Run) -> None:

@@ -1,36 +1,67 @@
-"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml` (docs/reasons.md).
+"""Map free-text rejection reasons to the catalogue of `schemas/reasons.toml`.
 
-Reps type reasons as they talk: with or without accents, "ko"/"k" for "không", English
-mixed in. Matching works on folded text (sheetcrm.text.fold), with punctuation turned into
-spaces and shorthand expanded word by word (`[abbreviations]` in reasons.toml). Then:
+How it decides is described in docs/reasons-classifier.md. In short, reps type reasons as
+they talk (with or without accents, "ko"/"k" for "không", English mixed in), so every text
+is folded (as sheetcrm.text.fold), punctuation becomes spaces and shorthand is expanded word
+by word (`[abbreviations]`). Then, first answer wins:
 
 1. the whole text is a category's label, English name, key or alias → that category;
-2. the text starts with a category name and a separator ("Khác: khách đi nước ngoài",
-   "Giá quá cao - so với bên A") → that category, the rest is the detail;
-3. otherwise every keyword found as whole words scores its length in words for its
-   category, unless the word before it negates it ("không đắt" is not about price;
-   `rules.negations`); the best score wins, ties go to the category listed first;
-4. nothing found → the fallback category (`rules.other`) with the whole text as detail and
-   `matched = False`, so the caller can ask the person to pick a category.
+2. the text starts with a category name and a separator ("Khác: khách đi nước ngoài") →
+   that category, the rest is the detail;
+3. the text is one the team has corrected in the rejection log → the team's category;
+4. keywords of a single category, two words or more, are found → that category;
+5. otherwise a logistic regression trained on `schemas/reason_examples.csv` (plus the team's
+   corrections, weighted higher) reads character and word n-grams of the folded and the
+   original text;
+6. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
+   whole text as detail and `matched = False`, so the caller can ask the person to pick one.
 
-Each distinct text is mapped once, so a 100k-row column costs as many calls as it has
-distinct reasons.
+Each distinct text is classified once, and a model is trained once per process for a given
+training set (cached by its content).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from sheetcrm.schema import ReasonCatalogue
 from sheetcrm.text import fold
 
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
 _SEPARATOR = re.compile(r"^\s*[:\-–—(,;/.]+\s*")
+C = 20.0  # weak regularisation: the examples are curated, not noisy
+
+
+def _fold_table() -> dict[int, str]:
+    chars = [chr(c) for c in (*range(0x80, 0x250), *range(0x1E00, 0x1F00))]
+    # spaces are left to str.split; a letter that folds to nothing keeps the general path
+    return {ord(c): fold(c) for c in chars
+            if unicodedata.normalize("NFC", c) == c and not c.isspace() and fold(c)}
+
+
+_FOLD = _fold_table()
+_OTHER = re.compile("[^\x00-\x7f" + re.escape("".join(map(chr, _FOLD))) + "\\s]")
+
+
+def _fold(text: str) -> str:
+    """sheetcrm.text.fold, faster on Latin and Vietnamese letters (one table lookup per
+    character); any other character takes the general path."""
+    nfc = unicodedata.normalize("NFC", text)
+    if _OTHER.search(nfc):
+        return fold(text)
+    return " ".join(nfc.translate(_FOLD).casefold().split())
 
 
 def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
@@ -43,8 +74,9 @@ def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
 @dataclass(frozen=True)
 class _Matcher:
     names: dict[str, str]            # normalised full name → category key
-    prefixes: list[tuple[str, str]]  # (folded name, key), longest first
-    keywords: list[tuple[tuple[str, ...], str, int]]  # (words, key, catalogue position)
+    prefixes: dict[str, list[tuple[str, str]]]  # first letter → (folded name, key), longest first
+    keywords: dict[tuple[str, ...], list[tuple[str, int]]]  # words → [(key, catalogue position)]
+    starts: dict[str, tuple[int, ...]]  # a keyword's first word → the lengths of those keywords
     negations: frozenset[str]
     abbreviations: dict[str, str]
     other: str
@@ -54,7 +86,7 @@ class _Matcher:
         ab = catalogue.abbreviations
         names: dict[str, str] = {}
         prefixes: list[tuple[str, str]] = []
-        keywords = []
+        keywords: dict[tuple[str, ...], list[tuple[str, int]]] = {}
         for pos, r in enumerate(catalogue.reasons):
             for name in (r.key, r.label, r.en, *r.aliases):
                 names.setdefault(" ".join(_words(fold(name), ab)), r.key)
@@ -62,42 +94,63 @@ class _Matcher:
             for kw in r.keywords:
                 words = tuple(_words(fold(kw), ab))
                 if words:
-                    keywords.append((words, r.key, pos))
+                    keywords.setdefault(words, []).append((r.key, pos))
         prefixes.sort(key=lambda p: -len(p[0]))
-        return cls(names, prefixes, keywords, frozenset(fold(n) for n in catalogue.negations), ab,
-                   catalogue.other)
+        by_letter: dict[str, list[tuple[str, str]]] = {}
+        for p in prefixes:
+            by_letter.setdefault(p[0][:1], []).append(p)
+        starts: dict[str, set[int]] = {}
+        for words in keywords:
+            starts.setdefault(words[0], set()).add(len(words))
+        return cls(names, by_letter, keywords, {w: tuple(sorted(ks)) for w, ks in starts.items()},
+                   frozenset(fold(n) for n in catalogue.negations), ab, catalogue.other)
 
-    def one(self, text: str) -> tuple[str | None, str, bool]:
-        raw = str(text).strip()
-        folded = fold(raw)
-        if not folded:
-            return None, "", False
-        words = _words(folded, self.abbreviations)
-        whole = " ".join(words)
+    def normal(self, text: str) -> str:
+        """Folded, punctuation-free, shorthand-expanded text: what the rules and the model read."""
+        return " ".join(_words(_fold(text), self.abbreviations))
+
+    def named(self, raw: str, folded: str | None = None, whole: str | None = None) -> tuple[str, str] | None:
+        """(key, detail) when the text is a category name, or starts with one and a separator.
+        `folded` (_fold) and `whole` (normal) may be given when known."""
+        folded = _fold(raw) if folded is None else folded
+        whole = " ".join(_words(folded, self.abbreviations)) if whole is None else whole
         if whole in self.names:
-            return self.names[whole], "", True
-        for name, key in self.prefixes:
+            return self.names[whole], ""
+        for name, key in self.prefixes.get(folded[:1], ()):
             if folded.startswith(name):
                 rest = folded[len(name):]
                 sep = _SEPARATOR.match(rest)
                 if sep and rest[sep.end():].strip():
-                    return key, _detail(raw, name), True
-        scores: dict[str, int] = {}
-        first: dict[str, int] = {}
+                    return key, _detail(raw, name)
+        return None
+
+    def scores(self, normal: str) -> dict[str, int]:
+        """Keyword score per category: each keyword found scores its length in words."""
+        words = normal.split()
         n = len(words)
-        for kw, key, pos in self.keywords:
-            k = len(kw)
-            for i in range(n - k + 1):
-                if tuple(words[i:i + k]) != kw:
-                    continue
-                if kw[0] not in self.negations and i > 0 and words[i - 1] in self.negations:
-                    continue  # "khong dat": a negated keyword says the opposite
-                scores[key] = scores.get(key, 0) + k
-                first.setdefault(key, pos)
-        if not scores:
-            return self.other, raw, False
-        best = max(scores, key=lambda c: (scores[c], -first[c]))
-        return best, "", True
+        scores: dict[str, int] = {}
+        for i, w in enumerate(words):
+            lengths = self.starts.get(w)
+            if lengths is None or (i > 0 and words[i - 1] in self.negations and w not in self.negations):
+                continue  # "khong dat": a negated keyword says the opposite
+            for k in lengths:
+                if i + k > n:
+                    break
+                for key, _ in self.keywords.get(tuple(words[i:i + k]), ()):
+                    scores[key] = scores.get(key, 0) + k
+        return scores
+
+    def keyword_best(self, normal: str, order: dict[str, int]) -> str | None:
+        scores = self.scores(normal)
+        return max(scores, key=lambda c: (scores[c], -order[c])) if scores else None
+
+    def keyword_sure(self, normal: str) -> str | None:
+        """The category when keywords of one category only are found, at least two words of them."""
+        scores = self.scores(normal)
+        if len(scores) == 1:
+            key, score = next(iter(scores.items()))
+            return key if score >= 2 else None
+        return None
 
 
 def _detail(raw: str, name: str) -> str:
@@ -114,22 +167,252 @@ def _detail(raw: str, name: str) -> str:
     return nfc
 
 
-def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue) -> pd.DataFrame:
+class _PerWord(BaseEstimator, TransformerMixin):
+    """TfidfVectorizer(analyzer="char_wb", sublinear_tf=True), computed word by word.
+
+    char_wb n-grams never cross a space, so a text's counts are the sum of its words'
+    counts: each distinct word is analysed once and the texts are one sparse product.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1):
+        self.ngram_range, self.min_df = ngram_range, min_df
+
+    def fit(self, texts, y=None):
+        self.count_ = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
+                                      dtype=np.float32)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.count_.fit_transform(texts))
+        return self
+
+    def transform(self, texts):
+        ids: dict[str, int] = {}
+        indptr, indices = [0], []
+        for text in texts:
+            for w in text.split():
+                indices.append(ids.setdefault(w, len(ids)))
+            indptr.append(len(indices))
+        docs = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                                 shape=(len(indptr) - 1, len(ids)))
+        counts = docs @ self.count_.transform(list(ids)) if ids else sparse.csr_matrix(
+            (len(indptr) - 1, len(self.count_.vocabulary_)), dtype=np.float32)
+        return self.tfidf_.transform(counts)
+
+
+class _Model:
+    """Character + word n-grams of the folded and the original text, and a multinomial
+    logistic regression over them."""
+
+    key = ""  # the training set's fingerprint
+
+    def __init__(self, matcher: _Matcher, texts: list[str], labels: list[str],
+                 weights: np.ndarray):
+        self.matcher = matcher
+        self.features = ColumnTransformer([
+            ("folded_chars", _PerWord(ngram_range=(2, 5), min_df=2), "normal"),
+            ("folded_words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
+                                             sublinear_tf=True, dtype=np.float32), "normal"),
+            # accents kept: "đắt" (dear) and "dát" fold alike
+            ("original_chars", _PerWord(ngram_range=(1, 3), min_df=2), "original"),
+        ])
+        # one BLAS thread: on a busy 2-core machine more threads made the fit seven times slower
+        with threadpool_limits(1):
+            X = self.features.fit_transform(self._frame(texts))
+            self.clf = LogisticRegression(C=C, max_iter=300)
+            self.clf.fit(X, labels, sample_weight=weights)
+
+    def _frame(self, texts: list[str], normals: list[str] | None = None) -> pd.DataFrame:
+        return pd.DataFrame({"normal": normals if normals is not None else [self.matcher.normal(t) for t in texts],
+                             "original": [unicodedata.normalize("NFC", t).casefold() for t in texts]})
+
+    def predict(self, texts: list[str], normals: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(category keys, confidence) for each text (`normals`: their _Matcher.normal, if known)."""
+        if not texts:
+            return np.array([], dtype=object), np.array([], dtype=float)
+        with threadpool_limits(1):
+            X = self.features.transform(self._frame(texts, normals)).tocsr()
+            proba = self.clf.predict_proba(X)
+        best = proba.argmax(axis=1)
+        conf = proba[np.arange(len(texts)), best]
+        # no word the examples know ("abc xyz"): the answer would be the classes' prior
+        words = X[:, self.features.output_indices_["folded_words"]]
+        conf[np.diff(words.indptr) == 0] = 0.0
+        return self.clf.classes_[best].astype(object), conf
+
+
+def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> str:
+    h = hashlib.sha256()
+    for r in catalogue.reasons:
+        h.update(repr((r.key, r.label, r.en, r.aliases, r.keywords)).encode())
+    h.update(repr((sorted(catalogue.abbreviations.items()), catalogue.negations, catalogue.team_weight)).encode())
+    for text, key in (*catalogue.examples, ("", "--team--"), *team):
+        h.update(f"{text}\t{key}\n".encode())
+    return h.hexdigest()
+
+
+_CACHE: dict[str, _Model] = {}
+_CACHE_SIZE = 4
+_ANSWERS: dict[str, dict[str, tuple[str, float]]] = {}  # per model: text → (key, confidence)
+
+
+def _model(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> _Model | None:
+    """The trained model for this catalogue and these team corrections (trained once)."""
+    if not catalogue.examples:
+        return None
+    key = _fingerprint(catalogue, team)
+    if key not in _CACHE:
+        texts = [t for t, _ in catalogue.examples] + [t for t, _ in team]
+        labels = [k for _, k in catalogue.examples] + [k for _, k in team]
+        weights = np.r_[np.ones(len(catalogue.examples)), np.full(len(team), catalogue.team_weight)]
+        if len(_CACHE) >= _CACHE_SIZE:
+            _ANSWERS.pop(_CACHE.pop(next(iter(_CACHE))).key, None)
+        _CACHE[key] = _Model(_Matcher.build(catalogue), texts, labels, weights)
+        _CACHE[key].key = key
+    return _CACHE[key]
+
+
+def classify(texts: list[str], catalogue: ReasonCatalogue,
+             team: tuple[tuple[str, str], ...] = ()) -> list[tuple[str | None, str, bool, float]]:
+    """(category, detail, matched, confidence) for each distinct text (see the module doc)."""
+    m = _Matcher.build(catalogue)
+    taught = {m.normal(t): k for t, k in team}
+    # a category whose keywords the team has overruled no longer wins on keywords alone
+    overruled = {s for t, k in team if (s := m.keyword_sure(m.normal(t))) not in (None, k)}
+    out: list = [None] * len(texts)
+    ask: list[int] = []
+    normals: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        raw = str(text).strip()
+        folded = _fold(raw)
+        normal = " ".join(_words(folded, m.abbreviations))
+        if not normal:
+            out[i] = (None, "", False, 0.0)
+        elif (hit := m.named(raw, folded, normal)) is not None:
+            out[i] = (hit[0], hit[1], True, 1.0)
+        elif normal in taught:
+            k = taught[normal]
+            out[i] = (k, raw if k == m.other else "", True, 1.0)
+        elif (k := m.keyword_sure(normal)) is not None and k not in overruled:
+            out[i] = (k, "", True, 1.0)
+        else:
+            ask.append(i)
+            normals[i] = normal
+    model = _model(catalogue, team)
+    if model is None:  # no examples shipped: keywords alone
+        order = {r.key: p for p, r in enumerate(catalogue.reasons)}
+        for i in ask:
+            raw = str(texts[i]).strip()
+            k = m.keyword_best(m.normal(raw), order)
+            out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
+        return out
+    answers = _ANSWERS.setdefault(model.key, {})  # a sync asks twice: status, then overview
+    todo = {str(texts[i]).strip(): normals[i] for i in ask}
+    todo = {t: n for t, n in todo.items() if t not in answers}
+    for text, k, c in zip(todo, *model.predict(list(todo), list(todo.values()))):
+        answers[text] = (k, float(c))
+    for i in ask:
+        k, c = answers[str(texts[i]).strip()]
+        raw = str(texts[i]).strip()
+        if c < catalogue.min_confidence:
+            out[i] = (m.other, raw, False, float(c))
+        else:
+            out[i] = (k, raw if k == m.other else "", True, float(c))
+    return out
+
+
+def map_reasons(texts: pd.Series, catalogue: ReasonCatalogue,
+                team: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
     """Map each text to a category key.
 
     Returns a frame aligned with `texts`: `category` (reason key, None when blank), `detail`
-    (the typed text after "Khác:" and similar prefixes; the whole text when nothing
-    matched) and `matched` (False when blank or when the fallback category was guessed).
+    (the typed text after "Khác:" and similar prefixes; the whole text when the category is
+    the fallback), `matched` (False when blank or when the classifier was not confident
+    enough) and `confidence` (0–1). `team` holds the team's corrections (text, key), see
+    `team_corrections`.
     """
-    m = _Matcher.build(catalogue)
     s = pd.Series(texts).astype("string").fillna("")
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
-    results = [m.one(u) for u in uniques]
     if len(s) == 0:
-        return pd.DataFrame({"category": [], "detail": [], "matched": []}, index=s.index).astype(
-            {"category": object, "detail": object, "matched": bool})
+        return pd.DataFrame({"category": [], "detail": [], "matched": [], "confidence": []},
+                            index=s.index).astype({"category": object, "detail": object, "matched": bool,
+                                                   "confidence": float})
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+    results = classify(list(uniques), catalogue, team)
     cat = np.array([r[0] for r in results], dtype=object)[codes]
     det = np.array([r[1] for r in results], dtype=object)[codes]
     ok = np.array([r[2] for r in results], dtype=bool)[codes]
+    conf = np.array([r[3] for r in results], dtype=float)[codes]
     return pd.DataFrame({"category": pd.Series(cat, index=s.index, dtype=object),  # None stays None
-                         "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok}, index=s.index)
+                         "detail": pd.Series(det, index=s.index, dtype=object), "matched": ok,
+                         "confidence": conf}, index=s.index)
+
+
+@dataclass(frozen=True)
+class TeamCorrections:
+    """What the team taught in the workbook (docs/reasons-classifier.md, "Corrections")."""
+
+    pairs: tuple[tuple[str, str], ...] = ()  # (text as typed, category key), latest last
+    in_log: int = 0    # rejection-log rows whose `Nhóm lý do` a person changed
+    in_leads: int = 0  # unsure reasons a person settled by picking a category in the lead
+
+
+def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
+                     catalogue: ReasonCatalogue) -> TeamCorrections:
+    """Corrections from the parsed rejection log (`reason_category` as a key, `reason_text`)
+    and the leads (`lead_id`, `reason_raw`).
+
+    1. A log row whose category differs from what the shipped examples say for its text.
+    2. A lead whose `Lý do` is now a category name while its latest log row holds a free text
+       that was unsure (logged as the fallback): that text → the category picked.
+    Texts that are themselves category names teach nothing (names always win).
+    """
+    if not len(rejections) or "reason_text" not in rejections or "reason_category" not in rejections:
+        return TeamCorrections()
+    m = _Matcher.build(catalogue)
+    log = pd.DataFrame({"lead_id": _col(rejections, "lead_id"), "text": _col(rejections, "reason_text"),
+                        "category": rejections["reason_category"]}).reset_index(drop=True)
+    log = log[log["text"].ne("") & log["category"].notna()]
+    if not len(log):
+        return TeamCorrections()
+    texts = log["text"].drop_duplicates()
+    shipped = map_reasons(texts, catalogue).set_axis(texts.to_numpy())
+    free = log["text"].isin([t for t in texts if m.named(t) is None])
+    said, sure = log["text"].map(shipped["category"]), log["text"].map(shipped["matched"]).astype(bool)
+    changed = log[free & log["category"].ne(said)]
+    last = log["lead_id"].ne("") & ~log["lead_id"].duplicated(keep="last")
+    unsure = log[free & last & log["category"].eq(catalogue.other) & ~sure]
+    settled = unsure.assign(category=unsure["lead_id"].map(_picked(leads, m, catalogue.other)))
+    settled = settled[settled["category"].notna()]
+    taught: dict[str, tuple[str, str]] = {}
+    for frame in (changed, settled):
+        for text, key in zip(frame["text"], frame["category"]):
+            taught.pop(m.normal(text), None)
+            taught[m.normal(text)] = (text, key)
+    return TeamCorrections(tuple(taught.values()), len(changed), len(settled))
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[name].astype("string").fillna("").str.strip().astype(object)
+
+
+def _picked(leads: pd.DataFrame, m: _Matcher, other: str) -> dict[str, str]:
+    """lead_id → the category a lead's `Lý do` names exactly (not the fallback)."""
+    if "reason_raw" not in leads or "lead_id" not in leads:
+        return {}
+    raw = _col(leads, "reason_raw")
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    hits = [m.named(u) if u else None for u in uniques]
+    keys = np.array([h[0] if h and h[0] != other and not h[1] else None for h in hits], dtype=object)
+    lead_ids = _col(leads, "lead_id")
+    named = pd.Series(keys[codes] if len(codes) else [], index=leads.index, dtype=object)
+    ok = named.notna() & lead_ids.ne("")
+    return dict(zip(lead_ids[ok], named[ok]))
+
+
+def reason_learning(leads: pd.DataFrame, rejections: pd.DataFrame, catalogue: ReasonCatalogue) -> dict[str, int]:
+    """Overview figures: leads whose typed reason the classifier was not sure of (they ask
+    the rep to pick a category) and the corrections the team made (in the log, in leads)."""
+    tc = team_corrections(rejections, leads, catalogue)
+    raw = _col(leads, "reason_raw") if len(leads) else pd.Series([], dtype=object)
+    out = map_reasons(raw, catalogue, tc.pairs)
+    unsure = int((out["category"].notna() & ~out["matched"].astype(bool)).sum())
+    return {"unsure": unsure, "corrected_in_log": tc.in_log, "settled_in_leads": tc.in_leads}

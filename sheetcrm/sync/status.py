@@ -57,7 +57,7 @@ from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
 from sheetcrm.text import as_text, fold, fold_series, map_distinct
 
 from .frames import DATE_DTYPE, map_series, to_dates
-from .reasons import map_reasons
+from .reasons import map_reasons, team_corrections
 from .schedule import WorkCalendar, add_offsets, apply_daily_cap, next_working_day
 
 BY_PERSON, BY_SYNC = "person", "sync"
@@ -251,7 +251,8 @@ def read_status(s: ChainState) -> None:
 def read_reasons(s: ChainState) -> None:
     """Typed reason → catalogue category. Adds `rcat`, `rdetail`, `rmatched`, `usable`."""
     cat = s.cat
-    rm = map_reasons(_text(s.leads, "reason_raw"), cat).set_index(s.idx)
+    taught = team_corrections(s.rejections, s.leads, cat).pairs  # docs/reasons-classifier.md
+    rm = map_reasons(_text(s.leads, "reason_raw"), cat, taught).set_index(s.idx)
     s.rcat, s.rdetail, s.rmatched = rm["category"], rm["detail"], rm["matched"]
     s.usable = s.rcat.notna() & ~(s.rcat.eq(cat.other) & s.rmatched & s.rdetail.eq(""))
 
@@ -327,14 +328,16 @@ def flag_moves(s: ChainState) -> None:
 def find_episodes(s: ChainState) -> None:
     """Each lead's open rejection episode: its latest entry into a logging status, no person row after.
 
-    Adds `pending` (the lead has one), `ep_key` (`lead|status|date|position`), `e_date` and
-    `e_stage` (the furthest active stage reached before it).
+    Adds `pending` (the lead has one), `ep_key` (`lead|status|date|position`), `e_date`,
+    `e_stage` (the furthest active stage reached before it) and `moves` (every status change
+    read: lead_id, to_status, observed_at).
     """
     lead_id, H, person_rows = s.lead_id, s.H, s.person_rows
     cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
     C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
         if len(H) or len(person_rows) else H[cols]
     C = C.sort_values(["lead_id", "pos"], kind="stable")
+    s.moves = C[["lead_id", "to_status", "observed_at"]]
     reached = C["to_status"].where(C["to_status"].isin(set(s.order)))
     C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
     C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
@@ -434,7 +437,12 @@ def update_nurture_list(s: ChainState) -> None:
     close_state[n_active & n_final.notna() & ~n_final.isin(s.active_kind | s.won | {s.chain.nurture})] = "stopped"
     s.close_state = close_state
     s.still_active = n_active & close_state.isna()
-    has_active = lead_id.isin(set(n_lead[n_active]))
+    # A row an import reactivated (the person wrote again) while the lead is still in nurture
+    # closes that episode: no new row until the lead enters nurture again (docs/intake.md).
+    moves = pd.concat([s.moves, *s.sync_rows], ignore_index=True)
+    into = moves[moves["to_status"].eq(s.chain.nurture)].groupby("lead_id")["observed_at"].max()
+    same_episode = n_state.eq("reactivated") & (_dates(N, "nurture_start") >= map_series(n_lead, into))
+    has_active = lead_id.isin(set(n_lead[n_active | same_episode]))
     s.open_n = s.auto_ok & status.eq(s.chain.nurture) & ~has_active
 
 

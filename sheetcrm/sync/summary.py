@@ -467,6 +467,8 @@ class OverviewContext:
     now: dt.datetime
     name: dict[str, str]        # status key -> display name
     rname: dict[str, str]       # reason key -> display name
+    leads: pd.DataFrame | None = None
+    rejections: pd.DataFrame | None = None
 
 
 def header_block(c: OverviewContext, g: Grid) -> None:
@@ -685,6 +687,13 @@ def quality_block(c: OverviewContext, g: Grid) -> None:
     _kv_block(g, L["quality_title"], [L["quality_kind"], L["quality_rows"]], items)
 
 
+def reason_learning_block(c: OverviewContext, g: Grid) -> None:
+    """Typed reasons the classifier was unsure of, and the team's corrections
+    (docs/reasons-classifier.md)."""
+    if c.leads is not None and c.rejections is not None:
+        _reason_learning_block(g, c.L, c.leads, c.rejections, c.schemas)
+
+
 OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     header_block,
     key_figures_block,
@@ -696,6 +705,7 @@ OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     reasons_by_month_block,
     nurture_block,
     quality_block,
+    reason_learning_block,
 ]
 
 
@@ -721,7 +731,8 @@ def build_overview(
     name = {s.key: s.display(language) for s in schemas.chain.statuses}
     rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
     rname["__unclassified__"] = L["unclassified"]
-    ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname)
+    ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname,
+                          leads, rejections)
     g = Grid()
     for block in OVERVIEW_BLOCKS if blocks is None else blocks:
         block(ctx, g)
@@ -733,6 +744,19 @@ def build_overview(
         longest = max(len(v) for v in name.values()) + 2
         widths[STATUS_COL - 1] = max(widths[STATUS_COL - 1], min(longest, 22))
     return g.layout(tab, tuple(widths), freeze_rows=3)
+
+
+def _reason_learning_block(g: Grid, L: dict[str, str], leads, rejections, schemas: Schemas) -> None:
+    """Typed reasons the classifier was unsure of, and the team's corrections
+    (docs/reasons-classifier.md)."""
+    from .reasons import reason_learning
+
+    n = reason_learning(leads, rejections, schemas.reasons)
+    _kv_block(g, L["learning_title"], [L["kpi_metric"], L["kpi_value"]], [
+        (L["learning_unsure"], n["unsure"], "integer"),
+        (L["learning_corrected_in_log"], n["corrected_in_log"], "integer"),
+        (L["learning_settled_in_leads"], n["settled_in_leads"], "integer"),
+    ])
 
 
 def _kv_block(g: Grid, title: str, header: list[str], items: list[tuple[str, Any, str]]) -> None:

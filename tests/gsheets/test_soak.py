@@ -107,6 +107,7 @@ def exact_grid_sheet(fake, info: dict, grid: list[list]) -> str:
 
 
 def api_calls(fake) -> int:
+    """Requests the fake server answered, token requests apart."""
     return sum(n for k, n in fake.admin.counters()["requests"].items() if not k.startswith("oauth2"))
 
 

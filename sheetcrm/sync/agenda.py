@@ -82,7 +82,7 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
     out["owner_key"] = out["owner"].map({o: i for i, o in enumerate(owners)})
     # In each section, new leads nobody has called yet and returning people come first.
     fresh = out["status"].eq(schemas.chain.initial) & _dates(df, "last_contact").isna()
-    fresh |= _col(df, "returning", False).fillna(False).astype(bool)
+    fresh |= _col(df, "returning", False).eq(True).to_numpy()
     out["later"] = (~fresh).astype(int)
     out = out.sort_values(["owner_key", "section", "later", "date", "lead_id"], kind="mergesort")
     return out.drop(columns=["owner_key", "later"])

@@ -172,7 +172,10 @@ def hand_out(tables: Mapping[str, Table], changes: ChangeSet, products: pd.Serie
     chain = schemas.chain
     opened = {s.key for s in chain.active if s.kind == "active"}
     owners, moved = assign(products, team, open_counts(leads["owner"], leads["status"], opened), rule)
-    cursor = pd.Series(frame.get("last_turn", pd.Series("", index=frame.index)), index=frame.index, dtype=object)
+    # A copy: without copy-on-write (pandas 2) writing into a view would change the frame
+    # the update is diffed against, and nothing would be written.
+    cursor = pd.Series(frame.get("last_turn", pd.Series("", index=frame.index)), index=frame.index,
+                       dtype=object).copy()
     for i, r in moved.iterrows():
         cursor[i] = cursor_text(int(r["turn"]), today, int(r["count"]))
     if listed_now:
@@ -276,6 +279,11 @@ def _new_ids(rows: pd.DataFrame, fresh: pd.Series, redo: pd.Series, ex: pd.DataF
         rows.loc[want, "lead_id"] = ids.iloc[len(taken):].to_numpy()
 
 
+def _py_datetimes(stamps: pd.Series) -> np.ndarray:
+    """datetime.datetime objects (None for NaT), the same on pandas 2 and 3."""
+    return stamps.to_numpy(dtype="datetime64[us]").astype(object)
+
+
 def _lead_rows(fresh: pd.DataFrame, leads: Table, schemas: Schemas, today: dt.date, lang: str,
                region: str) -> pd.DataFrame:
     """The leads tab's cells for the rows to append (schema keys), with their issues."""
@@ -292,7 +300,7 @@ def _lead_rows(fresh: pd.DataFrame, leads: Table, schemas: Schemas, today: dt.da
     # date only); a typed or today's date otherwise.
     stamped = fresh["submitted_at"].notna()
     new["created_at"] = pd.Series(created.dt.date, index=fresh.index, dtype=object).where(
-        ~stamped, pd.Series(fresh["submitted_at"].dt.to_pydatetime(), index=fresh.index, dtype=object))
+        ~stamped, pd.Series(_py_datetimes(fresh["submitted_at"]), index=fresh.index, dtype=object))
     new["recontact_on"] = fresh["due"]
     shown = new.assign(status=status.map(lambda s: _status_label(s, schemas, lang)),
                        created_at=created.dt.date.astype(object), recontact_on=None)
@@ -361,7 +369,7 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
         "source": todo["kind"],
         "external_id": todo["external_id"],
         # datetime objects, not Timestamps: the cell keeps the time of day
-        "submitted_at": pd.Series(todo["submitted_at"].dt.to_pydatetime(), index=todo.index,
+        "submitted_at": pd.Series(_py_datetimes(todo["submitted_at"]), index=todo.index,
                                   dtype=object).where(todo["submitted_at"].notna(), None),
         "outcome": todo["outcome"].map(lambda k: _label(k, lang)),
         "lead_id": todo["lead_id"].where(~todo["lead_id"].str.startswith(ROW_KEY), ""),

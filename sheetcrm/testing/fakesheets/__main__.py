@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from .discovery import DiscoveryMissing
 from .server import FakeSheetsServer
 
 
@@ -14,7 +16,12 @@ def main(argv=None) -> None:
     p.add_argument("--service-account", metavar="EMAIL", help="register this account and print its credentials JSON")
     p.add_argument("--credentials-out", metavar="PATH", help="write that credentials JSON to PATH")
     args = p.parse_args(argv)
-    fake = FakeSheetsServer(args.host, args.port).start()
+    try:
+        fake = FakeSheetsServer(args.host, args.port).start()
+    except DiscoveryMissing as exc:
+        sys.exit(f"Error: {exc}")
+    except OSError as exc:  # the port is taken, the host is not ours
+        sys.exit(f"Error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     print(f"fake Sheets API listening on {fake.url} (admin: {fake.url}/_admin/)", flush=True)
     if args.service_account:
         info = fake.admin.service_account(args.service_account)

@@ -19,7 +19,7 @@ PACKAGE = "googleapiclient/discovery_cache/documents"
 _MISSING = (
     "fakesheets validates every request against the Sheets v4 and Drive v3 discovery "
     "documents shipped by google-api-python-client, which is not installed: "
-    "pip install google-api-python-client (it is in sheetcrm's test extra)"
+    "pip install 'sheetcrm[fake]' (or google-api-python-client)"
 )
 INVALID_PAYLOAD = "Invalid JSON payload received. "
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"

@@ -154,7 +154,7 @@ def inject(fake, rng: random.Random, soak: Soak, run: int) -> str:
     return kind
 
 
-def test_cron_soak(fake, soak, capsys):
+def test_cron_soak(fake, soak, record_property):
     rng = random.Random(1414)
     soak.run()
     for run in range(1, RUNS):
@@ -173,8 +173,6 @@ def test_cron_soak(fake, soak, capsys):
         fake.admin.clear_faults()
         if fault == "edit_during_sync":
             soak.run()  # the next cron run picks up what the person typed meanwhile
-        with capsys.disabled():
-            print(f"soak run {run:2d}: {action:<22} fault={fault:<16} exit={soak.exits[-1]} calls={calls}")
-    with capsys.disabled():
-        print(f"soak size: {LEADS_N} leads, {RUNS} runs, exits {soak.exits}")
+    record_property("figure", f"Google soak: {LEADS_N} leads, {RUNS} runs, exits {soak.exits}, "
+                              f"API calls per run {soak.calls}")
     assert soak.exits.count(0) >= RUNS - 3

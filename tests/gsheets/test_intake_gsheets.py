@@ -129,3 +129,24 @@ def test_cli_import_into_a_spreadsheet(fake, account, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "new: 3" in r.stdout
     assert len(tab(fake, sid, LEADS)) == 1 + 2 + 3
+
+
+def test_fairness_of_1000_leads_over_7_reps_in_two_imports_then_sync(fake, account, tmp_path):
+    team = [["Tên", "Vai trò", "Đang làm", "Tối đa mỗi ngày", "Ngày nghỉ"],
+            ["Minh", "sales", "có", "", ""], ["Thảo", "sales", "có", "100", ""],
+            ["Lan", "sales", "có", "", "01/12/2026 - 05/12/2026"], ["Hùng", "sales", "không", "", ""],
+            ["Quân", "sales", "có", "", ""], ["Vy", "sales", "có", "", ""], ["Bảo", "quản lý", "có", "", ""]]
+    sid, target = make(fake, account, {"Nhân viên": team})
+    rows = fb_rows(1000, hours=5)
+    api.import_leads([fb_file(tmp_path / "a.csv", rows[:400])], today=TODAY, **target)
+    res = api.import_leads([fb_file(tmp_path / "b.csv", rows)], today=TODAY, **target)
+    assert res.plan.counts == {"duplicate": 400, "new": 600}
+    leads = tab(fake, sid, LEADS)
+    owner = leads[0].index("Người phụ trách")
+    got = {}
+    for r in leads[3:]:
+        got[r[owner]] = got.get(r[owner], 0) + 1
+    assert got.pop("Thảo") == 100 and set(got) == {"Minh", "Quân", "Vy"}  # cap; days off, inactive, manager
+    assert max(got.values()) - min(got.values()) <= 1, got  # the rest shared evenly
+    api.sync(today=TODAY, **target)  # the cron run after: owners stay as handed out
+    assert [r[owner] for r in tab(fake, sid, LEADS)[3:]] == [r[owner] for r in leads[3:]]

@@ -240,7 +240,8 @@ def _print_result(result: api.SyncResult, quiet: bool) -> None:
     _say(quiet, f"  status changes: {r.transitions}; log rows appended: {r.appended}; "
                 f"cells written: {result.cells_written}; {result.duration:.1f} s")
     if result.applied and result.applied.skipped:
-        _say(quiet, f"  skipped {len(result.applied.skipped)} cell(s) a person changed during the sync:")
+        _say(quiet, f"  left {len(result.applied.skipped)} cell(s) as a person has them "
+                    "(a formula, or an edit made during the sync):")
         for s in result.applied.skipped[:20]:
             _say(quiet, "    " + s)
 

@@ -151,3 +151,53 @@ def test_workbook_part_only_gains_the_new_tabs(synced):
     old.remove(old_sheets)
     assert etree.tostring(new, method="c14n") == etree.tostring(old, method="c14n")  # names, pivot caches
     assert b"definedName" in after["xl/workbook.xml"] and b"pivotCache" in after["xl/workbook.xml"]
+
+
+def test_a_workbook_saved_by_openpyxl_has_its_formulas_uncalculated_and_those_rows_left_alone(tmp_path):
+    """openpyxl (and scripts built on it) saves a formula with an empty `<v></v>`: no result
+    yet. Such a row gets its issue once and nothing derived from cells nobody could read."""
+    from openpyxl import Workbook, load_workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = LEADS
+    ws.append(["Tên khách hàng", "Số điện thoại", "Email", "Trạng thái", "Người phụ trách", "Ngày tạo"])
+    ws.append(["Nguyễn Văn A", "0912345678", '=LOWER("A@X.VN")', '=IF(1>0,"Tiềm năng","Mới")', '="Lan"',
+               "01/01/2026"])
+    ws.append(["Trần Thị B", "0987654321", "b@x.vn", "Mới", "Lan", "02/01/2026"])
+    path = tmp_path / "script.xlsx"
+    wb.save(path)
+    api.sync(workbook=path, today=TODAY_S)
+    book = load_workbook(path)
+    rows = list(book[LEADS].iter_rows(values_only=True))
+    header = rows[0]
+    first = dict(zip(header, rows[1]))
+    assert (first["Email"], first["Trạng thái"], first["Người phụ trách"]) == (
+        '=LOWER("A@X.VN")', '=IF(1>0,"Tiềm năng","Mới")', '="Lan"')
+    assert first["Lỗi dữ liệu"] == schemas().messages["vi"]["formula_uncalculated"]  # once, not per cell
+    assert first["Mã KH"] is None and first["Ngày liên hệ lại"] is None
+    history = [r for r in book["Lịch sử"].iter_rows(min_row=2, values_only=True) if any(r)]
+    assert [r[0] for r in history] == [dict(zip(header, rows[2]))["Mã KH"]]  # the readable row only
+
+
+def test_a_formula_whose_result_is_empty_text_is_read_as_empty_not_uncalculated(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = LEADS
+    ws.append(["Tên khách hàng", "Số điện thoại", "Email", "Trạng thái"])
+    ws.append(["Nguyễn Văn A", "0912345678", "", "Mới"])
+    path = tmp_path / "empty-result.xlsx"
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:  # as Excel saves =IF(...,"",...) giving "": t="str", empty <v>
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = re.sub(rb'<c r="C2"[^>]*/>|<c r="C2"[^>]*>.*?</c>',
+                          b'<c r="C2" t="str"><f>IF(1&gt;0,"","x")</f><v></v></c>', parts[sheet])
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    assert b'<c r="C2" t="str">' in zipfile.ZipFile(path).read(sheet)
+    res = api.sync(workbook=path, today=TODAY_S, dry_run=True)
+    assert "formula_uncalculated" not in set(res.report.problems["kind"])

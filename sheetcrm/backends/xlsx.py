@@ -240,6 +240,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 _CELL_R = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+_TEXT_TYPED = re.compile(rb'\st="(?:str|s|inlineStr)"')
 _ERROR_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
@@ -275,7 +276,9 @@ def _marked_cells(path: Path) -> dict[str, tuple[dict[tuple[int, int], str], fro
                     v = _ERROR_V.search(xml, close, end)
                     if is_formula:
                         formulas.add(rc)
-                        if v is None:
+                        # No value, or an empty one in a cell not typed as text (openpyxl
+                        # writes `<v></v>`; a formula giving "" is saved as t="str").
+                        if v is None or (not v.group(1) and not _TEXT_TYPED.search(xml, start, close)):
                             values.setdefault(rc, UNCALCULATED)
                     elif v is not None:
                         values[rc] = v.group(1).decode()

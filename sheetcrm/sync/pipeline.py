@@ -317,7 +317,7 @@ def _validate(r: _Run) -> None:
     r.leads, r.validation = v.leads, v
     r.problems = problems = v.problems.frame()
     if len(problems):
-        r.issues["validate"] = problems.groupby("index")["message"].agg("; ".join).reindex(
+        r.issues["validate"] = problems.groupby("index")["message"].agg(_join_unique).reindex(
             r.leads.index).fillna("")
     r.w = _Writer(r.tables["leads"], r.changes)
 
@@ -458,6 +458,11 @@ def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: 
     rows = set(leads.loc[idx, "row"].astype(int).tolist())
     changes.updates = [u for u in changes.updates
                        if not (u.tab == tab and u.row in rows and u.col != issues_col)]
+
+
+def _join_unique(messages: pd.Series) -> str:
+    """One row's messages, each once (three uncalculated formulas are one issue)."""
+    return "; ".join(dict.fromkeys(messages))
 
 
 def _join(*parts: pd.Series) -> pd.Series:

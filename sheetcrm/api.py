@@ -226,7 +226,7 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
             _sync_log(plan, log_table, schemas, cfg, backend, started, t0, day, "ok", digest)
         applied = None if dry_run else backend.apply(plan.changes)
     result = SyncResult(plan.report, plan.changes, applied, backend.name, backend.location, day,
-                        time.perf_counter() - t0, dry_run, plan.report.tabs)
+                        time.perf_counter() - t0, dry_run, _all_titles(plan.report.tabs, schemas, cfg))
     log.info("sync finished: %d rows read, %d with issues, %d cells written%s",
              plan.report.rows_read, plan.report.rows_with_issues, result.cells_written,
              " (dry run)" if dry_run else "", extra={"data": {
@@ -234,6 +234,13 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
         "duplicates": plan.report.duplicates, "transitions": plan.report.transitions,
         "cells_written": result.cells_written, "dry_run": dry_run}})
     return result
+
+
+def _all_titles(data_tabs: dict[str, str], schemas: Schemas, cfg: Config) -> dict[str, str]:
+    """Every tab a sync keeps, by key: the data tabs as found, the summary tabs as titled."""
+    from .sync.summary_tabs import SUMMARY_TABS
+
+    return {**data_tabs, **{key: schemas.summary_title(key, cfg.language) for key in SUMMARY_TABS}}
 
 
 def check(workbook: str | Path | None = None, sheet: str | None = None, *,

@@ -216,12 +216,14 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     for key, text in (("leads", "the leads; 'Lỗi dữ liệu' says what is wrong on a row, 'Trùng với' names duplicates"),
                       ("history", "every status change"),
                       ("rejections", "one row per rejection, with its reason category"),
-                      ("nurture", "leads kept warm, with their next touch")):
+                      ("nurture", "leads kept warm, with their next touch"),
+                      ("sync_log", "one row per sync run"),
+                      ("team", "the reps new leads are handed to (caps, days off, products)"),
+                      ("intake", "one row per imported form or export row, and what became of it"),
+                      ("overview", "the overview for managers (status, funnel, reasons, charts)"),
+                      ("agenda", "who to call, per rep: overdue, today, this week, next 30 days")):
         if key in tabs:
             _say(q, f"  {tabs[key]:<18} {text}")
-    _say(q, "  Tổng quan          the overview for managers (status, funnel, reasons, charts)")
-    _say(q, "  Lịch liên hệ lại   who to call, per rep: overdue, today, this week, next 30 days")
-    _say(q, "  Nhật ký đồng bộ    one row per sync run")
     _say(q, "")
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
 

@@ -338,3 +338,16 @@ def test_configured_tab_and_header_names(tmp_path):
     write_workbook(path, {"DS khách 2026": grid(CLEAN, headers={"phone": "Di động riên"})})
     code, _, err = invoke("check", "--config", str(cfg), "--today", TODAY_S)
     assert code == 2 and "DS khách 2026" in err and "'Di động riêng'" in err and "did you mean 'Di động riên'" in err
+
+
+@pytest.mark.parametrize("language, titles", [("vi", ("Nhật ký đồng bộ", "Tổng quan", "Lịch liên hệ lại")),
+                                              ("en", ("Sync log", "Overview", "Recontact agenda"))])
+def test_demo_names_the_tabs_as_the_workbook_titles_them(tmp_path, language, titles):
+    code, out, err = invoke("demo", "--dir", str(tmp_path), "--rows", "60", "--today", TODAY_S,
+                            "--language", language)
+    assert code == 0, err
+    from openpyxl import load_workbook
+
+    sheetnames = load_workbook(tmp_path / "sheetcrm-demo.xlsx", read_only=True).sheetnames
+    for title in titles:
+        assert f"  {title} " in out and title in sheetnames, title

@@ -214,7 +214,7 @@ class Schemas:
 
         Every title a data tab had stays an alias, so a workbook keeps using the tabs it has
         whatever the language or a rename. Other keys of `titles` name summary tabs
-        (sync/summary_tabs.py); those are rebuilt whole, so they are found by their title only.
+        (sync/summary_tabs.py; `summary_tab_title` finds them under either language's title).
         """
         tabs = {}
         for key, tab in self.tabs.items():

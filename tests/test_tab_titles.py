@@ -56,8 +56,10 @@ def test_english_on_a_vietnamese_workbook_keeps_its_data_tabs(tmp_path):
     # the state is read from and written to the tabs the workbook has ...
     assert not {"Leads", "History", "Rejections", "Nurture", "Sync log"} & set(tabs)
     assert load_workbook(path)["Lịch sử"].max_row == before
-    # ... while the summaries, rebuilt whole, get their English titles (the old ones are left alone)
-    assert {"Overview", "Recontact agenda", "Tổng quan", "Lịch liên hệ lại"} <= set(tabs)
+    # ... and so are the summaries: rebuilt in English where they are, no stale copy beside a new one
+    assert {"Tổng quan", "Lịch liên hệ lại"} <= set(tabs) and not {"Overview", "Recontact agenda"} & set(tabs)
+    overview = [v for r in load_workbook(path)["Tổng quan"].iter_rows(values_only=True) for v in r if v]
+    assert any("Overview" in str(v) or "Status" in str(v) for v in overview), overview[:5]
 
 
 def test_config_renames_every_tab(tmp_path):

@@ -512,7 +512,7 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = summary_layouts(SummaryInputs(
-        leads, history, rejections, nurture, quality, schemas, today, now, settings.language))
+        leads, history, rejections, nurture, quality, schemas, today, now, settings.language, tuple(sheets)))
     for layout in layouts:
         existing = None
         for title, grid in sheets.items():

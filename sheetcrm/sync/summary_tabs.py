@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from ..changes import SheetLayout
-from ..schema import Schemas
+from ..schema import Schemas, default_tab_title
+from ..text import fold
 from .agenda import build_agenda
 from .summary import build_overview
 
@@ -34,6 +35,7 @@ class SummaryInputs:
     today: dt.date
     now: dt.datetime
     language: str = "vi"
+    existing_titles: tuple[str, ...] = ()  # the workbook's tabs, to keep a summary where it is
 
 
 def overview(i: SummaryInputs, tab: str) -> SheetLayout:
@@ -53,4 +55,18 @@ SUMMARY_TABS: dict[str, Callable[[SummaryInputs, str], SheetLayout]] = {
 
 def summary_layouts(i: SummaryInputs) -> list[SheetLayout]:
     """Every summary tab's layout, each under its title for this run."""
-    return [build(i, i.schemas.summary_title(key, i.language)) for key, build in SUMMARY_TABS.items()]
+    return [build(i, summary_tab_title(i, key)) for key, build in SUMMARY_TABS.items()]
+
+
+def summary_tab_title(i: SummaryInputs, key: str) -> str:
+    """The run's title for summary tab `key`; when the workbook has it under the other
+    language's shipped title instead (the language was switched), that tab, as data tabs
+    keep theirs, so no stale copy is left beside a new one."""
+    title = i.schemas.summary_title(key, i.language)
+    if i.schemas.summary_titles.get(key):
+        return title
+    have = {fold(t): t for t in i.existing_titles}
+    if fold(title) in have:
+        return have[fold(title)]
+    other = default_tab_title(key, "vi" if i.language == "en" else "en")
+    return have.get(fold(other), title)

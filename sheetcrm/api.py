@@ -240,7 +240,7 @@ def _all_titles(data_tabs: dict[str, str], schemas: Schemas, cfg: Config) -> dic
     """Every tab a sync keeps, by key: the data tabs as found, the summary tabs as titled."""
     from .sync.summary_tabs import SUMMARY_TABS
 
-    return {**data_tabs, **{key: schemas.summary_title(key, cfg.language) for key in SUMMARY_TABS}}
+    return {**{key: schemas.summary_title(key, cfg.language) for key in SUMMARY_TABS}, **data_tabs}
 
 
 def check(workbook: str | Path | None = None, sheet: str | None = None, *,

@@ -505,7 +505,7 @@ def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Ser
 
 def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings, today, now, changes) -> None:
     from .summary import layout_matches
-    from .summary_tabs import SummaryInputs, summary_layouts
+    from .summary_tabs import SUMMARY_TABS, SummaryInputs, summary_layouts
 
     history = _with_new(parsed["history"], st.history_rows)
     rejections = _with_new(parsed["rejections"], st.rejection_rows)
@@ -513,6 +513,7 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = summary_layouts(SummaryInputs(
         leads, history, rejections, nurture, quality, schemas, today, now, settings.language, tuple(sheets)))
+    report.tabs.update({key: layout.tab for key, layout in zip(SUMMARY_TABS, layouts)})
     for layout in layouts:
         existing = None
         for title, grid in sheets.items():

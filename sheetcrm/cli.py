@@ -221,8 +221,8 @@ def forget(phone: str | None, email: str | None, lead: str | None, dry_run: bool
         for line in plan.intent.describe():
             _say(q, "  " + line)
         return
-    if not plan.cells and not plan.records:
-        _say(q, f"Nothing left to erase in {result.backend} {result.location}; the request is logged.")
+    if not plan.cells:
+        _say(q, f"Nothing (left) to erase in {result.backend} {result.location}; the request is logged.")
     else:
         _say(q, f"Erased {len(plan.cells)} cell(s) in {len(plan.tabs)} tab(s) of {result.backend} "
                 f"{result.location}; the request is logged in the privacy log.")

@@ -261,6 +261,8 @@ def init_changes(sheets: dict[str, list[list[Any]]], schemas: Schemas, language:
     statuses = tuple(s.display(language) for s in schemas.chain.statuses)
     reasons = tuple(r.display(language) for r in schemas.reasons.reasons)
     for key, schema in schemas.tabs.items():
+        if schema.on_demand and (tables is None or not tables[key].exists):
+            continue
         dropdowns = []
         for c in schema.columns:
             if c.type == "status" and c.writer != "sync":

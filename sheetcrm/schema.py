@@ -72,6 +72,7 @@ class TabSchema:
     columns: tuple[Column, ...]
     required_any: tuple[tuple[str, ...], ...] = ()  # groups of keys of which one must be present
     title_en: str = ""  # the title with `language = "en"` (blank: `title`)
+    on_demand: bool = False  # created by the command that first writes it, never by `init`
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -347,6 +348,7 @@ def load_tab(path: Path) -> TabSchema:
         columns=tuple(cols),
         required_any=tuple(groups),
         title_en=_opt(tab, "title_en", str, "", file, where),
+        on_demand=_opt(tab, "on_demand", bool, False, file, where),
     )
 
 

@@ -14,7 +14,6 @@ from privacy_helpers import (DAY1, DAY2, MAI_EMAIL, MAI_NAMES, MAI_PHONE, MAI_SP
 from sheetcrm import api
 from sheetcrm.backends.xlsx import XlsxBackend
 from sheetcrm.changes import ChangeSet
-from sheetcrm.errors import SchemaError
 
 LEADS, LOG, PRIVACY, SUPP, OVERVIEW, AGENDA = ("Khách hàng", "Nhập liệu", "Quyền riêng tư", "Danh sách chặn",
                                                "Tổng quan", "Lịch liên hệ lại")
@@ -236,15 +235,3 @@ def test_logs_and_log_tabs_never_carry_the_identifier(book, tmp_path, fmt):
         cells = " ".join(str(v) for r in t.get(title, []) for v in r if v is not None)
         for secret in (*MAI_NAMES, "339123456", "mai.nguyen", "KH-000001" if title == SUPP else "\0"):
             assert secret not in cells, (title, secret)
-
-
-def test_personal_must_be_true_or_a_known_kind(tmp_path):
-    from helpers_xlsx import copy_schemas
-
-    from sheetcrm.schema import load_schemas
-
-    d = copy_schemas(tmp_path / "schemas")
-    p = d / "leads.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('personal = "blank"', 'personal = "maybe"'), encoding="utf-8")
-    with pytest.raises(SchemaError, match="personal"):
-        load_schemas(d)

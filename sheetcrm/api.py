@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,7 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
     return SyncPlan(ChangeSet(), report, {}, pd.DataFrame())
 
 
+PHONE_LIKE = re.compile(r"[+\-]?[\d\s().\-]+")  # "+84 912 345 678": a number, not a formula
 _CALLS_PENDING = -2_147_483_000  # stands for this run's API request count until the write
 
 
@@ -445,6 +447,13 @@ def export_person(out: str | Path, phone: str | None = None, email: str | None =
     def plain(v: Any) -> Any:
         return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
 
+    def cell(v: Any) -> Any:
+        # A spreadsheet opening the CSV must not run a typed "=..." as a formula.
+        if isinstance(v, str) and (v[:1] in ("=", "@", "\t", "\r")
+                                   or (v[:1] in ("+", "-") and not PHONE_LIKE.fullmatch(v))):
+            return "'" + v
+        return v
+
     shown = [{"tab": r["tab"], "row": r["row"], "values": {k: plain(v) for k, v in r["values"].items()}}
              for r in records]
     js = folder / "person.json"
@@ -455,7 +464,7 @@ def export_person(out: str | Path, phone: str | None = None, email: str | None =
         w.writerow(["tab", "row", "column", "value"])
         for r in shown:
             for k, v in r["values"].items():
-                w.writerow([r["tab"], r["row"], k, v])
+                w.writerow([r["tab"], r["row"], k, cell(v)])
     log.info("export-person finished: %d records from %d tabs", len(records), len({r["tab"] for r in records}),
              extra={"data": {"records": len(records)}})
     return ExportResult(records, [js, cs], backend.name, backend.location)

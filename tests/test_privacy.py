@@ -235,3 +235,17 @@ def test_logs_and_log_tabs_never_carry_the_identifier(book, tmp_path, fmt):
         cells = " ".join(str(v) for r in t.get(title, []) for v in r if v is not None)
         for secret in (*MAI_NAMES, "339123456", "mai.nguyen", "KH-000001" if title == SUPP else "\0"):
             assert secret not in cells, (title, secret)
+
+
+def test_text_a_person_typed_stays_text_in_the_export_and_the_tombstone(tmp_path):
+    grid = leads_grid()
+    grid[1][10] = '=HYPERLINK("http://x.vn","bấm")'
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    res = api.export_person(tmp_path / "out", lead="KH-000001", workbook=book)
+    lead = next(r for r in res.records if r["tab"] == LEADS and r["row"] == 2)
+    assert lead["values"]["Ghi chú"] == grid[1][10]
+    csv_text = (tmp_path / "out" / "person.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in csv_text and "+84339123456" in csv_text  # a phone is not a formula
+    api.forget(lead="KH-000001", workbook=book)
+    ws = load_workbook(book)[LEADS]
+    assert ws["K2"].value == "[đã xoá]" and ws["K2"].data_type == "s"

@@ -165,8 +165,7 @@ def _other_tab(grid: list[list[Any]], found: Found, region: str) -> tuple[pd.Dat
     """A tab no schema describes (the agenda, the overview, a team's own tab): the cells
     holding the person's phone or email, and on rows naming one of their lead ids, the
     cells holding their personal values (`found.values`, set by `plan_forget`)."""
-    width = max(map(len, grid))
-    frame = pd.DataFrame([list(r) + [None] * (width - len(r)) for r in grid], dtype=object)
+    frame = pd.DataFrame(grid, dtype=object)  # ragged rows are padded with None
     text = frame.apply(lambda c: as_text(c).str.strip())
     ids = found.lead_ids - {""}
     row_hit = text.isin(ids).any(axis=1).to_numpy()

@@ -249,3 +249,9 @@ def test_text_a_person_typed_stays_text_in_the_export_and_the_tombstone(tmp_path
     api.forget(lead="KH-000001", workbook=book)
     ws = load_workbook(book)[LEADS]
     assert ws["K2"].value == "[đã xoá]" and ws["K2"].data_type == "s"
+
+
+def test_the_sync_log_counts_the_erased_duplicates_as_before(book):
+    before = api.sync(workbook=book, today=DAY2, dry_run=True).report.duplicates
+    api.forget(phone=MAI_PHONE, workbook=book)
+    assert api.sync(workbook=book, today=DAY2, dry_run=True).report.duplicates == before == 2

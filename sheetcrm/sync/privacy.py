@@ -152,6 +152,7 @@ def find_person(tables: Mapping[str, Table], sheets: Mapping[str, list[list[Any]
         if (len(found.lead_ids), len(found.phones), len(found.emails)) == before:
             break
     found.rows = {k: _hit(kk, found) for k, kk in keys.items()}
+    found.values = _personal_values(tables, found)
     bound = {t.title for t in tables.values() if t.exists}
     for title, grid in sheets.items():
         if title not in bound and grid:
@@ -164,8 +165,11 @@ def find_person(tables: Mapping[str, Table], sheets: Mapping[str, list[list[Any]
 def _other_tab(grid: list[list[Any]], found: Found, region: str) -> tuple[pd.DataFrame, np.ndarray]:
     """A tab no schema describes (the agenda, the overview, a team's own tab): the cells
     holding the person's phone or email, and on rows naming one of their lead ids, the
-    cells holding their personal values (`found.values`, set by `plan_forget`)."""
-    frame = pd.DataFrame(grid, dtype=object)  # ragged rows are padded with None
+    cells holding their personal values as typed (`found.values`); and the rows hit."""
+    longest = max(map(len, grid))
+    if any(len(r) != longest for r in grid):  # ragged rows (Google trims them): pad, as tables.bind does
+        grid = [r if len(r) == longest else [*r, *[None] * (longest - len(r))] for r in grid]
+    frame = pd.DataFrame(grid, dtype=object)
     text = frame.apply(lambda c: as_text(c).str.strip())
     ids = found.lead_ids - {""}
     row_hit = text.isin(ids).any(axis=1).to_numpy()
@@ -275,14 +279,7 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
         logged = bool(len(mine))
         for v in as_text(mine["lead_ids"]):
             logged_ids |= {s.strip() for s in v.split(",") if s.strip()}
-    found = find_person(tables, {}, kind, key, schemas, settings.region, logged_ids)
-    found.values = _personal_values(tables, found)
-    bound = {t.title for t in tables.values() if t.exists}
-    for title, grid in sheets.items():
-        if title not in bound and grid:
-            cells, rows = _other_tab(grid, found, settings.region)
-            if cells.to_numpy().any():
-                found.other[title], found.other_rows[title] = cells, rows
+    found = find_person(tables, sheets, kind, key, schemas, settings.region, logged_ids)
 
     erase = ChangeSet()
     for k, mask in found.rows.items():

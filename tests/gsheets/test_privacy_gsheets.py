@@ -103,7 +103,7 @@ def test_cli_forget_on_a_spreadsheet(fake, worked):
 
     sid, target = worked
     r = cli("forget", "--email", MAI_EMAIL, "--sheet", sid, "--credentials", target["credentials"],
-            "--api-endpoint", fake.url, "--log-format", "json")
+            "--api-endpoint", fake.url, "--log-format", "json", "-vv")
     assert r.returncode == 0, r.stderr
     assert "Erased" in r.stdout and "forget finished" in r.stderr
     for secret in (*MAI_NAMES, "339123456", "mai.nguyen"):

@@ -102,7 +102,7 @@ def _settings(cfg: Config) -> Settings:
 
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
                     region=cfg.default_region, sync_log_keep=cfg.sync_log_keep,
-                    assignment=assign_settings(cfg.assignment))
+                    assignment=assign_settings(cfg.assignment), retention_days=cfg.retention_days)
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:

@@ -255,3 +255,25 @@ def test_the_sync_log_counts_the_erased_duplicates_as_before(book):
     before = api.sync(workbook=book, today=DAY2, dry_run=True).report.duplicates
     api.forget(phone=MAI_PHONE, workbook=book)
     assert api.sync(workbook=book, today=DAY2, dry_run=True).report.duplicates == before == 2
+
+
+def test_retention_is_off_by_default_and_erases_closed_leads_inactive_past_it(tmp_path):
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)  # rejected long ago
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today=DAY1)
+    assert PRIVACY not in tabs(book) and any(r["Tên khách hàng"] == "Lê Văn Nam" for r in rows_of(book, LEADS))
+    res = api.sync(workbook=book, today=DAY2, retention_days=365)
+    assert res.report.rows_read == 6
+    t = tabs(book)
+    nam = next(r for r in rows_of_grid(t[LEADS]) if r["Mã KH"] == "KH-000004")
+    assert nam["Tên khách hàng"] == "[đã xoá]" and nam["Số điện thoại"] == "[đã xoá]"
+    assert nam["Trạng thái"] == "Từ chối" and nam["Lý do"] == "Giá quá cao"
+    assert not any("Lê Văn Nam" in str(v) or "nam@example.com" in str(v) for g in t.values() for r in g for v in r)
+    assert any(r["Tên khách hàng"] == "Trần Văn Hoà" for r in rows_of_grid(t[LEADS]))  # active: kept
+    log = rows_of(book, PRIVACY)
+    assert len(log) == 1 and log[0]["Loại định danh"] == "retention" and log[0]["Các mã KH"] == "KH-000004"
+    api.sync(workbook=book, today=DAY2, retention_days=365)
+    assert len(rows_of(book, PRIVACY)) == 1 and SUPP not in tabs(book)

@@ -39,6 +39,7 @@ class Settings:
     sync_log_keep: int = 1000
     summaries: bool = True
     assignment: Any = None  # sync.assign.AssignSettings; None: the defaults
+    retention_days: int = 0  # 0: off (docs/privacy.md)
 
 
 @dataclass
@@ -302,7 +303,8 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     r.report.rows_read = len(tables["leads"].frame)
     t = r.report.lap("bind", t)
     for name, step in (("validate", _validate), ("ids", _ids), ("dedupe", _dedupe), ("status", _status),
-                       ("previous_contacts", _previous_contacts), ("issues", _issues_column)):
+                       ("previous_contacts", _previous_contacts), ("issues", _issues_column),
+                       ("retention", _retention)):
         step(r)
         t = r.report.lap(name, t)
     if settings.summaries:
@@ -458,6 +460,14 @@ def _issues_column(r: _Run) -> None:
     r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
     _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"))
     w.flush()
+
+
+def _retention(r: _Run) -> None:
+    """Closed leads past the retention period erased (off by default; docs/privacy.md)."""
+    if r.settings.retention_days:
+        from .privacy import plan_retention
+
+        plan_retention(r.tables, r.leads, r.parsed["history"], r.schemas, r.settings, r.today, r.now, r.changes)
 
 
 def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: pd.DataFrame, tab: str,

@@ -33,7 +33,7 @@ from ..text import as_text, fold_series, lookup, map_distinct
 from .normalize import normalize_email, normalize_phone
 from .pipeline import Settings, _append, _updates, _Writer, bind_all
 from .tables import Table
-from .tombstone import TOMBSTONE
+from .tombstone import TOMBSTONE, erased
 
 KINDS = ("phone", "email", "lead")
 SALT_KIND = "salt"
@@ -379,3 +379,68 @@ def refusals(rows: pd.DataFrame, tables: Mapping[str, Table], match: pd.Series) 
         marked = (set(ids[dnc]) | set(dup[dnc])) - {""}
         out[out.eq("") & match.reindex(rows.index).fillna("").isin(marked)] = "do_not_contact"
     return out
+
+
+# ---------------------------------------------------------------- retention
+
+
+RETENTION = {"vi": "lưu giữ hết hạn", "en": "retention"}
+
+
+def plan_retention(tables: Mapping[str, Table], leads: pd.DataFrame,
+                   history: pd.DataFrame, schemas: Schemas, settings: Settings, today: dt.date,
+                   now: dt.datetime, changes: ChangeSet) -> int:
+    """With `retention_days` set: the personal fields of leads closed (rejected, not closed,
+    unreachable, wrong target) whose last activity (created, last contact, recontact date,
+    last status change in the history) is more than that many days ago are erased like `forget` does, in
+    every tab, and the run is logged in the privacy log. Not suppressed: such a person may
+    come back through an import. `leads` is the sync's parsed frame; its erased rows get the
+    tombstone so this run's agenda shows it too. Returns the number of leads."""
+    days = settings.retention_days
+    if not days or not len(leads):
+        return 0
+    chain = schemas.chain
+    closed = {s.key for s in chain.statuses if s.logs_rejection or s.excluded} | {chain.unreachable}
+    ids = as_text(leads["lead_id"]).str.strip()
+    last = pd.concat([pd.to_datetime(leads[k], errors="coerce") for k in ("created_at", "last_contact", "recontact_on")],
+                     axis=1).max(axis=1)
+    moves = history[history["from_status"].notna()] if len(history) else history
+    if len(moves):  # a lead's first row is when a sync first saw it, not an activity
+        changed = moves.groupby(as_text(moves["lead_id"]).str.strip())["observed_at"].max()
+        last = pd.concat([last, pd.to_datetime(ids.map(changed), errors="coerce")], axis=1).max(axis=1)
+    old = leads["status"].isin(closed) & last.notna() & (last < pd.Timestamp(today) - pd.Timedelta(days=days))
+    old &= ~erased(leads["name"]) & ids.ne("")
+    if not old.any():
+        return 0
+    found = Found(lead_ids=set(ids[old]))
+    searched = {k: t for k, t in tables.items() if t.exists and k not in PRIVATE_TABS and len(t.frame)}
+    for k, t in searched.items():
+        kk = _keys(t, settings.region)
+        found.rows[k] = kk["lead_id"].isin(found.lead_ids) | kk["duplicate_of"].isin(found.lead_ids)
+    found.values = _personal_values(tables, found)
+    erase = ChangeSet()
+    for k, mask in found.rows.items():
+        if mask.any():
+            _erase_tab(tables[k], mask, tables, schemas, settings.language, erase)
+    # The summary tabs are not written cell by cell here: this sync rebuilds them from
+    # `leads`, which gets the tombstones below.
+    if not erase.updates:
+        return 0
+    # These cells are written last: the sync's own updates of them this run give way.
+    mine = {(u.tab, u.row, u.col) for u in erase.updates}
+    changes.updates = [u for u in changes.updates if (u.tab, u.row, u.col) not in mine] + erase.updates
+    changes.add_columns += erase.add_columns
+    gone = leads.index[found.rows["leads"].reindex(leads.index).fillna(False).to_numpy(bool)] \
+        if "leads" in found.rows else leads.index[:0]
+    for key in ("name", "company", "email", "phone"):
+        leads.loc[gone, key] = TOMBSTONE
+    lead_ids = sorted(found.lead_ids)
+    when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)
+    frame = pd.DataFrame({"event_key": [f"retention-{today.isoformat()}"],
+                          "request": [RETENTION.get(settings.language, RETENTION["vi"])],
+                          "identifier_kind": ["retention"], "identifier_hash": [""],
+                          "lead_ids": [", ".join(lead_ids)], "cells": [str(len(erase.updates))],
+                          "tabs": [", ".join(sorted({u.tab for u in erase.updates}))]}, dtype=object)
+    frame.insert(1, "logged_at", when)
+    _append(tables["privacy"], frame, changes, schemas, settings.language, key="event_key")
+    return len(lead_ids)

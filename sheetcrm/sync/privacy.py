@@ -34,12 +34,11 @@ from .normalize import normalize_email, normalize_phone
 from .pipeline import Settings, _append, _updates, _Writer, bind_all
 from .tables import Table
 from .tombstone import TOMBSTONE, erased
+from .validate import _TRUE as DNC_TRUE  # what marks `Không liên hệ`, as validation reads it
 
 KINDS = ("phone", "email", "lead")
 SALT_KIND = "salt"
 REQUESTS = {"forget": {"vi": "xoá", "en": "erase"}}
-# Values that mark a lead do-not-contact in `Không liên hệ` (folded), as the sync reads them.
-DNC_TRUE = {"x", "v", "yes", "y", "true", "1", "co", "dnc", "khong lien he", "✓", "✔"}
 PRIVATE_TABS = ("privacy", "suppression")  # hold hashes only: never searched, never exported
 MAX_ROUNDS = 6
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from .logs import log, use_timezone
 if TYPE_CHECKING:
     from .schema import Schemas
     from .sync.intake import ImportPlan
+    from .sync.privacy import ForgetPlan
     from .sync.pipeline import Report, Settings, SyncPlan
     from .sync.tables import Table
 
@@ -100,7 +102,7 @@ def _settings(cfg: Config) -> Settings:
 
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
                     region=cfg.default_region, sync_log_keep=cfg.sync_log_keep,
-                    assignment=assign_settings(cfg.assignment))
+                    assignment=assign_settings(cfg.assignment), retention_days=cfg.retention_days)
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:
@@ -143,6 +145,7 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
     return SyncPlan(ChangeSet(), report, {}, pd.DataFrame())
 
 
+PHONE_LIKE = re.compile(r"[+\-]?[\d\s().\-]+")  # "+84 912 345 678": a number, not a formula
 _CALLS_PENDING = -2_147_483_000  # stands for this run's API request count until the write
 
 
@@ -267,6 +270,8 @@ def init_changes(sheets: dict[str, list[list[Any]]], schemas: Schemas, language:
     statuses = tuple(s.display(language) for s in schemas.chain.statuses)
     reasons = tuple(r.display(language) for r in schemas.reasons.reasons)
     for key, schema in schemas.tabs.items():
+        if schema.on_demand and (tables is None or not tables[key].exists):
+            continue
         dropdowns = []
         for c in schema.columns:
             if c.type == "status" and c.writer != "sync":
@@ -353,6 +358,123 @@ def import_leads(files: list[str | Path], workbook: str | Path | None = None, sh
     log.info("import finished: %s%s", ", ".join(f"{k} {v}" for k, v in plan.counts.items()) or "nothing",
              " (dry run)" if dry_run else "", extra={"data": {**plan.counts, "dry_run": dry_run}})
     return ImportResult(plan, applied, backend.name, backend.location, warnings, dry_run)
+
+
+@dataclass
+class ForgetResult:
+    plan: ForgetPlan
+    backend: str
+    location: str
+    dry_run: bool = False
+    cells_written: int = 0
+
+
+def _person(phone: str | None, email: str | None, lead: str | None, region: str) -> tuple[str, str]:
+    """(kind, normalised key) of the one identifier given; never echoes it in an error."""
+    from .sync.privacy import identifier
+
+    given = [(k, v) for k, v in (("phone", phone), ("email", email), ("lead", lead)) if v]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --phone, --email or --lead")
+    kind, value = given[0]
+    key = identifier(kind, value, region)
+    if key is None:
+        raise ConfigError(f"the {kind} given is not a valid {kind}")
+    return kind, key
+
+
+def forget(phone: str | None = None, email: str | None = None, lead: str | None = None,
+           workbook: str | Path | None = None, sheet: str | None = None, *, dry_run: bool = False,
+           config: Config | str | Path | None = None, **options: Any) -> ForgetResult:
+    """Erase one person (by phone, email or lead id) from every tab, log the request in
+    `Quyền riêng tư` by a salted hash and suppress their phone and email for later imports
+    (docs/privacy.md). Run again after a cut-off, it finishes the erasure."""
+    import secrets
+
+    from .sync.privacy import plan_forget
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    kind, key = _person(phone, email, lead, cfg.default_region)
+    settings = _settings(cfg)
+    new_salt = secrets.token_hex(16)
+    written = 0
+
+    def planned(backend: Backend) -> ForgetPlan:
+        sheets = {t: s.values for t, s in backend.read().items()}
+        return plan_forget(sheets, schemas, settings, kind, key, cfg.now(), new_salt)
+
+    backend = open_backend(cfg)
+    with backend.lock():
+        plan = planned(backend)
+        if not dry_run:
+            # The intent first (the log row names the lead ids), then the cells: a run cut
+            # off in between finds the leads in the log when run again.
+            change = plan.intent if not plan.intent.is_empty() else plan.erase
+            written += backend.apply(change).cells_written
+    if not dry_run and not plan.intent.is_empty():
+        backend = open_backend(cfg)
+        with backend.lock():
+            plan = planned(backend)
+            written += backend.apply(plan.erase).cells_written
+    log.info("forget finished: %d cells in %d tabs, %d records%s", len(plan.cells), len(plan.tabs),
+             plan.records, " (dry run)" if dry_run else "",
+             extra={"data": {"cells": len(plan.cells), "tabs": len(plan.tabs), "records": plan.records,
+                             "request": plan.identifier_hash[:12], "dry_run": dry_run}})
+    return ForgetResult(plan, backend.name, backend.location, dry_run, written)
+
+
+@dataclass
+class ExportResult:
+    records: list[dict[str, Any]]
+    files: list[Path]
+    backend: str
+    location: str
+
+
+def export_person(out: str | Path, phone: str | None = None, email: str | None = None,
+                  lead: str | None = None, workbook: str | Path | None = None, sheet: str | None = None, *,
+                  config: Config | str | Path | None = None, **options: Any) -> ExportResult:
+    """Everything the workbook holds about one person, from every tab, written to `out` as
+    `person.json` and `person.csv` (an access request; docs/privacy.md). Reads only."""
+    import csv
+    import json
+
+    from .sync.privacy import person_records
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    kind, key = _person(phone, email, lead, cfg.default_region)
+    backend = open_backend(cfg)
+    sheets = {t: s.values for t, s in backend.read().items()}
+    records = person_records(sheets, schemas, _settings(cfg), kind, key)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def plain(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+
+    def cell(v: Any) -> Any:
+        # A spreadsheet opening the CSV must not run a typed "=..." as a formula.
+        if isinstance(v, str) and (v[:1] in ("=", "@", "\t", "\r")
+                                   or (v[:1] in ("+", "-") and not PHONE_LIKE.fullmatch(v))):
+            return "'" + v
+        return v
+
+    shown = [{"tab": r["tab"], "row": r["row"], "values": {k: plain(v) for k, v in r["values"].items()}}
+             for r in records]
+    js = folder / "person.json"
+    js.write_text(json.dumps({"records": shown}, ensure_ascii=False, indent=2), encoding="utf-8")
+    cs = folder / "person.csv"
+    with cs.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["tab", "row", "column", "value"])
+        for r in shown:
+            for k, v in r["values"].items():
+                w.writerow([r["tab"], r["row"], k, cell(v)])
+    log.info("export-person finished: %d records from %d tabs", len(records), len({r["tab"] for r in records}),
+             extra={"data": {"records": len(records)}})
+    return ExportResult(records, [js, cs], backend.name, backend.location)
 
 
 def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,

@@ -176,7 +176,8 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
     counts = result.plan.counts
     names = (("new", "new"), ("invalid", "new with problems"), ("duplicate", "already there"),
              ("returning", "returning"), ("skipped", "empty rows skipped"),
-             ("already_imported", "imported before"), ("completed", "completed from a cut-off import"))
+             ("already_imported", "imported before"), ("completed", "completed from a cut-off import"),
+             ("erased", "refused: erased on request"), ("do_not_contact", "refused: do not contact"))
     summary = "; ".join(f"{label}: {counts[k]}" for k, label in names if counts.get(k))
     _say(q, f"{'Would import' if dry_run else 'Imported'} into {result.backend} {result.location}: "
             f"{summary or 'nothing to import'}")
@@ -184,6 +185,64 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
         _say(q, "Dry run: nothing was written. Would change:")
         for line in result.plan.changes.describe():
             _say(q, "  " + redact(line))
+
+
+def person_options(fn: Callable) -> Callable:
+    """The one identifier of a person `forget` and `export-person` take."""
+    for opt in reversed([
+        click.option("--phone", help="The person's phone, in any spelling (0912 345 678, +84912345678)."),
+        click.option("--email", help="The person's email."),
+        click.option("--lead", help="A lead id (KH-000123): that lead and its duplicates."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@main.command()
+@target_options
+@person_options
+@click.option("--dry-run", is_flag=True, help="List every cell that would be erased; write nothing.")
+@_handle_errors
+def forget(phone: str | None, email: str | None, lead: str | None, dry_run: bool, **kw: Any) -> None:
+    """Erase a person's personal data from every tab and refuse them in later imports.
+
+    Ids, statuses and dates stay, so the counts hold; the request is logged in 'Quyền riêng
+    tư' by a salted hash, never the identifier (docs/privacy.md).
+
+    Example: sheetcrm forget --phone "0912 345 678" --workbook leads.xlsx --dry-run
+    """
+    result = api.forget(phone, email, lead, **_common(kw), dry_run=dry_run)
+    plan, q = result.plan, kw["quiet"]
+    if dry_run:
+        _say(q, f"Dry run: nothing was written. Would erase {len(plan.cells)} cell(s) in "
+                f"{len(plan.tabs)} tab(s), {plan.records} record(s):")
+        for line in plan.cells:
+            _say(q, f"  {line} -> [đã xoá]")
+        for line in plan.intent.describe():
+            _say(q, "  " + line)
+        return
+    if not plan.cells:
+        _say(q, f"Nothing (left) to erase in {result.backend} {result.location}; the request is logged.")
+    else:
+        _say(q, f"Erased {len(plan.cells)} cell(s) in {len(plan.tabs)} tab(s) of {result.backend} "
+                f"{result.location}; the request is logged in the privacy log.")
+
+
+@main.command("export-person")
+@target_options
+@person_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The folder to write person.json and person.csv into.")
+@_handle_errors
+def export_person(phone: str | None, email: str | None, lead: str | None, out_dir: str, **kw: Any) -> None:
+    """Write everything held about a person, from every tab, as JSON and CSV.
+
+    Example: sheetcrm export-person --email lan@example.com --workbook leads.xlsx --out export/
+    """
+    result = api.export_person(out_dir, phone, email, lead, **_common(kw))
+    tabs = len({r["tab"] for r in result.records})
+    _say(kw["quiet"], f"Exported {len(result.records)} record(s) from {tabs} tab(s) to "
+                      f"{', '.join(str(p) for p in result.files)}")
 
 
 @main.command()

@@ -13,6 +13,7 @@ Command-line options override the file.
     id_digits = 6
     default_region = "VN"                 # phone numbers without a country code
     sync_log_keep = 1000
+    retention_days = 0  # off; e.g. 730: closed leads inactive 2 years are erased
 
     [tabs]        # tab titles, by tab key
     leads = "Khách hàng"
@@ -71,6 +72,7 @@ class Config:
     id_digits: int = 6
     default_region: str = "VN"
     sync_log_keep: int = 1000
+    retention_days: int = 0  # 0: off; closed leads inactive this long are erased (docs/privacy.md)
     schemas_dir: str | None = None
     tabs: dict[str, str] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -190,6 +192,7 @@ TOP_LEVEL: dict[str, Setting] = {
     "id_digits": Setting(_INT, _range(1, 12)),
     "default_region": Setting(_STR, _region),
     "sync_log_keep": Setting(_INT, _range(1, 100_000)),
+    "retention_days": Setting(_INT, _range(0, 36_500)),
     "schemas_dir": Setting(_STR, _non_empty),
 }
 RULES: dict[str, Setting] = {

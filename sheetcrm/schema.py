@@ -37,10 +37,12 @@ TAB_FILES = {
     "sync_log": "sync_log.toml",
     "intake": "intake.toml",
     "team": "team.toml",
+    "privacy": "privacy.toml",
+    "suppression": "suppression.toml",
 }
 # Tabs that came after teams had copied `schemas/` to a folder of their own: read from
 # the shipped files when that folder lacks them.
-LATER_TABS = ("intake", "team")
+LATER_TABS = ("intake", "team", "privacy", "suppression")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 
@@ -53,6 +55,9 @@ class Column:
     writer: str
     required: bool = False
     optional: bool = False  # never added by sync/init (e.g. a do-not-contact flag)
+    # What `forget` writes over a person's data (docs/privacy.md): "" not personal,
+    # "tombstone" the `[đã xoá]` mark, "blank" emptied, "category" the reason's category.
+    personal: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -67,6 +72,7 @@ class TabSchema:
     columns: tuple[Column, ...]
     required_any: tuple[tuple[str, ...], ...] = ()  # groups of keys of which one must be present
     title_en: str = ""  # the title with `language = "en"` (blank: `title`)
+    on_demand: bool = False  # created by the command that first writes it, never by `init`
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -279,6 +285,20 @@ def _strings(d: dict, key: str, file: str, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+PERSONAL = {"blank", "category"}
+
+
+def _personal(raw: dict, file: str, where: str) -> str:
+    value = _opt(raw, "personal", (bool, str), False, file, where)
+    if value is True:
+        return "tombstone"
+    if value is False:
+        return ""
+    if value not in PERSONAL:
+        raise SchemaError(file, f"{where}.personal", f"must be true, false, or one of {sorted(PERSONAL)}")
+    return value
+
+
 def load_tab(path: Path) -> TabSchema:
     file = str(path)
     data = _read(path)
@@ -300,6 +320,7 @@ def load_tab(path: Path) -> TabSchema:
             writer=_need(raw, "writer", str, file, w),
             required=_opt(raw, "required", bool, False, file, w),
             optional=_opt(raw, "optional", bool, False, file, w),
+            personal=_personal(raw, file, w),
         )
         if col.type not in COLUMN_TYPES:
             raise SchemaError(file, f"{w}.type", f"'{col.type}' is not one of {sorted(COLUMN_TYPES)}")
@@ -327,6 +348,7 @@ def load_tab(path: Path) -> TabSchema:
         columns=tuple(cols),
         required_any=tuple(groups),
         title_en=_opt(tab, "title_en", str, "", file, where),
+        on_demand=_opt(tab, "on_demand", bool, False, file, where),
     )
 
 

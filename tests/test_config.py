@@ -24,6 +24,7 @@ TOP_BAD = {
     "id_digits": ("6", 0),
     "default_region": (84, "XX"),
     "sync_log_keep": (1.5, 0),
+    "retention_days": ("730", -1),
     "schemas_dir": (False, ""),
 }
 RULES_BAD = {

@@ -21,7 +21,11 @@ def test_shipped_schemas_load():
     assert leads.column("issues").writer == "sync"
     assert [st.key for st in s.chain.active] == ["new", "researched", "potential", "hot", "won"]
     assert s.reasons.other in {r.key for r in s.reasons.reasons}
-    assert set(s.tabs) == {"leads", "rejections", "nurture", "history", "sync_log", "intake", "team"}
+    assert set(s.tabs) == {"leads", "rejections", "nurture", "history", "sync_log", "intake", "team", "privacy",
+                           "suppression"}
+    assert [k for k, t in s.tabs.items() if t.on_demand] == ["privacy", "suppression"]
+    assert [c.key for c in leads.columns if c.personal] == ["name", "company", "email", "phone", "reason", "notes",
+                                                            "issues"]
 
 
 def _break(tmp_path, file, old, new):
@@ -36,8 +40,9 @@ def _break(tmp_path, file, old, new):
 BREAKS = [
     # file, old text, new text, field named in the error
     ("leads.toml", 'type = "email"', 'type = "emial"', "columns[3].type"),
-    ("leads.toml", 'writer = "person"\nrequired = true\n\n[[columns]]\nkey = "company"',
-     'writer = "robot"\nrequired = true\n\n[[columns]]\nkey = "company"', "columns[1].writer"),
+    ("leads.toml", 'writer = "person"\nrequired = true\npersonal = true\n\n[[columns]]\nkey = "company"',
+     'writer = "robot"\nrequired = true\npersonal = true\n\n[[columns]]\nkey = "company"', "columns[1].writer"),
+    ("leads.toml", 'personal = "blank"', 'personal = "maybe"', "columns[16].personal"),
     ("leads.toml", 'header = "Tên khách hàng"', 'heading = "Tên khách hàng"', "columns[1].header"),
     ("leads.toml", "required = true", 'required = "yes"', "columns[1].required"),
     ("leads.toml", 'aliases = ["Company",', 'aliases = ["Name",', "columns[2].aliases"),

@@ -26,6 +26,7 @@ from .assign import AssignSettings, assign, cursor_text, first_contact_due, open
 from .dates import parse_dates
 from .normalize import normalize_email, normalize_phone
 from .pipeline import Settings, _append, _updates, _Writer, bind_all
+from .privacy import refusals
 from .schedule import WorkCalendar
 from .tables import Table, bind
 from .validate import assign_ids, validate_leads
@@ -36,6 +37,9 @@ OUTCOMES = {
     "returning": {"vi": "quay lại", "en": "returning"},
     "invalid": {"vi": "lỗi", "en": "invalid"},
     "skipped": {"vi": "bỏ qua", "en": "skipped"},
+    # refused (docs/privacy.md): the person asked to be erased, or is marked do-not-contact
+    "erased": {"vi": "đã yêu cầu xoá", "en": "erased on request"},
+    "do_not_contact": {"vi": "không liên hệ", "en": "do not contact"},
 }
 REACTIVATED = {"vi": "Đã kích hoạt lại", "en": "Reactivated"}
 ACTIVE_NURTURE = {"", "dang nuoi duong", "active"}
@@ -223,6 +227,10 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
 
     todo = ~seen & ~blank
     match = _match(rows[todo], ex, ext_map).reindex(rows.index).fillna("")
+    refused = refusals(rows, tables, match).where(todo, "")
+    rows.loc[refused.ne(""), "outcome"] = refused[refused.ne("")]
+    todo &= refused.eq("")
+    match = match.where(todo, "")
     closed = {s.key for s in schemas.chain.statuses if s.logs_rejection} | {schemas.chain.nurture,
                                                                             schemas.chain.unreachable}
     status_of = dict(zip(ex["lead_id"], ex["status"]))

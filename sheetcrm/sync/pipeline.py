@@ -24,6 +24,7 @@ from .dates import parse_dates
 from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
 from .frames import to_dates
 from .tables import Table, bind, find_tab
+from .tombstone import erased
 from .validate import _text, assign_ids, validate_leads
 
 LOG_TABS = ("history", "rejections", "nurture")
@@ -38,6 +39,7 @@ class Settings:
     sync_log_keep: int = 1000
     summaries: bool = True
     assignment: Any = None  # sync.assign.AssignSettings; None: the defaults
+    retention_days: int = 0  # 0: off (docs/privacy.md)
 
 
 @dataclass
@@ -301,7 +303,8 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     r.report.rows_read = len(tables["leads"].frame)
     t = r.report.lap("bind", t)
     for name, step in (("validate", _validate), ("ids", _ids), ("dedupe", _dedupe), ("status", _status),
-                       ("previous_contacts", _previous_contacts), ("issues", _issues_column)):
+                       ("previous_contacts", _previous_contacts), ("issues", _issues_column),
+                       ("retention", _retention)):
         step(r)
         t = r.report.lap(name, t)
     if settings.summaries:
@@ -316,6 +319,9 @@ def _validate(r: _Run) -> None:
     v = validate_leads(r.tables["leads"], r.schemas, r.today, r.lang, r.settings.region)
     r.leads, r.validation = v.leads, v
     r.problems = problems = v.problems.frame()
+    gone = erased(v.leads["name"])
+    if gone.any() and len(problems):  # erased rows keep their tombstones unflagged
+        r.problems = problems = problems[~problems["index"].isin(v.leads.index[gone])]
     if len(problems):
         r.issues["validate"] = problems.groupby("index")["message"].agg(_join_unique).reindex(
             r.leads.index).fillna("")
@@ -349,8 +355,16 @@ def _dedupe(r: _Run) -> None:
         # Keys normalised once by validation are reused, not parsed again.
         records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at",
                          "duplicate_of", "row", "phone_e164", "email_norm"]]
+        gone = erased(leads["name"])
+        if gone.any():  # an erased row is no evidence, and keeps its `Trùng với`
+            records = records.copy()
+            records.loc[gone, ["name", "company", "email", "phone"]] = ""
+            records.loc[gone, ["phone_e164", "email_norm"]] = None
         dd = find_duplicates(records.reset_index(drop=True), rules, r.lang)
         res = dd.frame.set_index(leads.index)
+        if gone.any():
+            res = res.copy()
+            res.loc[gone, "duplicate_of"] = leads.loc[gone, "duplicate_of"]
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
         r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids)
         leads["duplicate_of"] = as_text(res["duplicate_of"])
@@ -435,7 +449,7 @@ def _issues_column(r: _Run) -> None:
     """`Lỗi dữ liệu`: every step's issues joined; the computed columns ensured; `check`'s table."""
     leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
-    joined = joined.reindex(leads.index).fillna("")
+    joined = joined.reindex(leads.index).fillna("").where(~erased(leads["name"]), "")
     r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids)
     leads["issues"] = joined
     r.report.rows_with_issues = int(joined.ne("").sum())
@@ -446,6 +460,14 @@ def _issues_column(r: _Run) -> None:
     r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
     _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"))
     w.flush()
+
+
+def _retention(r: _Run) -> None:
+    """Closed leads past the retention period erased (off by default; docs/privacy.md)."""
+    if r.settings.retention_days:
+        from .privacy import plan_retention
+
+        plan_retention(r.tables, r.leads, r.parsed["history"], r.schemas, r.settings, r.today, r.now, r.changes)
 
 
 def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: pd.DataFrame, tab: str,

@@ -180,6 +180,40 @@ def test_a_workbook_saved_by_openpyxl_has_its_formulas_uncalculated_and_those_ro
     assert [r[0] for r in history] == [dict(zip(header, rows[2]))["Mã KH"]]  # the readable row only
 
 
+def test_an_uncalculated_row_is_logged_once_when_it_can_be_read(tmp_path):
+    """A readable status beside a formula nobody computed: no history row for an id the row
+    never got; once the file is recalculated the next sync logs the lead once, under its id."""
+    from openpyxl import Workbook, load_workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = LEADS
+    ws.append(["Tên khách hàng", "Số điện thoại", "Trạng thái", "Ghi chú"])
+    ws.append(["Nguyễn Văn A", "0912345678", "Tiềm năng", "ok"])
+    ws.append(["Lê Văn C", "0987654321", "Chưa chốt", "=1+1"])
+    path = tmp_path / "notes-formula.xlsx"
+    wb.save(path)
+    api.sync(workbook=path, today=TODAY_S)
+
+    def history(book):
+        return [r for r in book["Lịch sử"].iter_rows(min_row=2, values_only=True) if any(r)]
+
+    book = load_workbook(path)
+    first_id = book[LEADS]["A2"].value if book[LEADS]["A1"].value == "Mã KH" else None
+    logged = [r[0] for r in history(book)]
+    assert len(logged) == 1 and (first_id is None or logged == [first_id])
+    header = [c.value for c in book[LEADS][1]]
+    book[LEADS].cell(3, header.index("Ghi chú") + 1, "đã tính")  # as after opening and saving in Excel
+    book.save(path)
+    api.sync(workbook=path, today=TODAY_S)
+    book = load_workbook(path)
+    header = [c.value for c in book[LEADS][1]]
+    c_id = book[LEADS].cell(3, header.index("Mã KH") + 1).value
+    assert c_id
+    assert [r[0] for r in history(book)].count(c_id) == 1
+    assert len(history(book)) == 2
+
+
 def test_a_formula_whose_result_is_empty_text_is_read_as_empty_not_uncalculated(tmp_path):
     from openpyxl import Workbook
 

@@ -11,7 +11,7 @@ import hashlib
 import pickle
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -458,7 +458,8 @@ def _issues_column(r: _Run) -> None:
         if c.writer in ("sync", "both") and not c.optional:
             w.column(c.key)
     r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
-    _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"))
+    _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"), r.report,
+                             r.tables["history"].title)
     w.flush()
 
 
@@ -471,7 +472,7 @@ def _retention(r: _Run) -> None:
 
 
 def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: pd.DataFrame, tab: str,
-                             issues_col: int) -> None:
+                             issues_col: int, report: Report, history_tab: str) -> None:
     """A row holding a formula with no cached result was read in part: only its issue is
     written there, nothing the sync would derive from what it could not read."""
     if not len(problems) or not problems["kind"].eq("formula_uncalculated").any():
@@ -480,6 +481,15 @@ def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: 
     rows = set(leads.loc[idx, "row"].astype(int).tolist())
     changes.updates = [u for u in changes.updates
                        if not (u.tab == tab and u.row in rows and u.col != issues_col)]
+    # Nor a log row about them (history, rejection, nurture): the id given to such a row is
+    # not written, and the next sync, reading the row whole, logs what it finds then.
+    ids = {i for i in leads.loc[idx, "lead_id"].astype(str) if i and i != "nan"}
+    if ids:
+        kept = [replace(a, rows=tuple(row for row in a.rows if not ids.intersection(map(str, row))))
+                for a in changes.appends]
+        report.transitions -= sum(len(a.rows) - len(k.rows) for a, k in zip(changes.appends, kept)
+                                  if a.tab == history_tab)
+        changes.appends = kept
 
 
 def _join_unique(messages: pd.Series) -> str:

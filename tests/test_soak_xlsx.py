@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers_xlsx import write_workbook
 from openpyxl import load_workbook
 
@@ -70,6 +72,7 @@ class XlsxPerson:
         self._edit(lambda wb: setattr(wb[tab], "title", new))
 
 
+@pytest.mark.soak
 def test_cron_soak_xlsx(tmp_path, record_property):
     path = write_workbook(tmp_path / "crm.xlsx", {LEADS: generate_leads(LEADS_N, seed=14, today=TODAY)})
     soak = Soak(XlsxPerson(path), lambda: api.sync(workbook=path, today=TODAY),

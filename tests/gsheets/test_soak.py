@@ -154,6 +154,7 @@ def inject(fake, rng: random.Random, soak: Soak, run: int) -> str:
     return kind
 
 
+@pytest.mark.soak
 def test_cron_soak(fake, soak, record_property):
     rng = random.Random(1414)
     soak.run()

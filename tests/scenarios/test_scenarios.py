@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import unicodedata
 
@@ -146,6 +148,7 @@ def test_dry_run_writes_nothing(backend):
         assert backend.counters()["cells_written"] == 0
 
 
+@pytest.mark.soak
 def test_10k_leads_in_five_calls_then_only_the_sync_log_row(backend):
     """The first sync of a 10k workbook back-fills ~100k log cells: past the ~2 MB payload
     limit the write is chunked, one more call per 2 MB. After that a sync with a person's

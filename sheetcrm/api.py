@@ -718,7 +718,9 @@ def calendar(out: str | Path, workbook: str | Path | None = None, sheet: str | N
         sheets = {t: s.values for t, s in backend.read().items()}
         inputs = _notify_inputs(backend, sheets, cfg, schemas, day, settings)
         ledger = Ledger([], _log_writer(backend, inputs.log_table, schemas, cfg), cfg.now, cfg.language)
-        stamp = cfg.now().strftime("%H%M%S")
+        import secrets
+
+        stamp = secrets.token_hex(4)  # each run's files are a new delivery: a row of their own
         for p in inputs.plan.people:
             rows = inputs.plan.rep_calendar(p.key)
             if p.manager or not len(rows):

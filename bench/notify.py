@@ -93,7 +93,7 @@ def main() -> None:
         "                                          wall      CPU",
         f"  pipeline reading of the leads (sync) : {t_sync:6.2f} s {c_sync:6.2f} s   ({n / t_sync:,.0f} rows/s)",
         f"  plan: who gets what (pure)           : {t_plan:6.2f} s {c_plan:6.2f} s",
-        f"  build {len(msgs)} messages (+ .ics)        : {t_build:6.2f} s {c_build:6.2f} s",
+        f"  {'build ' + str(len(msgs)) + ' messages (+ .ics)':<37}: {t_build:6.2f} s {c_build:6.2f} s",
         f"  plan + build                         : {t_plan + t_build:6.2f} s {c_plan + c_build:6.2f} s   (target < 5 s)",
         f"  items in digests: {len(digest.items):,}; calendar events: {events:,}; "
         f"emails: {size / 1e6:.1f} MB in all",

@@ -28,8 +28,8 @@ from .logs import log, use_timezone
 if TYPE_CHECKING:
     from .schema import Schemas
     from .sync.intake import ImportPlan
-    from .sync.privacy import ForgetPlan
     from .sync.pipeline import Report, Settings, SyncPlan
+    from .sync.privacy import ForgetPlan
     from .sync.tables import Table
 
 

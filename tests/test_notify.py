@@ -168,7 +168,7 @@ def test_cut_off_after_the_server_accepted_is_logged_unknown_and_not_resent(tmp_
 class _Hook(BaseHTTPRequestHandler):
     bodies: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         type(self).bodies.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
         self.send_response(200)
         self.end_headers()

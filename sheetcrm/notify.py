@@ -263,6 +263,8 @@ class Builder:
                                                  ("owner", "lead_id", "name", "company", "status", "days", "row")))]
         headers = [self.t[f"notify_{k}"] for k in SECTIONS] + [self.t["notify_total"]]
         total = totals[-1]
+        if not total and not len(stalled):
+            return []
         overdue = totals[SECTIONS.index("overdue")]
         subject = self.t["notify_subject_manager"].format(date=self.shown_day, count=total, overdue=overdue)
         ctx = dict(t=self.t, person=person, date=self.shown_day, reps=reps, totals=totals, headers=headers,

@@ -89,3 +89,19 @@ def test_sequence_counts_calendars_delivered_before():
                         "channel": ["email", "calendar", "email", "email", "webhook"],
                         "state": ["sent", "sent", "failed", "sending", "sent"]})
     assert sequence_numbers(log) == {"lan": 2}
+
+
+def test_html_digest_escapes_what_people_typed():
+    from zoneinfo import ZoneInfo
+
+    from sheetcrm.notify import Builder, NotifySettings
+
+    g = leads_grid()
+    g[1][1] = '<script>alert("x")</script>'  # KH-000001's name, as typed in the sheet
+    g[1][2] = "=HYPERLINK(\"http://evil\")"
+    d = plan(grid=g)
+    b = Builder(d, SCHEMAS, "vi", ZoneInfo("Asia/Ho_Chi_Minh"), NotifySettings(sender="crm@team.vn"))
+    lan = next(m for m in b.messages() if m.recipient == "Lan")
+    html = lan.email.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<script>alert("x")</script>' in lan.email.get_body(("plain",)).get_content()  # text stays as typed

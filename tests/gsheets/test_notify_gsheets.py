@@ -10,10 +10,10 @@ from notify_helpers import EXPECTED, PLAN, tabs
 from smtp_helpers import SmtpServer
 
 from sheetcrm import api
-
-from .fake import requests_by_endpoint
 from sheetcrm.backends.gsheets_plan import to_api
 from sheetcrm.delivery import state_key
+
+from .fake import requests_by_endpoint
 
 LOG = "Thông báo"
 

@@ -483,7 +483,7 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     use: before each of the story's sync days the rows created since the previous one are
     appended and the changed statuses, reasons and contact dates typed (sheetcrm.demo_story),
     then that day's sync runs. Returns the workbook and the last (today's) sync."""
-    from .demo import write_demo_workbook
+    from .demo import write_demo_team, write_demo_workbook
     from .demo_story import Replay, build_story
 
     cfg = load_config(None, language=language)
@@ -498,6 +498,8 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     replay = Replay(story, path)
     replay.start()
     init(workbook=path, config=cfg)
+    team = load_team_schemas(cfg).tab("team")
+    write_demo_team(path, team.title, {c.key: c.header for c in team.columns})
     result = None
     for d in story.days:
         replay.step(d)

@@ -344,6 +344,8 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
             _say(q, f"  {tabs[key]:<18} {text}")
     _say(q, "")
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
+    _say(q, f"Read the reps' digests (nothing is sent): sheetcrm notify --workbook {path} "
+            f"--outbox {Path(path).parent / 'outbox'}")
 
 
 def _print_result(result: api.SyncResult, quiet: bool) -> None:

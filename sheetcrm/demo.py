@@ -830,3 +830,31 @@ def write_demo_workbook(
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+# The demo team: the owners above, each with an address on a reserved domain (nothing is
+# delivered there), and a manager, so `notify --outbox` shows every kind of digest.
+DEMO_MANAGER = "Trang"
+
+
+def demo_team_rows() -> list[dict[str, str]]:
+    """Rows of the team tab (column key → text) for the demo's reps and their manager."""
+    rows = [{"name": name, "email": f"{_slug(name)}@example.com", "role": "Nhân viên kinh doanh",
+             "active": "có"} for name, _ in _OWNERS]
+    rows.append({"name": DEMO_MANAGER, "email": f"{_slug(DEMO_MANAGER)}@example.com", "role": "Trưởng nhóm",
+                 "active": "có"})
+    return rows
+
+
+def write_demo_team(path: str | Path, title: str, headers: Mapping[str, str]) -> None:
+    """Fill the (empty) team tab `title` of the demo workbook; `headers`: column key → header."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb[title]
+    col = {c.value: c.column for c in ws[1] if c.value}
+    for i, row in enumerate(demo_team_rows(), start=2):
+        for key, value in row.items():
+            ws.cell(i, col[headers[key]], value)
+    wb.save(path)
+

@@ -354,3 +354,27 @@ def test_demo_names_the_tabs_as_the_workbook_titles_them(tmp_path, language, tit
     sheetnames = load_workbook(tmp_path / "sheetcrm-demo.xlsx", read_only=True).sheetnames
     for title in titles:
         assert f"  {title} " in out and title in sheetnames, title
+
+
+def test_demo_team_gets_its_digests_into_an_outbox_once(tmp_path):
+    """The demo's team tab lists its reps and a manager with addresses, so `notify --outbox`
+    on the demo shows a digest per rep with due leads, the manager's, and a rerun writes none."""
+    import email
+    from email import policy
+
+    from sheetcrm.demo import DEMO_MANAGER, demo_team_rows
+
+    code, _, err = invoke("demo", "--dir", str(tmp_path), "--rows", "150", "--today", TODAY_S, "-q")
+    assert code == 0, err
+    path = tmp_path / "sheetcrm-demo.xlsx"
+    team = [r for r in load_workbook(path)["Nhân viên"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert {(r[0], r[1]) for r in team} == {(r["name"], r["email"]) for r in demo_team_rows()}
+    out = tmp_path / "out"
+    code, text, err = invoke("notify", "--workbook", str(path), "--outbox", str(out), "--today", TODAY_S)
+    assert code == 0, err
+    messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(out.glob("*.eml"))]
+    to = {m["To"].addresses[0].display_name for m in messages}
+    assert DEMO_MANAGER in to and len(to - {DEMO_MANAGER}) >= 3
+    assert all(m["To"].addresses[0].domain == "example.com" for m in messages)
+    code, text, err = invoke("notify", "--workbook", str(path), "--outbox", str(out), "--today", TODAY_S)
+    assert code == 0 and len(list(out.glob("*.eml"))) == len(messages)

@@ -271,9 +271,32 @@ def test_retention_is_off_by_default_and_erases_closed_leads_inactive_past_it(tm
     nam = next(r for r in rows_of_grid(t[LEADS]) if r["Mã KH"] == "KH-000004")
     assert nam["Tên khách hàng"] == "[đã xoá]" and nam["Số điện thoại"] == "[đã xoá]"
     assert nam["Trạng thái"] == "Từ chối" and nam["Lý do"] == "Giá quá cao"
-    assert not any("Lê Văn Nam" in str(v) or "nam@example.com" in str(v) for g in t.values() for r in g for v in r)
+    assert not any("Lê Văn Nam" in str(v) or "nam@example.com" in str(v) or "901234567" in str(v)
+                   for g in t.values() for r in g for v in r)
     assert any(r["Tên khách hàng"] == "Trần Văn Hoà" for r in rows_of_grid(t[LEADS]))  # active: kept
     log = rows_of(book, PRIVACY)
     assert len(log) == 1 and log[0]["Loại định danh"] == "retention" and log[0]["Các mã KH"] == "KH-000004"
     api.sync(workbook=book, today=DAY2, retention_days=365)
     assert len(rows_of(book, PRIVACY)) == 1 and SUPP not in tabs(book)
+
+
+def test_retention_on_a_first_sync_erases_the_rows_that_sync_appends_and_the_agenda(tmp_path):
+    """The rejection this very sync logs for an old closed lead holds no personal data,
+    and this run's agenda does not dial the erased number."""
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today=DAY1, retention_days=365)
+    t = tabs(book)
+    hits = [(title, v) for title, g in t.items() for r in g for v in r
+            if any(s in str(v) for s in ("Lê Văn Nam", "nam@example.com", "901234567", "đắt quá"))]
+    assert hits == []
+    rej = next(r for r in rows_of_grid(t["Từ chối"]) if r["Mã KH"] == "KH-000004")
+    assert rej["Tên khách hàng"] == "[đã xoá]" and rej["Công ty"] is None  # empty stays empty
+    agenda = next(r for r in t[AGENDA] if "KH-000004" in map(str, r))
+    assert "[đã xoá]" in agenda and None in agenda[:5]  # the empty company stays empty
+    log = rows_of(book, PRIVACY)
+    assert len(log) == 1 and log[0]["Các tab"] == f"{LEADS}, Từ chối"
+    assert rows_of(book, "Lịch sử")  # the history is kept: ids and dates only

@@ -229,25 +229,32 @@ def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language:
     return map_distinct(values, lambda u: _render(u, col_type, schemas, language))
 
 
+def append_layout(table: Table) -> tuple[dict[str, int], int, list]:
+    """Where `_append` puts each column of a row appended to `table`: (1-based column by
+    key, width, the schema columns it adds to an existing tab)."""
+    schema = table.schema
+    if not table.exists:
+        return {c.key: i for i, c in enumerate(schema.columns, start=1)}, len(schema.columns), []
+    col_of = dict(table.col_of)
+    width = table.width
+    missing = [c for c in schema.columns if c.key not in col_of and not c.optional]
+    for c in missing:
+        width += 1
+        col_of[c.key] = width
+    return col_of, width, missing
+
+
 def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schemas,
             language: str, key: str | None = None) -> int:
     """Queue `rows` (schema keys) for appending to `table`, in the tab's column order."""
     if rows is None or len(rows) == 0:
         return 0
     schema = table.schema
+    col_of, width, missing = append_layout(table)
     if not table.exists:
         changes.ensure_tabs.append(EnsureTab(table.title, schema.headers))
-        col_of = {c.key: i for i, c in enumerate(schema.columns, start=1)}
-        width = len(schema.columns)
-    else:
-        col_of = dict(table.col_of)
-        width = table.width
-        missing = [c for c in schema.columns if c.key not in col_of and not c.optional]
-        if missing:
-            changes.add_columns.append(AddColumns(table.title, width + 1, tuple(c.header for c in missing)))
-            for c in missing:
-                width += 1
-                col_of[c.key] = width
+    elif missing:
+        changes.add_columns.append(AddColumns(table.title, table.width + 1, tuple(c.header for c in missing)))
     types = {c.key: c.type for c in schema.columns}
     grid = pd.DataFrame(None, index=range(len(rows)), columns=range(width), dtype=object)
     for k in rows.columns:

@@ -300,3 +300,27 @@ def test_retention_on_a_first_sync_erases_the_rows_that_sync_appends_and_the_age
     log = rows_of(book, PRIVACY)
     assert len(log) == 1 and log[0]["Các tab"] == f"{LEADS}, Từ chối"
     assert rows_of(book, "Lịch sử")  # the history is kept: ids and dates only
+
+
+def test_an_export_is_on_record_in_the_privacy_log_by_its_hash_never_the_identifier(book, tmp_path):
+    assert PRIVACY not in tabs(book)
+    first = api.export_person(tmp_path / "a", email=MAI_EMAIL.upper(), workbook=book)
+    log = rows_of(book, PRIVACY)
+    assert len(log) == 1
+    row = log[0]
+    assert row["Yêu cầu"] == "xuất dữ liệu" and row["Loại định danh"] == "email"
+    assert row["Mã băm định danh"] == first.request_hash and len(first.request_hash) == 32
+    assert row["Các mã KH"] == ", ".join(MAI_IDS) and row["Thời gian"] is not None
+    assert set(row["Các tab"].split(", ")) == {r["tab"] for r in first.records}
+    assert [r["Loại"] for r in rows_of(book, SUPP)] == ["salt"]  # the salt only: nobody is suppressed
+    cells = " ".join(str(v) for r in tabs(book)[PRIVACY] for v in r if v is not None)
+    for secret in (*MAI_NAMES, "339123456", "mai.nguyen", "MAI.NGUYEN"):
+        assert secret not in cells
+    # Each request is one row; an erasure of the same person later carries the same hash.
+    api.export_person(tmp_path / "b", phone=MAI_PHONE, workbook=book)
+    gone = api.forget(email=MAI_EMAIL, workbook=book)
+    log = rows_of(book, PRIVACY)
+    assert [r["Yêu cầu"] for r in log] == ["xuất dữ liệu", "xuất dữ liệu", "xoá"]
+    assert log[2]["Mã băm định danh"] == gone.plan.identifier_hash == first.request_hash
+    assert log[1]["Loại định danh"] == "phone" and log[1]["Mã băm định danh"] != first.request_hash
+    assert len(rows_of(book, SUPP)) == 3  # the salt the export made is the one forget used

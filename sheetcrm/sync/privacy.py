@@ -38,7 +38,7 @@ from .validate import _TRUE as DNC_TRUE  # what marks `Không liên hệ`, as va
 
 KINDS = ("phone", "email", "lead")
 SALT_KIND = "salt"
-REQUESTS = {"forget": {"vi": "xoá", "en": "erase"}}
+REQUESTS = {"forget": {"vi": "xoá", "en": "erase"}, "export": {"vi": "xuất dữ liệu", "en": "export"}}
 PRIVATE_TABS = ("privacy", "suppression")  # hold hashes only: never searched, never exported
 MAX_ROUNDS = 6
 
@@ -264,10 +264,8 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     lang = settings.language
     tables = bind_all(sheets, schemas)
     supp, log = tables["suppression"], tables["privacy"]
-    salt = workbook_salt(supp)
+    salt = workbook_salt(supp) or new_salt
     intent = ChangeSet()
-    if salt is None:
-        salt = new_salt
     h = salted_hash(salt, f"{kind}:{key}")
     event = "forget-" + h[:20]
     logged_ids: set[str] = set()
@@ -304,13 +302,7 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     lead_ids = sorted(found.lead_ids | logged_ids)
     tabs = sorted({u.tab for u in erase.updates})
     if not logged:
-        when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)  # keeps the time
-        row = {"event_key": event, "request": REQUESTS["forget"].get(lang, REQUESTS["forget"]["vi"]),
-               "identifier_kind": kind, "identifier_hash": h, "lead_ids": ", ".join(lead_ids),
-               "cells": str(len(erase.updates)), "tabs": ", ".join(tabs)}
-        frame = pd.DataFrame({k: [v] for k, v in row.items()}, dtype=object)
-        frame.insert(1, "logged_at", when)
-        _append(log, frame, intent, schemas, lang, key="event_key")
+        _log_request(log, intent, schemas, lang, now, event, "forget", kind, h, lead_ids, len(erase.updates), tabs)
     headers = {}
     for t in tables.values():
         if t.exists:
@@ -322,14 +314,64 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     return ForgetPlan(intent, erase, kind, h, lead_ids, cells_shown, tabs, found.records, logged)
 
 
+def _log_request(log: Table, changes: ChangeSet, schemas: Schemas, lang: str, now: dt.datetime, event: str,
+                 request: str, kind: str, h: str, lead_ids: list[str], cells: int, tabs: list[str]) -> None:
+    """One row of the privacy log: when, what, the kind and salted hash of the identifier,
+    the lead ids, the cells erased and the tabs; never the identifier."""
+    when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)  # keeps the time
+    row = {"event_key": event, "request": REQUESTS[request].get(lang, REQUESTS[request]["vi"]),
+           "identifier_kind": kind, "identifier_hash": h, "lead_ids": ", ".join(lead_ids),
+           "cells": str(cells), "tabs": ", ".join(tabs)}
+    frame = pd.DataFrame({k: [v] for k, v in row.items()}, dtype=object)
+    frame.insert(1, "logged_at", when)
+    _append(log, frame, changes, schemas, lang, key="event_key")
+
+
 # ---------------------------------------------------------------- an access request
+
+
+@dataclass
+class ExportPlan:
+    records: list[dict[str, Any]]
+    log: ChangeSet  # the salt (first use) and the request's privacy-log row
+    identifier_hash: str
+    lead_ids: list[str]
+    tabs: list[str]
+
+
+def plan_export(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings, kind: str,
+                key: str, now: dt.datetime, new_salt: str, nonce: str) -> ExportPlan:
+    """An access request: every row about the person (`person_records`), and the row that
+    logs the request in the privacy log (its event key is the hash and the request's
+    `nonce`: each request is one row, however its write is retried). `new_salt` is used
+    only when the workbook has no salt yet."""
+    lang = settings.language
+    tables = bind_all(sheets, schemas)
+    supp = tables["suppression"]
+    salt = workbook_salt(supp)
+    log = ChangeSet()
+    if salt is None:
+        salt = new_salt
+        add = pd.DataFrame({"hash": [salt], "kind": [SALT_KIND], "added_at": [now.date()]}, dtype=object)
+        _append(supp, add, log, schemas, lang, key="hash")
+    h = salted_hash(salt, f"{kind}:{key}")
+    found = find_person(tables, sheets, kind, key, schemas, settings.region)
+    records = _records(tables, sheets, found)
+    tabs = sorted({r["tab"] for r in records})
+    lead_ids = sorted(found.lead_ids - {""})
+    event = f"export-{h[:12]}-{nonce}"
+    _log_request(tables["privacy"], log, schemas, lang, now, event, "export", kind, h, lead_ids, 0, tabs)
+    return ExportPlan(records, log, h, lead_ids, tabs)
 
 
 def person_records(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings, kind: str,
                    key: str) -> list[dict[str, Any]]:
     """Every row about the person, from every tab: {"tab", "row", "values": {header: value}}."""
     tables = bind_all(sheets, schemas)
-    found = find_person(tables, sheets, kind, key, schemas, settings.region)
+    return _records(tables, sheets, find_person(tables, sheets, kind, key, schemas, settings.region))
+
+
+def _records(tables: Mapping[str, Table], sheets: Mapping[str, list[list[Any]]], found: Found) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for k, mask in found.rows.items():
         t = tables[k]

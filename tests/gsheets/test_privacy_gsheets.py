@@ -70,6 +70,12 @@ def test_export_person_returns_exactly_that_persons_records(fake, worked, tmp_pa
     assert {(r["tab"], r["row"]) for r in res.records} == want
     text = (tmp_path / "out" / "person.json").read_text(encoding="utf-8")
     assert all(n in text for n in MAI_NAMES) and "Trần Văn Hoà" not in text
+    # the request is on record in the privacy log, by its salted hash
+    log = [dict(zip(t[PRIVACY][0], r)) for r in t[PRIVACY][1:]]
+    assert [(r["Yêu cầu"], r["Loại định danh"], r["Mã băm định danh"], r["Các mã KH"]) for r in log] == \
+        [("xuất dữ liệu", "email", res.request_hash, ", ".join(MAI_IDS))]
+    cells = " ".join(str(v) for g in (t[PRIVACY], t["Danh sách chặn"]) for r in g for v in r)
+    assert not any(s in cells for s in (*MAI_NAMES, "339123456", "mai.nguyen"))
 
 
 def test_an_erase_cut_off_mid_write_run_again_finishes_with_one_privacy_log_row(fake, worked, monkeypatch):

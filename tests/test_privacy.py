@@ -324,3 +324,27 @@ def test_an_export_is_on_record_in_the_privacy_log_by_its_hash_never_the_identif
     assert log[2]["Mã băm định danh"] == gone.plan.identifier_hash == first.request_hash
     assert log[1]["Loại định danh"] == "phone" and log[1]["Mã băm định danh"] != first.request_hash
     assert len(rows_of(book, SUPP)) == 3  # the salt the export made is the one forget used
+
+
+def test_a_dry_run_sync_prints_no_ones_name_phone_email_or_typed_words(tmp_path):
+    """`sync --dry-run` lists cells: in a personal column it shows the tombstone, never
+    what was typed; a quoted value inside an issue message is masked."""
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)  # past retention
+    grid[6][6], grid[6][8] = "Từ chối", "zxqw hỏi Phúc Lâm"  # a reason nobody can read, quoting a name
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    cfg = tmp_path / "sheetcrm.toml"
+    cfg.write_text("retention_days = 365\n", encoding="utf-8")
+    before = sha(book)
+    r = run_cli("sync", "--workbook", str(book), "--config", str(cfg), "--today", DAY1, "--dry-run", "-vv")
+    assert r.returncode == 0, r.stderr
+    assert sha(book) == before
+    out = r.stdout + r.stderr
+    assert "Khách hàng!B5: (personal data) -> '[đã xoá]'" in out
+    assert "Khách hàng!I7: (personal data) -> (personal data)" in out or "Khách hàng!I7" not in out
+    assert "'…'" in out  # the issue naming the unknown reason, its quote masked
+    for secret in ("Lê Văn Nam", "nam@example.com", "901234567", "đắt quá", "Phúc Lâm", "zxqw", *MAI_NAMES,
+                   "339123456", "mai.nguyen", "Trần Văn Hoà", "987654321", "hoa@example"):
+        assert secret not in out, secret

@@ -165,6 +165,19 @@ def plan_digest(content: str, schemas: Schemas, settings: Settings, today: dt.da
     return h.hexdigest()
 
 
+def private_columns(tables: Mapping[str, Table], changes: ChangeSet) -> dict[tuple[str, int], Any]:
+    """(tab, column) → `personal` marker of every personal column present or added by
+    `changes`, so a dry run does not print what a person typed (docs/privacy.md)."""
+    out = {(t.title, t.col_of[c.key]): c.personal for t in tables.values() if t.exists
+           for c in t.schema.columns if c.personal and c.key in t.col_of}
+    by_title = {t.title: t for t in tables.values()}
+    for a in changes.add_columns:
+        if a.tab in by_title:
+            marks = {c.header: c.personal for c in by_title[a.tab].schema.columns if c.personal}
+            out.update({(a.tab, a.first_col + i): marks[h] for i, h in enumerate(a.headers) if h in marks})
+    return out
+
+
 def bind_all(sheets: Mapping[str, list[list[Any]]], schemas: Schemas) -> dict[str, Table]:
     tables = {}
     for key, schema in schemas.tabs.items():
@@ -318,6 +331,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         _plan_summaries(sheets, tables, r.parsed, r.st, r.leads, r.report, schemas, settings, today, now,
                         r.changes)
         r.report.lap("summaries", t)
+    r.changes.private = private_columns(tables, r.changes)
     return SyncPlan(r.changes, r.report, tables, r.leads)
 
 

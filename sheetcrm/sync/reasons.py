@@ -349,8 +349,10 @@ class TeamCorrections:
     """What the team taught in the workbook (docs/reasons-classifier.md, "Corrections")."""
 
     pairs: tuple[tuple[str, str], ...] = ()  # (text as typed, category key), latest last
-    in_log: int = 0    # rejection-log rows whose `Nhóm lý do` a person changed
-    in_leads: int = 0  # unsure reasons a person settled by picking a category in the lead
+    # Distinct texts (as `_Matcher.normal` reads them), not rows: a text logged again, by a
+    # lead rejected twice or by the sync after it learnt it, is one correction.
+    in_log: int = 0    # texts whose `Nhóm lý do` in the rejection log differs from the examples
+    in_leads: int = 0  # other unsure texts a person settled by picking a category in the lead
 
 
 def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
@@ -381,11 +383,14 @@ def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
     settled = unsure.assign(category=unsure["lead_id"].map(_picked(leads, m, catalogue.other)))
     settled = settled[settled["category"].notna()]
     taught: dict[str, tuple[str, str]] = {}
+    seen: list[set[str]] = []
     for frame in (changed, settled):
+        normals = {t: m.normal(t) for t in frame["text"].drop_duplicates()}
+        seen.append(set(normals.values()))
         for text, key in zip(frame["text"], frame["category"]):
-            taught.pop(m.normal(text), None)
-            taught[m.normal(text)] = (text, key)
-    return TeamCorrections(tuple(taught.values()), len(changed), len(settled))
+            taught.pop(normals[text], None)
+            taught[normals[text]] = (text, key)
+    return TeamCorrections(tuple(taught.values()), len(seen[0]), len(seen[1] - seen[0]))
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -16,8 +16,9 @@ by word (`[abbreviations]`). Then, first answer wins:
 6. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
    whole text as detail and `matched = False`, so the caller can ask the person to pick one.
 
-Each distinct text is classified once, and a model is trained once per process for a given
-training set (cached by its content).
+Each distinct text is classified once, the distinct texts of a column together (vectorised
+passes over all their words; docs/reasons-classifier.md, "Training and speed"), and a model
+is trained once per process for a given training set (cached by its content).
 """
 
 from __future__ import annotations

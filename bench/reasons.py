@@ -8,13 +8,16 @@ used to tune them (see docs/reasons-classifier.md). "keywords" is the same catal
 examples: names, prefixes and keyword scores only. Speed: a column of `--rows` reasons drawn
 from the labelled phrasings (about 3,700 distinct), then the same with words added (about
 30,000 distinct); each distinct text is classified once. The model is trained before timing
-(that cost is printed on its own line), best of three runs.
+(that cost is printed on its own line); three runs each, the best first, with the load
+average and the peak memory of the process.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
+import resource
 import random
 import sys
 import time
@@ -82,13 +85,14 @@ def pool_column(cat, n: int, tails: bool, seed: int = 7) -> pd.Series:
     return pd.Series([rng.choice(texts) + rng.choice(ends) for _ in range(n)])
 
 
-def timed(fn, repeat: int = 3) -> float:
-    best = float("inf")
+def timed(fn, repeat: int = 3) -> list[float]:
+    """The times of `repeat` runs, sorted (the first is the best)."""
+    out = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        out.append(time.perf_counter() - t0)
+    return sorted(out)
 
 
 def speed(cat, rows: int) -> None:
@@ -106,12 +110,32 @@ def speed(cat, rows: int) -> None:
             R._ANSWERS.clear()
             map_reasons(col, cat)
 
-        t_cls, t_kw = timed(cold), timed(lambda: map_reasons(col, kw))
-        print(f"classify {rows} reasons ({distinct} distinct): classifier {t_cls:.2f} s "
-              f"({t_cls / distinct * 1e6:.0f} µs per distinct text), keywords only {t_kw:.2f} s")
+        load = os.getloadavg()[0]
+        runs, t_kw = timed(cold), timed(lambda: map_reasons(col, kw))[0]
+        t_cls = runs[0]
+        print(f"classify {rows} reasons ({distinct} distinct): classifier {t_cls:.2f} s best of 3 "
+              f"(all: {', '.join(f'{t:.2f}' for t in runs)}; {rows / t_cls:,.0f} rows/s, "
+              f"{t_cls / distinct * 1e6:.0f} µs per distinct text), keywords only {t_kw:.2f} s; "
+              f"load average {load:.1f}")
+    print(f"peak memory of the process (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def header() -> None:
+    import platform
+
+    import numpy
+    import sklearn
+
+    now = dt.datetime.now(dt.timezone.utc)
+    print(f"# bench/reasons.py — {now:%Y-%m-%d %H:%M} UTC")
+    print(f"# machine: nproc {os.cpu_count()}, python {platform.python_version()}, pandas {pd.__version__}, "
+          f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}; load average at start: "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"# command: python bench/reasons.py {' '.join(sys.argv[1:])}".rstrip())
 
 
 def main() -> None:
+    header()
     cat = load_schemas().reasons
     rows = int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 100_000
     for name, fixture in (("held-out v2, never trained on", HELDOUT_V2),

@@ -430,24 +430,32 @@ class ExportResult:
     files: list[Path]
     backend: str
     location: str
+    request_hash: str = ""  # the salted hash the privacy log holds for this request
 
 
 def export_person(out: str | Path, phone: str | None = None, email: str | None = None,
                   lead: str | None = None, workbook: str | Path | None = None, sheet: str | None = None, *,
                   config: Config | str | Path | None = None, **options: Any) -> ExportResult:
     """Everything the workbook holds about one person, from every tab, written to `out` as
-    `person.json` and `person.csv` (an access request; docs/privacy.md). Reads only."""
+    `person.json` and `person.csv` (an access request; docs/privacy.md). The request is
+    logged first, as one row of `Quyền riêng tư` (a salted hash, never the identifier);
+    nothing else in the workbook is written."""
     import csv
     import json
+    import secrets
 
-    from .sync.privacy import person_records
+    from .sync.privacy import plan_export
 
     cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
     schemas = load_team_schemas(cfg)
     kind, key = _person(phone, email, lead, cfg.default_region)
     backend = open_backend(cfg)
-    sheets = {t: s.values for t, s in backend.read().items()}
-    records = person_records(sheets, schemas, _settings(cfg), kind, key)
+    with backend.lock():
+        sheets = {t: s.values for t, s in backend.read().items()}
+        plan = plan_export(sheets, schemas, _settings(cfg), kind, key, cfg.now(), secrets.token_hex(16),
+                           secrets.token_hex(4))
+        backend.apply(plan.log)  # no file is written unless the request is on record
+    records = plan.records
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -472,9 +480,10 @@ def export_person(out: str | Path, phone: str | None = None, email: str | None =
         for r in shown:
             for k, v in r["values"].items():
                 w.writerow([r["tab"], r["row"], k, cell(v)])
-    log.info("export-person finished: %d records from %d tabs", len(records), len({r["tab"] for r in records}),
-             extra={"data": {"records": len(records)}})
-    return ExportResult(records, [js, cs], backend.name, backend.location)
+    log.info("export-person finished: %d records from %d tabs, request %s logged", len(records),
+             len({r["tab"] for r in records}), plan.identifier_hash[:12],
+             extra={"data": {"records": len(records), "request": plan.identifier_hash[:12]}})
+    return ExportResult(records, [js, cs], backend.name, backend.location, plan.identifier_hash)
 
 
 def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,

@@ -8,6 +8,7 @@ summary tabs are *replaced* whole.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -116,6 +117,9 @@ class ChangeSet:
     appends: list[AppendRows] = field(default_factory=list)
     replacements: list[SheetLayout] = field(default_factory=list)
     trims: list[TrimRows] = field(default_factory=list)
+    # (tab, 1-based column) → the column's `personal` marker (docs/privacy.md): `describe`
+    # never shows what a person typed there. Not written anywhere.
+    private: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (
@@ -151,7 +155,8 @@ class ChangeSet:
         for a in self.add_columns:
             lines.append(f"add columns to '{a.tab}': {', '.join(a.headers)}")
         for u in self.updates[:limit]:
-            lines.append(f"{cell_name(u.tab, u.row, u.col)}: {_show(u.old)} -> {_show(u.value)}")
+            mark = self.private.get((u.tab, u.col))
+            lines.append(f"{cell_name(u.tab, u.row, u.col)}: {_show(u.old, mark)} -> {_show(u.value, mark)}")
         if len(self.updates) > limit:
             lines.append(f"... and {len(self.updates) - limit} more cell updates")
         for a in self.appends:
@@ -164,9 +169,23 @@ class ChangeSet:
         return lines
 
 
-def _show(v: Value) -> str:
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def _show(v: Value, personal: Any = None) -> str:
+    """A value as `describe` shows it. In a personal column only the tombstone and the
+    catalogue's words are shown: what a person typed is `(personal data)`, and a quoted part
+    of an issue message (`personal = "blank"`, which may quote it) is `'…'`; phones and
+    emails elsewhere are masked by the CLI (logs.redact)."""
     if v is None or v == "":
         return "(empty)"
     if isinstance(v, dt.date):
         return v.strftime("%d/%m/%Y")
+    if personal == "blank" and isinstance(v, str):
+        return repr(_QUOTED.sub("'…'", v))
+    if personal:
+        from .sync.tombstone import TOMBSTONE
+
+        if v != TOMBSTONE:
+            return "(personal data)"
     return repr(v)

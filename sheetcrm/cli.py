@@ -216,8 +216,8 @@ def forget(phone: str | None, email: str | None, lead: str | None, dry_run: bool
     if dry_run:
         _say(q, f"Dry run: nothing was written. Would erase {len(plan.cells)} cell(s) in "
                 f"{len(plan.tabs)} tab(s), {plan.records} record(s):")
-        for line in plan.cells:
-            _say(q, f"  {line} -> [đã xoá]")
+        for line, u in zip(plan.cells, plan.erase.updates):  # the tombstone, an empty cell or a category
+            _say(q, f"  {line} -> {u.value if u.value not in (None, '') else '(empty)'}")
         for line in plan.intent.describe():
             _say(q, "  " + line)
         return

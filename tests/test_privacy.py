@@ -271,9 +271,80 @@ def test_retention_is_off_by_default_and_erases_closed_leads_inactive_past_it(tm
     nam = next(r for r in rows_of_grid(t[LEADS]) if r["Mã KH"] == "KH-000004")
     assert nam["Tên khách hàng"] == "[đã xoá]" and nam["Số điện thoại"] == "[đã xoá]"
     assert nam["Trạng thái"] == "Từ chối" and nam["Lý do"] == "Giá quá cao"
-    assert not any("Lê Văn Nam" in str(v) or "nam@example.com" in str(v) for g in t.values() for r in g for v in r)
+    assert not any("Lê Văn Nam" in str(v) or "nam@example.com" in str(v) or "901234567" in str(v)
+                   for g in t.values() for r in g for v in r)
     assert any(r["Tên khách hàng"] == "Trần Văn Hoà" for r in rows_of_grid(t[LEADS]))  # active: kept
     log = rows_of(book, PRIVACY)
     assert len(log) == 1 and log[0]["Loại định danh"] == "retention" and log[0]["Các mã KH"] == "KH-000004"
     api.sync(workbook=book, today=DAY2, retention_days=365)
     assert len(rows_of(book, PRIVACY)) == 1 and SUPP not in tabs(book)
+
+
+def test_retention_on_a_first_sync_erases_the_rows_that_sync_appends_and_the_agenda(tmp_path):
+    """The rejection this very sync logs for an old closed lead holds no personal data,
+    and this run's agenda does not dial the erased number."""
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    api.sync(workbook=book, today=DAY1, retention_days=365)
+    t = tabs(book)
+    hits = [(title, v) for title, g in t.items() for r in g for v in r
+            if any(s in str(v) for s in ("Lê Văn Nam", "nam@example.com", "901234567", "đắt quá"))]
+    assert hits == []
+    rej = next(r for r in rows_of_grid(t["Từ chối"]) if r["Mã KH"] == "KH-000004")
+    assert rej["Tên khách hàng"] == "[đã xoá]" and rej["Công ty"] is None  # empty stays empty
+    agenda = next(r for r in t[AGENDA] if "KH-000004" in map(str, r))
+    assert "[đã xoá]" in agenda and None in agenda[:5]  # the empty company stays empty
+    log = rows_of(book, PRIVACY)
+    assert len(log) == 1 and log[0]["Các tab"] == f"{LEADS}, Từ chối"
+    assert rows_of(book, "Lịch sử")  # the history is kept: ids and dates only
+
+
+def test_an_export_is_on_record_in_the_privacy_log_by_its_hash_never_the_identifier(book, tmp_path):
+    assert PRIVACY not in tabs(book)
+    first = api.export_person(tmp_path / "a", email=MAI_EMAIL.upper(), workbook=book)
+    log = rows_of(book, PRIVACY)
+    assert len(log) == 1
+    row = log[0]
+    assert row["Yêu cầu"] == "xuất dữ liệu" and row["Loại định danh"] == "email"
+    assert row["Mã băm định danh"] == first.request_hash and len(first.request_hash) == 32
+    assert row["Các mã KH"] == ", ".join(MAI_IDS) and row["Thời gian"] is not None
+    assert set(row["Các tab"].split(", ")) == {r["tab"] for r in first.records}
+    assert [r["Loại"] for r in rows_of(book, SUPP)] == ["salt"]  # the salt only: nobody is suppressed
+    cells = " ".join(str(v) for r in tabs(book)[PRIVACY] for v in r if v is not None)
+    for secret in (*MAI_NAMES, "339123456", "mai.nguyen", "MAI.NGUYEN"):
+        assert secret not in cells
+    # Each request is one row; an erasure of the same person later carries the same hash.
+    api.export_person(tmp_path / "b", phone=MAI_PHONE, workbook=book)
+    gone = api.forget(email=MAI_EMAIL, workbook=book)
+    log = rows_of(book, PRIVACY)
+    assert [r["Yêu cầu"] for r in log] == ["xuất dữ liệu", "xuất dữ liệu", "xoá"]
+    assert log[2]["Mã băm định danh"] == gone.plan.identifier_hash == first.request_hash
+    assert log[1]["Loại định danh"] == "phone" and log[1]["Mã băm định danh"] != first.request_hash
+    assert len(rows_of(book, SUPP)) == 3  # the salt the export made is the one forget used
+
+
+def test_a_dry_run_sync_prints_no_ones_name_phone_email_or_typed_words(tmp_path):
+    """`sync --dry-run` lists cells: in a personal column it shows the tombstone, never
+    what was typed; a quoted value inside an issue message is masked."""
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)  # past retention
+    grid[6][6], grid[6][8] = "Từ chối", "zxqw hỏi Phúc Lâm"  # a reason nobody can read, quoting a name
+    book = write_workbook(tmp_path / "crm.xlsx", {LEADS: grid})
+    cfg = tmp_path / "sheetcrm.toml"
+    cfg.write_text("retention_days = 365\n", encoding="utf-8")
+    before = sha(book)
+    r = run_cli("sync", "--workbook", str(book), "--config", str(cfg), "--today", DAY1, "--dry-run", "-vv")
+    assert r.returncode == 0, r.stderr
+    assert sha(book) == before
+    out = r.stdout + r.stderr
+    assert "Khách hàng!B5: (personal data) -> '[đã xoá]'" in out
+    assert "Khách hàng!I7: (personal data) -> (personal data)" in out or "Khách hàng!I7" not in out
+    assert "'…'" in out  # the issue naming the unknown reason, its quote masked
+    for secret in ("Lê Văn Nam", "nam@example.com", "901234567", "đắt quá", "Phúc Lâm", "zxqw", *MAI_NAMES,
+                   "339123456", "mai.nguyen", "Trần Văn Hoà", "987654321", "hoa@example"):
+        assert secret not in out, secret

@@ -58,7 +58,7 @@ def test_the_latest_correction_of_a_text_wins():
     rej = pd.DataFrame({"lead_id": ["KH-1", "KH-2"], "reason_text": [TAUGHT, TAUGHT.upper()],
                         "reason_category": ["price", "budget"]})
     tc = team_corrections(rej, pd.DataFrame(), CAT)
-    assert tc.pairs == ((TAUGHT.upper(), "budget"),) and tc.in_log == 2
+    assert tc.pairs == ((TAUGHT.upper(), "budget"),) and tc.in_log == 1  # one text corrected twice
 
 
 def test_no_log_no_corrections():
@@ -154,3 +154,29 @@ def test_overview_counts_unsure_reasons_and_corrections():
     assert by_label[labels["learning_unsure"]] == 1
     assert by_label[labels["learning_corrected_in_log"]] == 1
     assert by_label[labels["learning_settled_in_leads"]] == 1
+
+
+def test_the_overview_counts_each_corrected_text_once_not_each_row():
+    """A text corrected in the log and then logged again (the lead rejected a second time,
+    or another lead with the same words, now read the team's way) is one correction; a text
+    settled in a lead and also corrected in the log counts in the log only."""
+    unsure = "qwzx plonk"
+    rej = pd.DataFrame({"lead_id": ["KH-1", "KH-1", "KH-2", "KH-3", "KH-4"],
+                        "reason_text": [TAUGHT, TAUGHT, f"  {TAUGHT.upper()} ", unsure, "đắt quá"],
+                        "reason_category": ["price", "price", "price", "other", "price"]})
+    leads = pd.DataFrame({"lead_id": ["KH-1", "KH-2", "KH-3", "KH-4"],
+                          "reason_raw": [TAUGHT, TAUGHT, "Chưa cần ngay", "đắt quá"]})
+    tc = team_corrections(rej, leads, CAT)
+    assert (tc.in_log, tc.in_leads) == (1, 1)
+    assert {k for _, k in tc.pairs} == {"price", "not_now"} and len(tc.pairs) == 2
+    # the same unsure text settled in a second lead is still one text
+    rej2 = pd.concat([rej, pd.DataFrame({"lead_id": ["KH-5"], "reason_text": [unsure],
+                                         "reason_category": ["other"]})], ignore_index=True)
+    leads2 = pd.concat([leads, pd.DataFrame({"lead_id": ["KH-5"], "reason_raw": ["Giá quá cao"]})],
+                       ignore_index=True)
+    assert team_corrections(rej2, leads2, CAT).in_leads == 1
+    # corrected in the log as well: counted there, not twice
+    rej3 = pd.concat([rej, pd.DataFrame({"lead_id": ["KH-6"], "reason_text": [unsure],
+                                         "reason_category": ["budget"]})], ignore_index=True)
+    tc3 = team_corrections(rej3, leads, CAT)
+    assert (tc3.in_log, tc3.in_leads) == (2, 0)

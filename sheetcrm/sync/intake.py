@@ -25,7 +25,7 @@ from ..text import as_text, fold, fold_series, lookup, map_distinct
 from .assign import AssignSettings, assign, cursor_text, first_contact_due, open_counts, parse_team
 from .dates import parse_dates
 from .normalize import normalize_email, normalize_phone
-from .pipeline import Settings, _append, _updates, _Writer, bind_all
+from .pipeline import Settings, _append, _updates, _Writer, bind_all, private_columns
 from .privacy import refusals
 from .schedule import WorkCalendar
 from .tables import Table, bind
@@ -391,6 +391,7 @@ def _finish(tables: Mapping[str, Table], changes: ChangeSet, rows: pd.DataFrame,
     counts["completed"] = int((rows["logged"] & rows.index.isin(new.index)).sum())
     out = rows[["file", "line", "outcome", "lead_id", "detail", "logged"]].copy()
     out["lead_id"] = out["lead_id"].where(~out["lead_id"].str.startswith(ROW_KEY), "")
+    changes.private = private_columns(tables, changes)
     return ImportPlan(changes, out, {k: int(v) for k, v in counts.items() if v},
                       {k: t.title for k, t in tables.items()})
 

@@ -165,6 +165,19 @@ def plan_digest(content: str, schemas: Schemas, settings: Settings, today: dt.da
     return h.hexdigest()
 
 
+def private_columns(tables: Mapping[str, Table], changes: ChangeSet) -> dict[tuple[str, int], Any]:
+    """(tab, column) → `personal` marker of every personal column present or added by
+    `changes`, so a dry run does not print what a person typed (docs/privacy.md)."""
+    out = {(t.title, t.col_of[c.key]): c.personal for t in tables.values() if t.exists
+           for c in t.schema.columns if c.personal and c.key in t.col_of}
+    by_title = {t.title: t for t in tables.values()}
+    for a in changes.add_columns:
+        if a.tab in by_title:
+            marks = {c.header: c.personal for c in by_title[a.tab].schema.columns if c.personal}
+            out.update({(a.tab, a.first_col + i): marks[h] for i, h in enumerate(a.headers) if h in marks})
+    return out
+
+
 def bind_all(sheets: Mapping[str, list[list[Any]]], schemas: Schemas) -> dict[str, Table]:
     tables = {}
     for key, schema in schemas.tabs.items():
@@ -229,25 +242,32 @@ def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language:
     return map_distinct(values, lambda u: _render(u, col_type, schemas, language))
 
 
+def append_layout(table: Table) -> tuple[dict[str, int], int, list]:
+    """Where `_append` puts each column of a row appended to `table`: (1-based column by
+    key, width, the schema columns it adds to an existing tab)."""
+    schema = table.schema
+    if not table.exists:
+        return {c.key: i for i, c in enumerate(schema.columns, start=1)}, len(schema.columns), []
+    col_of = dict(table.col_of)
+    width = table.width
+    missing = [c for c in schema.columns if c.key not in col_of and not c.optional]
+    for c in missing:
+        width += 1
+        col_of[c.key] = width
+    return col_of, width, missing
+
+
 def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schemas,
             language: str, key: str | None = None) -> int:
     """Queue `rows` (schema keys) for appending to `table`, in the tab's column order."""
     if rows is None or len(rows) == 0:
         return 0
     schema = table.schema
+    col_of, width, missing = append_layout(table)
     if not table.exists:
         changes.ensure_tabs.append(EnsureTab(table.title, schema.headers))
-        col_of = {c.key: i for i, c in enumerate(schema.columns, start=1)}
-        width = len(schema.columns)
-    else:
-        col_of = dict(table.col_of)
-        width = table.width
-        missing = [c for c in schema.columns if c.key not in col_of and not c.optional]
-        if missing:
-            changes.add_columns.append(AddColumns(table.title, width + 1, tuple(c.header for c in missing)))
-            for c in missing:
-                width += 1
-                col_of[c.key] = width
+    elif missing:
+        changes.add_columns.append(AddColumns(table.title, table.width + 1, tuple(c.header for c in missing)))
     types = {c.key: c.type for c in schema.columns}
     grid = pd.DataFrame(None, index=range(len(rows)), columns=range(width), dtype=object)
     for k in rows.columns:
@@ -311,6 +331,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
         _plan_summaries(sheets, tables, r.parsed, r.st, r.leads, r.report, schemas, settings, today, now,
                         r.changes)
         r.report.lap("summaries", t)
+    r.changes.private = private_columns(tables, r.changes)
     return SyncPlan(r.changes, r.report, tables, r.leads)
 
 

@@ -27,18 +27,18 @@ import numpy as np
 import pandas as pd
 
 from ..a1 import cell_name
-from ..changes import CellUpdate, ChangeSet
+from ..changes import AppendRows, CellUpdate, ChangeSet
 from ..schema import Schemas
 from ..text import as_text, fold_series, lookup, map_distinct
 from .normalize import normalize_email, normalize_phone
-from .pipeline import Settings, _append, _updates, _Writer, bind_all
+from .pipeline import Settings, _append, _updates, _Writer, append_layout, bind_all
 from .tables import Table
 from .tombstone import TOMBSTONE, erased
 from .validate import _TRUE as DNC_TRUE  # what marks `Không liên hệ`, as validation reads it
 
 KINDS = ("phone", "email", "lead")
 SALT_KIND = "salt"
-REQUESTS = {"forget": {"vi": "xoá", "en": "erase"}}
+REQUESTS = {"forget": {"vi": "xoá", "en": "erase"}, "export": {"vi": "xuất dữ liệu", "en": "export"}}
 PRIVATE_TABS = ("privacy", "suppression")  # hold hashes only: never searched, never exported
 MAX_ROUNDS = 6
 
@@ -264,10 +264,8 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     lang = settings.language
     tables = bind_all(sheets, schemas)
     supp, log = tables["suppression"], tables["privacy"]
-    salt = workbook_salt(supp)
+    salt = workbook_salt(supp) or new_salt
     intent = ChangeSet()
-    if salt is None:
-        salt = new_salt
     h = salted_hash(salt, f"{kind}:{key}")
     event = "forget-" + h[:20]
     logged_ids: set[str] = set()
@@ -304,13 +302,7 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     lead_ids = sorted(found.lead_ids | logged_ids)
     tabs = sorted({u.tab for u in erase.updates})
     if not logged:
-        when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)  # keeps the time
-        row = {"event_key": event, "request": REQUESTS["forget"].get(lang, REQUESTS["forget"]["vi"]),
-               "identifier_kind": kind, "identifier_hash": h, "lead_ids": ", ".join(lead_ids),
-               "cells": str(len(erase.updates)), "tabs": ", ".join(tabs)}
-        frame = pd.DataFrame({k: [v] for k, v in row.items()}, dtype=object)
-        frame.insert(1, "logged_at", when)
-        _append(log, frame, intent, schemas, lang, key="event_key")
+        _log_request(log, intent, schemas, lang, now, event, "forget", kind, h, lead_ids, len(erase.updates), tabs)
     headers = {}
     for t in tables.values():
         if t.exists:
@@ -322,14 +314,64 @@ def plan_forget(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, setting
     return ForgetPlan(intent, erase, kind, h, lead_ids, cells_shown, tabs, found.records, logged)
 
 
+def _log_request(log: Table, changes: ChangeSet, schemas: Schemas, lang: str, now: dt.datetime, event: str,
+                 request: str, kind: str, h: str, lead_ids: list[str], cells: int, tabs: list[str]) -> None:
+    """One row of the privacy log: when, what, the kind and salted hash of the identifier,
+    the lead ids, the cells erased and the tabs; never the identifier."""
+    when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)  # keeps the time
+    row = {"event_key": event, "request": REQUESTS[request].get(lang, REQUESTS[request]["vi"]),
+           "identifier_kind": kind, "identifier_hash": h, "lead_ids": ", ".join(lead_ids),
+           "cells": str(cells), "tabs": ", ".join(tabs)}
+    frame = pd.DataFrame({k: [v] for k, v in row.items()}, dtype=object)
+    frame.insert(1, "logged_at", when)
+    _append(log, frame, changes, schemas, lang, key="event_key")
+
+
 # ---------------------------------------------------------------- an access request
+
+
+@dataclass
+class ExportPlan:
+    records: list[dict[str, Any]]
+    log: ChangeSet  # the salt (first use) and the request's privacy-log row
+    identifier_hash: str
+    lead_ids: list[str]
+    tabs: list[str]
+
+
+def plan_export(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings, kind: str,
+                key: str, now: dt.datetime, new_salt: str, nonce: str) -> ExportPlan:
+    """An access request: every row about the person (`person_records`), and the row that
+    logs the request in the privacy log (its event key is the hash and the request's
+    `nonce`: each request is one row, however its write is retried). `new_salt` is used
+    only when the workbook has no salt yet."""
+    lang = settings.language
+    tables = bind_all(sheets, schemas)
+    supp = tables["suppression"]
+    salt = workbook_salt(supp)
+    log = ChangeSet()
+    if salt is None:
+        salt = new_salt
+        add = pd.DataFrame({"hash": [salt], "kind": [SALT_KIND], "added_at": [now.date()]}, dtype=object)
+        _append(supp, add, log, schemas, lang, key="hash")
+    h = salted_hash(salt, f"{kind}:{key}")
+    found = find_person(tables, sheets, kind, key, schemas, settings.region)
+    records = _records(tables, sheets, found)
+    tabs = sorted({r["tab"] for r in records})
+    lead_ids = sorted(found.lead_ids - {""})
+    event = f"export-{h[:12]}-{nonce}"
+    _log_request(tables["privacy"], log, schemas, lang, now, event, "export", kind, h, lead_ids, 0, tabs)
+    return ExportPlan(records, log, h, lead_ids, tabs)
 
 
 def person_records(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings: Settings, kind: str,
                    key: str) -> list[dict[str, Any]]:
     """Every row about the person, from every tab: {"tab", "row", "values": {header: value}}."""
     tables = bind_all(sheets, schemas)
-    found = find_person(tables, sheets, kind, key, schemas, settings.region)
+    return _records(tables, sheets, find_person(tables, sheets, kind, key, schemas, settings.region))
+
+
+def _records(tables: Mapping[str, Table], sheets: Mapping[str, list[list[Any]]], found: Found) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for k, mask in found.rows.items():
         t = tables[k]
@@ -386,6 +428,42 @@ def refusals(rows: pd.DataFrame, tables: Mapping[str, Table], match: pd.Series) 
 RETENTION = {"vi": "lưu giữ hết hạn", "en": "retention"}
 
 
+def _scrub_appends(tables: Mapping[str, Table], changes: ChangeSet, lead_ids: set[str]) -> dict[str, int]:
+    """In the rows `changes` appends to the log tabs, the personal cells of rows naming one
+    of `lead_ids` (in `Mã KH` or `Trùng với`) become the tombstone (empty ones stay empty;
+    a `blank` column is emptied). Returns the cells it changed, by tab."""
+    out: dict[str, int] = {}
+    by_title = {t.title: t for k, t in tables.items() if k not in PRIVATE_TABS}
+    for i, a in enumerate(changes.appends):
+        t = by_title.get(a.tab)
+        if t is None or not a.rows or "lead_id" not in {c.key for c in t.schema.columns}:
+            continue
+        col_of, width, _ = append_layout(t)
+        grid = pd.DataFrame(list(a.rows), dtype=object)
+        keys = [col_of[k] - 1 for k in ("lead_id", "duplicate_of") if k in col_of and col_of[k] - 1 < grid.shape[1]]
+        hit = np.zeros(len(grid), bool)
+        for j in keys:
+            hit |= as_text(grid[j]).str.strip().isin(lead_ids).to_numpy()
+        if not hit.any():
+            continue
+        changed = 0
+        for c in t.schema.columns:
+            j = col_of.get(c.key, 0) - 1
+            if not c.personal or j < 0 or j >= grid.shape[1]:
+                continue
+            todo = hit & as_text(grid[j]).str.strip().ne("").to_numpy()
+            if todo.any():
+                grid.loc[todo, j] = None if c.personal == "blank" else TOMBSTONE
+                changed += int(todo.sum())
+        if not changed:
+            continue
+        values = grid.to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        changes.appends[i] = AppendRows(a.tab, tuple(map(tuple, values.tolist())), a.key_col)
+        out[a.tab] = out.get(a.tab, 0) + changed
+    return out
+
+
 def plan_retention(tables: Mapping[str, Table], leads: pd.DataFrame,
                    history: pd.DataFrame, schemas: Schemas, settings: Settings, today: dt.date,
                    now: dt.datetime, changes: ChangeSet) -> int:
@@ -429,17 +507,24 @@ def plan_retention(tables: Mapping[str, Table], leads: pd.DataFrame,
     mine = {(u.tab, u.row, u.col) for u in erase.updates}
     changes.updates = [u for u in changes.updates if (u.tab, u.row, u.col) not in mine] + erase.updates
     changes.add_columns += erase.add_columns
-    gone = leads.index[found.rows["leads"].reindex(leads.index).fillna(False).to_numpy(bool)] \
-        if "leads" in found.rows else leads.index[:0]
-    for key in ("name", "company", "email", "phone"):
-        leads.loc[gone, key] = TOMBSTONE
+    # Rows this same sync appends about them (a rejection logged today) are erased too.
+    appended = _scrub_appends(tables, changes, found.lead_ids)
+    gone = found.rows["leads"].reindex(leads.index, fill_value=False).to_numpy(bool) \
+        if "leads" in found.rows else np.zeros(len(leads), bool)
+    for key in ("name", "company", "email", "phone", "notes"):
+        if key in leads.columns:
+            typed = as_text(leads[key]).str.strip().ne("").to_numpy()
+            leads.loc[gone & typed, key] = TOMBSTONE
+    for key in ("phone_e164", "email_norm"):  # the agenda dials phone_e164
+        if key in leads.columns:
+            leads.loc[gone, key] = None
     lead_ids = sorted(found.lead_ids)
     when = pd.Series([now.replace(microsecond=0, tzinfo=None)], dtype=object)
     frame = pd.DataFrame({"event_key": [f"retention-{today.isoformat()}"],
                           "request": [RETENTION.get(settings.language, RETENTION["vi"])],
                           "identifier_kind": ["retention"], "identifier_hash": [""],
-                          "lead_ids": [", ".join(lead_ids)], "cells": [str(len(erase.updates))],
-                          "tabs": [", ".join(sorted({u.tab for u in erase.updates}))]}, dtype=object)
+                          "lead_ids": [", ".join(lead_ids)], "cells": [str(len(erase.updates) + sum(appended.values()))],
+                          "tabs": [", ".join(sorted({u.tab for u in erase.updates} | set(appended)))]}, dtype=object)
     frame.insert(1, "logged_at", when)
     _append(tables["privacy"], frame, changes, schemas, settings.language, key="event_key")
     return len(lead_ids)

@@ -16,8 +16,9 @@ by word (`[abbreviations]`). Then, first answer wins:
 6. below `rules.min_confidence` the answer is the fallback category (`rules.other`) with the
    whole text as detail and `matched = False`, so the caller can ask the person to pick one.
 
-Each distinct text is classified once, and a model is trained once per process for a given
-training set (cached by its content).
+Each distinct text is classified once, the distinct texts of a column together (vectorised
+passes over all their words; docs/reasons-classifier.md, "Training and speed"), and a model
+is trained once per process for a given training set (cached by its content).
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -64,11 +66,48 @@ def _fold(text: str) -> str:
     return " ".join(nfc.translate(_FOLD).casefold().split())
 
 
+_SEP = "\x01"  # between texts when many are joined as one string (not a space, kept by numpy)
+
+
+def _fold_normal(texts: list[str], abbreviations: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(`_fold`, `_Matcher.normal`) of every text, working word by word: folding, dropping
+    punctuation and expanding shorthand never cross a space, so each distinct word (a few
+    thousand in a column of 100k reasons) is folded once and the texts are rebuilt from
+    their words in a few vectorised steps. Equal to the text-by-text functions (a
+    property test checks it)."""
+    if any(_SEP in t for t in texts):
+        folded = [_fold(t) for t in texts]
+        return folded, [" ".join(_words(f, abbreviations)) for f in folded]
+    codes, words, indptr = _tokens(texts)
+    fw = [_fold(w) for w in words]
+    nw = [" ".join(_words(f, abbreviations)) for f in fw]
+    return _join_words(np.array(fw, dtype=object), codes, indptr), \
+        _join_words(np.array(nw, dtype=object), codes, indptr)
+
+
+def _join_words(pieces: np.ndarray, codes: np.ndarray, indptr: np.ndarray) -> list[str]:
+    """Each text's pieces (pieces[codes[indptr[i]:indptr[i + 1]]]) joined by single spaces.
+    A piece is stripped and may be empty (a word of punctuation only): empty ones are left out."""
+    n = len(indptr) - 1
+    tokens = pieces[codes] if len(codes) else np.array([], dtype=object)
+    keep = tokens != ""
+    if not keep.all():
+        indptr = np.r_[0, np.cumsum(keep)][indptr]
+        tokens = tokens[keep]
+    if not len(tokens):
+        return [""] * n
+    parts = " ".join(np.insert(tokens, indptr[1:-1], _SEP).tolist()).split(_SEP)
+    return [p.strip() for p in parts]
+
+
 def _words(folded: str, abbreviations: dict[str, str]) -> list[str]:
     out: list[str] = []
     for w in _NON_WORD.sub(" ", folded).split():
         out.extend(abbreviations.get(w, w).split())
     return out
+
+
+_PREFIX_RX: dict[tuple[str, ...], re.Pattern | None] = {}
 
 
 @dataclass(frozen=True)
@@ -140,6 +179,75 @@ class _Matcher:
                     scores[key] = scores.get(key, 0) + k
         return scores
 
+    def scores_many(self, normals: list[str]) -> tuple[np.ndarray, list[str]]:
+        """`scores` of every text at once: (texts × categories array, the category keys).
+        Each keyword length is one vectorised pass over all the words; only distinct
+        runs of keyword words are looked up."""
+        keys = list(dict.fromkeys(key for hits in self.keywords.values() for key, _ in hits))
+        col = {key: j for j, key in enumerate(keys)}
+        out = np.zeros((len(normals), len(keys)), dtype=np.int64)
+        codes, words, indptr = _tokens(normals)
+        n_tok = len(codes)
+        if not n_tok or not keys:
+            return out, keys
+        kw_words = set(chain.from_iterable(self.keywords))
+        is_kw = np.fromiter((w in kw_words for w in words), dtype=bool, count=len(words))[codes]
+        is_neg = np.fromiter((w in self.negations for w in words), dtype=bool, count=len(words))[codes]
+        rows = _rows(indptr)
+        end = indptr[1:][rows]
+        first = np.zeros(n_tok, dtype=bool)
+        first[indptr[:-1][np.diff(indptr) > 0]] = True
+        # "khong dat": a keyword right after a negation word does not count
+        can_start = is_kw & ~(np.r_[False, is_neg[:-1]] & ~first & ~is_neg)
+        not_kw = np.r_[0, np.cumsum(~is_kw)]
+        pos = np.flatnonzero(can_start)  # only runs of keyword words can be a keyword
+        n_words = len(words)
+        for k in sorted({len(k) for k in self.keywords}):
+            stop = np.minimum(pos + k, n_tok)
+            at = pos[(pos + k <= end[pos]) & (not_kw[stop] - not_kw[pos] == 0)]
+            if not len(at):
+                continue
+            gram = codes[at]
+            for i in range(1, k):  # an id of the k words starting at each position
+                gram = pd.factorize(gram * n_words + codes[at + i])[0].astype(np.int64)
+            which, distinct = pd.factorize(gram)
+            rep = np.empty(len(distinct), dtype=np.int64)
+            rep[which[::-1]] = at[::-1]  # the first position of each distinct run
+            add = np.zeros((len(distinct), len(keys)), dtype=np.int64)
+            for d, p in enumerate(rep.tolist()):
+                for key, _ in self.keywords.get(tuple(words[codes[p:p + k]].tolist()), ()):
+                    add[d, col[key]] += k
+            hit = add.any(axis=1)[which]
+            if hit.any():
+                np.add.at(out, rows[at[hit]], add[which[hit]])
+        return out, keys
+
+    def sure_many(self, normals: list[str]) -> list[str | None]:
+        """`keyword_sure` of every text at once."""
+        scores, keys = self.scores_many(normals)
+        if not len(keys):
+            return [None] * len(normals)
+        found = (scores > 0).sum(axis=1)
+        best = scores.argmax(axis=1)
+        ok = (found == 1) & (scores.max(axis=1) >= 2)
+        names = np.array(keys, dtype=object)[best]
+        return np.where(ok, names, None).tolist()
+
+    def named_many(self, raws: list[str], folded: list[str], normals: list[str]) -> list[tuple[str, str] | None]:
+        """`named` of every text; only texts that are a name, or start with one and a
+        separator (one regex of all the names), are looked at one by one."""
+        rx = self._prefix_regex()
+        return [self.named(r, f, n) if (n in self.names or (rx is not None and rx.match(f))) else None
+                for r, f, n in zip(raws, folded, normals)]
+
+    def _prefix_regex(self) -> re.Pattern | None:
+        names = sorted({name for ps in self.prefixes.values() for name, _ in ps if name}, key=len, reverse=True)
+        key = tuple(names)
+        if key not in _PREFIX_RX:
+            _PREFIX_RX[key] = re.compile("(?:" + "|".join(map(re.escape, names)) + r")(?=\s*[:\-–—(,;/.]+\s*\S)") \
+                if names else None
+        return _PREFIX_RX[key]
+
     def keyword_best(self, normal: str, order: dict[str, int]) -> str | None:
         scores = self.scores(normal)
         return max(scores, key=lambda c: (scores[c], -order[c])) if scores else None
@@ -167,6 +275,34 @@ def _detail(raw: str, name: str) -> str:
     return nfc
 
 
+def _tokens(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The words of every text at once: (codes into the distinct words, the distinct words,
+    indptr: text i's words are codes[indptr[i]:indptr[i + 1]])."""
+    texts = texts.tolist() if hasattr(texts, "tolist") else list(texts)
+    if not texts:
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object), np.zeros(1, dtype=np.int64)
+    if any(_SEP in t for t in texts):
+        lists = [t.split() for t in texts]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
+    else:  # one split of all the texts, a separator word between them
+        flat = np.array(f" {_SEP} ".join(texts).split(), dtype=object)
+        sep = np.flatnonzero(flat == _SEP)
+        lengths = np.diff(np.r_[-1, sep, len(flat)]) - 1
+        flat = np.delete(flat, sep)
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    if not len(flat):
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object), indptr
+    codes, words = pd.factorize(flat)
+    return codes.astype(np.int64), np.asarray(words, dtype=object), indptr
+
+
+def _rows(indptr: np.ndarray) -> np.ndarray:
+    """The text each token belongs to."""
+    return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+
+
 class _PerWord(BaseEstimator, TransformerMixin):
     """TfidfVectorizer(analyzer="char_wb", sublinear_tf=True), computed word by word.
 
@@ -184,16 +320,54 @@ class _PerWord(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, texts):
-        ids: dict[str, int] = {}
-        indptr, indices = [0], []
-        for text in texts:
-            for w in text.split():
-                indices.append(ids.setdefault(w, len(ids)))
-            indptr.append(len(indices))
-        docs = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                                 shape=(len(indptr) - 1, len(ids)))
-        counts = docs @ self.count_.transform(list(ids)) if ids else sparse.csr_matrix(
-            (len(indptr) - 1, len(self.count_.vocabulary_)), dtype=np.float32)
+        return self.from_tokens(*_tokens(texts))
+
+    def from_tokens(self, codes: np.ndarray, words: np.ndarray, indptr: np.ndarray):
+        """`transform` of texts already split by `_tokens`."""
+        n = len(indptr) - 1
+        if not len(words):
+            return self.tfidf_.transform(sparse.csr_matrix((n, len(self.count_.vocabulary_)), dtype=np.float32))
+        docs = sparse.csr_matrix((np.ones(len(codes), dtype=np.float32), codes, indptr), shape=(n, len(words)))
+        return self.tfidf_.transform(docs @ self.count_.transform(words.tolist()))
+
+
+class _WordGrams(BaseEstimator, TransformerMixin):
+    r"""TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
+    sublinear_tf=True): the same features, counted for all texts at once from their words
+    (a bigram is two neighbouring words of one text; each distinct one is looked up once)."""
+
+    def fit(self, texts, y=None):
+        self.count_ = CountVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+", dtype=np.float32)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.count_.fit_transform(texts))
+        return self
+
+    def transform(self, texts):
+        return self.from_tokens(*_tokens(texts))
+
+    def from_tokens(self, codes: np.ndarray, words: np.ndarray, indptr: np.ndarray):
+        """`transform` of texts already split by `_tokens`."""
+        vocab = self.count_.vocabulary_
+        n = len(indptr) - 1
+        if not len(words):
+            return self.tfidf_.transform(sparse.csr_matrix((n, len(vocab)), dtype=np.float32))
+        words = np.array([w.lower() for w in words], dtype=object)  # as CountVectorizer(lowercase=True)
+        rows = _rows(indptr)
+        uni = np.fromiter((vocab.get(w, -1) for w in words), dtype=np.int64, count=len(words))[codes]
+        # neighbouring words of the same text
+        inner = np.ones(len(codes), dtype=bool)
+        inner[indptr[1:] - 1] = False  # a text's last word starts no bigram
+        inner = inner[:-1] if len(inner) else inner
+        left, right = codes[:-1][inner], codes[1:][inner]
+        pair, distinct = pd.factorize(left * len(words) + right)
+        d = np.asarray(distinct, dtype=np.int64)
+        names = [f"{a} {b}" for a, b in zip(words[d // len(words)], words[d % len(words)])]
+        bi = np.fromiter((vocab.get(b, -1) for b in names), dtype=np.int64, count=len(names))[pair]
+        r = np.r_[rows, rows[:-1][inner]]
+        c = np.r_[uni, bi]
+        keep = c >= 0
+        counts = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (r[keep], c[keep])),
+                                   shape=(n, len(vocab)))
+        counts.sum_duplicates()
         return self.tfidf_.transform(counts)
 
 
@@ -208,8 +382,7 @@ class _Model:
         self.matcher = matcher
         self.features = ColumnTransformer([
             ("folded_chars", _PerWord(ngram_range=(2, 5), min_df=2), "normal"),
-            ("folded_words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
-                                             sublinear_tf=True, dtype=np.float32), "normal"),
+            ("folded_words", _WordGrams(), "normal"),
             # accents kept: "đắt" (dear) and "dát" fold alike
             ("original_chars", _PerWord(ngram_range=(1, 3), min_df=2), "original"),
         ])
@@ -227,8 +400,14 @@ class _Model:
         """(category keys, confidence) for each text (`normals`: their _Matcher.normal, if known)."""
         if not texts:
             return np.array([], dtype=object), np.array([], dtype=float)
+        frame = self._frame(texts, normals)
+        # the ColumnTransformer's columns, in its order; the two readers of the folded text
+        # share one split of it
+        tr = self.features.named_transformers_
+        tokens = _tokens(frame["normal"].tolist())
+        X = sparse.hstack([tr["folded_chars"].from_tokens(*tokens), tr["folded_words"].from_tokens(*tokens),
+                           tr["original_chars"].transform(frame["original"].tolist())], format="csr")
         with threadpool_limits(1):
-            X = self.features.transform(self._frame(texts, normals)).tocsr()
             proba = self.clf.predict_proba(X)
         best = proba.argmax(axis=1)
         conf = proba[np.arange(len(texts)), best]
@@ -279,18 +458,19 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
     out: list = [None] * len(texts)
     ask: list[int] = []
     normals: dict[int, str] = {}
-    for i, text in enumerate(texts):
-        raw = str(text).strip()
-        folded = _fold(raw)
-        normal = " ".join(_words(folded, m.abbreviations))
+    raws = [str(t).strip() for t in texts]
+    folded_all, normal_all = _fold_normal(raws, m.abbreviations)
+    named = m.named_many(raws, folded_all, normal_all)
+    sure = m.sure_many(normal_all)
+    for i, (raw, normal, hit, k) in enumerate(zip(raws, normal_all, named, sure)):
         if not normal:
             out[i] = (None, "", False, 0.0)
-        elif (hit := m.named(raw, folded, normal)) is not None:
+        elif hit is not None:
             out[i] = (hit[0], hit[1], True, 1.0)
         elif normal in taught:
             k = taught[normal]
             out[i] = (k, raw if k == m.other else "", True, 1.0)
-        elif (k := m.keyword_sure(normal)) is not None and k not in overruled:
+        elif k is not None and k not in overruled:
             out[i] = (k, "", True, 1.0)
         else:
             ask.append(i)
@@ -304,13 +484,13 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
             out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
         return out
     answers = _ANSWERS.setdefault(model.key, {})  # a sync asks twice: status, then overview
-    todo = {str(texts[i]).strip(): normals[i] for i in ask}
+    todo = {raws[i]: normals[i] for i in ask}
     todo = {t: n for t, n in todo.items() if t not in answers}
     for text, k, c in zip(todo, *model.predict(list(todo), list(todo.values()))):
         answers[text] = (k, float(c))
     for i in ask:
-        k, c = answers[str(texts[i]).strip()]
-        raw = str(texts[i]).strip()
+        raw = raws[i]
+        k, c = answers[raw]
         if c < catalogue.min_confidence:
             out[i] = (m.other, raw, False, float(c))
         else:
@@ -349,8 +529,10 @@ class TeamCorrections:
     """What the team taught in the workbook (docs/reasons-classifier.md, "Corrections")."""
 
     pairs: tuple[tuple[str, str], ...] = ()  # (text as typed, category key), latest last
-    in_log: int = 0    # rejection-log rows whose `Nhóm lý do` a person changed
-    in_leads: int = 0  # unsure reasons a person settled by picking a category in the lead
+    # Distinct texts (as `_Matcher.normal` reads them), not rows: a text logged again, by a
+    # lead rejected twice or by the sync after it learnt it, is one correction.
+    in_log: int = 0    # texts whose `Nhóm lý do` in the rejection log differs from the examples
+    in_leads: int = 0  # other unsure texts a person settled by picking a category in the lead
 
 
 def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
@@ -381,11 +563,14 @@ def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
     settled = unsure.assign(category=unsure["lead_id"].map(_picked(leads, m, catalogue.other)))
     settled = settled[settled["category"].notna()]
     taught: dict[str, tuple[str, str]] = {}
+    seen: list[set[str]] = []
     for frame in (changed, settled):
+        normals = {t: m.normal(t) for t in frame["text"].drop_duplicates()}
+        seen.append(set(normals.values()))
         for text, key in zip(frame["text"], frame["category"]):
-            taught.pop(m.normal(text), None)
-            taught[m.normal(text)] = (text, key)
-    return TeamCorrections(tuple(taught.values()), len(changed), len(settled))
+            taught.pop(normals[text], None)
+            taught[normals[text]] = (text, key)
+    return TeamCorrections(tuple(taught.values()), len(seen[0]), len(seen[1] - seen[0]))
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -70,6 +70,12 @@ def test_export_person_returns_exactly_that_persons_records(fake, worked, tmp_pa
     assert {(r["tab"], r["row"]) for r in res.records} == want
     text = (tmp_path / "out" / "person.json").read_text(encoding="utf-8")
     assert all(n in text for n in MAI_NAMES) and "Trần Văn Hoà" not in text
+    # the request is on record in the privacy log, by its salted hash
+    log = [dict(zip(t[PRIVACY][0], r)) for r in t[PRIVACY][1:]]
+    assert [(r["Yêu cầu"], r["Loại định danh"], r["Mã băm định danh"], r["Các mã KH"]) for r in log] == \
+        [("xuất dữ liệu", "email", res.request_hash, ", ".join(MAI_IDS))]
+    cells = " ".join(str(v) for g in (t[PRIVACY], t["Danh sách chặn"]) for r in g for v in r)
+    assert not any(s in cells for s in (*MAI_NAMES, "339123456", "mai.nguyen"))
 
 
 def test_an_erase_cut_off_mid_write_run_again_finishes_with_one_privacy_log_row(fake, worked, monkeypatch):
@@ -109,3 +115,64 @@ def test_cli_forget_on_a_spreadsheet(fake, worked):
     for secret in (*MAI_NAMES, "339123456", "mai.nguyen"):
         assert secret not in r.stdout + r.stderr
     assert mai_cells(all_tabs(fake, sid)) == []
+
+
+def _sheet(fake, account, grid):
+    info, keyfile = account
+    sid = fake.admin.create_spreadsheet("CRM", tabs={LEADS: [[to_api(v) for v in r] for r in grid]},
+                                        owner=info["client_email"])
+    return sid, dict(sheet=sid, credentials=keyfile, api_endpoint=fake.url)
+
+
+def test_retention_erases_closed_leads_inactive_past_it_on_a_spreadsheet(fake, account):
+    import datetime as dt
+
+    grid = leads_grid()
+    grid[4][7], grid[4][8], grid[4][9] = dt.date(2024, 1, 2), "đắt quá", dt.date(2024, 2, 1)  # rejected long ago
+    sid, target = _sheet(fake, account, grid)
+    api.sync(today=DAY1, **target)
+    t = all_tabs(fake, sid)
+    assert PRIVACY not in t and any("Lê Văn Nam" in r for r in t[LEADS])
+    assert any("Lê Văn Nam" in r for r in t["Từ chối"])
+    res = api.sync(today=DAY2, retention_days=365, **target)
+    assert res.report.rows_read == 6
+    t = all_tabs(fake, sid)
+    head = t[LEADS][0]
+    nam = next(dict(zip(head, r)) for r in t[LEADS][1:] if r[0] == "KH-000004")
+    assert nam["Tên khách hàng"] == "[đã xoá]" and nam["Số điện thoại"] == "[đã xoá]"
+    assert nam["Email"] == "[đã xoá]" and nam["Trạng thái"] == "Từ chối" and nam["Lý do"] == "Giá quá cao"
+    assert not [(title, v) for title, g in t.items() for r in g for v in r
+                if "Lê Văn Nam" in str(v) or "nam@example.com" in str(v) or "901234567" in str(v)]
+    assert any("Trần Văn Hoà" in r for r in t[LEADS])  # active: kept
+    log = [dict(zip(t[PRIVACY][0], r)) for r in t[PRIVACY][1:]]
+    assert len(log) == 1 and log[0]["Loại định danh"] == "retention" and log[0]["Các mã KH"] == "KH-000004"
+    # the tombstones are written as text
+    leads = next(s for s in fake.admin.state(sid)["sheets"] if s["properties"]["title"] == LEADS)["cells"]
+    assert leads["B5"]["value"] == "[đã xoá]"
+    again = api.sync(today=DAY2, retention_days=365, **target)
+    assert [u for u in again.changes.updates if u.tab == LEADS] == []
+    t2 = all_tabs(fake, sid)
+    assert len(t2[PRIVACY]) == 2 and "Danh sách chặn" not in t2 and t2[LEADS] == t[LEADS]
+
+
+def test_do_not_contact_is_left_out_of_the_agenda_and_refused_by_imports_on_a_spreadsheet(fake, account, tmp_path):
+    grid = leads_grid()
+    grid[0].append("Không liên hệ")
+    for r in grid[1:]:
+        r.append("")
+    grid[2][-1] = "có"  # Trần Văn Hoà, due for a call on 02/12
+    grid[6][11] = grid[2][11]  # Phạm Thu Hà, due the same day, not marked
+    sid, target = _sheet(fake, account, grid)
+    api.sync(today=DAY1, **target)
+    t = all_tabs(fake, sid)
+    assert not any("KH-000002" in r for r in t["Lịch liên hệ lại"])
+    assert any("KH-000006" in r for r in t["Lịch liên hệ lại"])
+    f = tmp_path / "f.csv"
+    f.write_text(forms_csv(email="other@example.com", phone="0987 654 321", name="Hoà"), encoding="utf-8")
+    res = api.import_leads([f], today=DAY2, **target)
+    assert res.plan.counts == {"do_not_contact": 1}
+    log = fake.admin.values(sid, f"'{LOG}'!A1:Z50")
+    assert log[-1][log[0].index("Kết quả")] == "không liên hệ"
+    assert (log[-1] + [""] * len(log[0]))[log[0].index("Mã KH")] == ""  # no lead id
+    leads = fake.admin.values(sid, f"'{LEADS}'!A1:Z50")
+    assert len(leads) == 7 and leads[2][leads[0].index("Trạng thái")] == "Nóng"  # not reactivated

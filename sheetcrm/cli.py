@@ -152,7 +152,7 @@ def check(today: str | None, limit: int, **kw: Any) -> None:
 @main.command("import")
 @target_options
 @click.argument("files", nargs=-1, required=True)
-@click.option("--source", type=click.Choice(["auto", "facebook", "google-forms", "csv"]), default="auto",
+@click.option("--source", type=click.Choice(["auto", "facebook", "google-forms", "csv", "unsubscribe"]), default="auto",
               show_default=True, help="What the files are (auto: told by their headers).")
 @click.option("--map", "mapping", type=click.Path(dir_okay=False, exists=True),
               help="A mapping file naming the columns (docs/intake.md).")
@@ -177,7 +177,8 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
     names = (("new", "new"), ("invalid", "new with problems"), ("duplicate", "already there"),
              ("returning", "returning"), ("skipped", "empty rows skipped"),
              ("already_imported", "imported before"), ("completed", "completed from a cut-off import"),
-             ("erased", "refused: erased on request"), ("do_not_contact", "refused: do not contact"))
+             ("erased", "refused: erased on request"), ("do_not_contact", "refused: do not contact"),
+             ("unsubscribed", "unsubscribed from nurture email"))
     summary = "; ".join(f"{label}: {counts[k]}" for k, label in names if counts.get(k))
     _say(q, f"{'Would import' if dry_run else 'Imported'} into {result.backend} {result.location}: "
             f"{summary or 'nothing to import'}")

@@ -30,6 +30,15 @@ Command-line options override the file.
     rule = "round_robin"                  # or "by_product", "least_open"
     cutoff = "15:00"                      # created later: first call due the next working day
 
+    [nurture]     # sheetcrm nurture (docs/nurture-automation.md)
+    sender = "Công ty ABC <cskh@abc.vn>"  # From when the owner has no email in `Nhân viên`
+    identity = "Công ty ABC · 12 Lê Lợi, Q.1, TP.HCM · 028 1234 5678"  # in every message
+    unsubscribe_email = "huy@abc.vn"      # default: the sender's address
+    unsubscribe_url = "https://abc.vn/huy?email={email}"  # optional form link
+    subject_prefix = "[QC]"
+    send_hours = "08:00-21:00"            # SMTP sends only within these hours
+    templates = "mau-email"               # a folder of .txt.j2/.html.j2 templates
+
     [retry]       # Google API
     attempts = 6
     max_seconds = 120
@@ -79,6 +88,7 @@ class Config:
     rules: dict[str, Any] = field(default_factory=dict)
     assignment: dict[str, Any] = field(default_factory=dict)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    nurture: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it came from, for messages
 
     def resolved_backend(self) -> str:
@@ -213,12 +223,37 @@ ASSIGNMENT: dict[str, Setting] = {
     "rule": Setting(_STR, _choice("round_robin", "by_product", "least_open")),
     "cutoff": Setting(_STR, _clock),
 }
+def _hours(v: str) -> str | None:
+    try:
+        a, b = (x.strip() for x in v.split("-"))
+        lo, hi = dt.time.fromisoformat(a), (dt.time.max if b in ("24:00", "24") else dt.time.fromisoformat(b))
+    except ValueError:
+        return "must be hours like '07:00-22:00'"
+    return None if lo < hi else "must start before it ends"
+
+
+def _address(v: str) -> str | None:
+    from email.utils import parseaddr
+
+    return None if "@" in parseaddr(v)[1] else "must be an email address, e.g. 'Công ty ABC <cskh@abc.vn>'"
+
+
+NURTURE: dict[str, Setting] = {
+    "sender": Setting(_STR, _address),
+    "from_owner": Setting((bool,)),
+    "identity": Setting(_STR, _non_empty),
+    "unsubscribe_email": Setting(_STR, _address),
+    "unsubscribe_url": Setting(_STR, _url),
+    "subject_prefix": Setting(_STR),
+    "send_hours": Setting(_STR, _hours),
+    "templates": Setting(_STR, _non_empty),
+}
 RETRY: dict[str, Setting] = {
     "attempts": Setting(_INT, _range(1, 50)),
     "max_seconds": Setting(_NUM, _range(0.001, 3600)),
     "timeout": Setting(_NUM, _range(0.001, 600)),
 }
-TABLES = ("tabs", "headers", "rules", "assignment", "retry")
+TABLES = ("tabs", "headers", "rules", "assignment", "retry", "nurture")
 _TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table",
                dt.date: "a date"}
 
@@ -279,6 +314,8 @@ def parse_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
             kwargs[key] = rules
         elif key == "assignment":
             kwargs[key] = _table(where, key, value, ASSIGNMENT)
+        elif key == "nurture":
+            kwargs[key] = _table(where, key, value, NURTURE)
         elif key == "retry":
             kwargs[key] = RetrySettings(**{k: float(v) if k != "attempts" else v
                                            for k, v in _table(where, key, value, RETRY).items()})
@@ -309,6 +346,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     if "workbook" in kwargs and not Path(kwargs["workbook"]).is_absolute():
         # A relative path in the file means relative to the file, wherever cron runs from.
         kwargs["workbook"] = str((p.parent / kwargs["workbook"]).resolve())
+    folder = kwargs.get("nurture", {}).get("templates")
+    if folder and not Path(folder).is_absolute():
+        kwargs["nurture"]["templates"] = str((p.parent / folder).resolve())
     cfg = Config(**kwargs, source=str(p) if data else None)
     env_endpoint = os.environ.get("SHEETCRM_API_ENDPOINT")
     if env_endpoint and not cfg.api_endpoint:

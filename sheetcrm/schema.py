@@ -39,10 +39,11 @@ TAB_FILES = {
     "team": "team.toml",
     "privacy": "privacy.toml",
     "suppression": "suppression.toml",
+    "nurture_content": "nurture_content.toml",
 }
 # Tabs that came after teams had copied `schemas/` to a folder of their own: read from
 # the shipped files when that folder lacks them.
-LATER_TABS = ("intake", "team", "privacy", "suppression")
+LATER_TABS = ("intake", "team", "privacy", "suppression", "nurture_content")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 

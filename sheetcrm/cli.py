@@ -288,6 +288,78 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
 
 
+def smtp_options(fn: Callable) -> Callable:
+    """Where email goes; the password only from SHEETCRM_SMTP_PASSWORD."""
+    for opt in reversed([
+        click.option("--smtp-host", default="localhost", show_default=True, help="SMTP server."),
+        click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port (default: 587, 465 with ssl)."),
+        click.option("--smtp-user", help="SMTP login (the password comes from SHEETCRM_SMTP_PASSWORD)."),
+        click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), default="starttls",
+                     show_default=True, help="How the connection is secured."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+NURTURE_SKIPS = (("erased", "erased on request"), ("do_not_contact", "do not contact"),
+                 ("unsubscribed", "unsubscribed"), ("no_consent", "no email consent"), ("no_email", "no valid email"),
+                 ("no_content", "no content item left"), ("same_email", "address already sent to in this run"))
+
+
+@main.command()
+@target_options
+@smtp_options
+@click.option("--dry-run", is_flag=True, help="List the touches due and their subjects; send and write nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Write the emails as .eml files here to read them; "
+              "send and record nothing.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@_handle_errors
+def nurture(smtp_host: str, smtp_port: int | None, smtp_user: str | None, smtp_security: str, dry_run: bool,
+            outbox: str | None, today: str | None, **kw: Any) -> None:
+    """Send the nurture emails due today and record each touch in 'Nuôi dưỡng'.
+
+    Each lead in nurture whose next touch has come gets the next item of 'Nội dung nuôi
+    dưỡng' it has not had, if it agreed to email and did not unsubscribe; every message is
+    logged once in 'Thông báo' (docs/nurture-automation.md). Exit 3 when a send failed.
+
+    Example: sheetcrm nurture --workbook leads.xlsx --outbox outbox/
+    """
+    from .delivery import SmtpSettings
+
+    port = smtp_port or (465 if smtp_security == "ssl" else 587)
+    smtp = SmtpSettings(host=smtp_host, port=port, security=smtp_security, user=smtp_user)
+    result = api.nurture(**_common(kw), today=today, dry_run=dry_run, outbox=outbox, smtp=smtp)
+    q, plan = kw["quiet"], result.plan
+    for w in result.warnings:
+        click.echo(f"Warning: {redact(w)}", err=True)
+    c = plan.counts
+    _say(q, f"Nurture {result.backend} {result.location} (today = {result.today:%d/%m/%Y}): "
+            f"{c.get('active', 0)} active, {c.get('due', 0)} due, {len(result.messages)} to send")
+    if not plan.today_is_working_day:
+        _say(q, "  today is not a working day: nothing is due")
+    skipped = "; ".join(f"{label}: {c[f'skipped_{k}']}" for k, label in NURTURE_SKIPS if c.get(f"skipped_{k}"))
+    if skipped:
+        _say(q, f"  not sent: {skipped}")
+    if dry_run or result.outbox is not None:
+        for t in plan.touches.itertuples():
+            _say(q, f"  {t.lead_id} ({t.owner or '-'}): {t.content_id} {t.title}")
+        if result.outbox is not None:
+            _say(q, f"Wrote {len(result.files)} message(s) to {result.outbox}; nothing was sent or recorded.")
+        else:
+            _say(q, "Dry run: nothing was sent or written.")
+        return
+    if result.outside_hours:
+        _say(q, "  outside the sending hours ([nurture] send_hours): nothing was sent")
+        return
+    _say(q, f"  sent: {result.sent}; recorded: {result.recorded}; failed: {result.failed}; "
+            f"cells written: {result.cells_written}")
+    if result.failed:
+        for o in result.outcomes:
+            if o.state == "failed":
+                click.echo(redact(f"  failed: {o.message.extra.get('lead_id')}: {o.answer}"), err=True)
+        sys.exit(3)
+
+
 def _print_result(result: api.SyncResult, quiet: bool) -> None:
     r = result.report
     _say(quiet, f"Synced {result.backend} {result.location} (today = {result.today:%d/%m/%Y})")

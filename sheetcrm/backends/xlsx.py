@@ -224,6 +224,10 @@ class XlsxBackend:
                 os.chmod(tmp, self.path.stat().st_mode & 0o777)
             self._check_unchanged()
             os.replace(tmp, self.path)
+            # The file is now what this backend wrote: a later apply in the same run (the
+            # notifications log, one write per message) checks against it and re-reads tabs.
+            self._read_stamp = _stamp(self.path)
+            self._grids.clear()
             return out
         except BaseException:
             with contextlib.suppress(OSError):

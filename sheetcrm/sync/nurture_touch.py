@@ -38,7 +38,7 @@ NO = {"khong", "no", "n", "0", "false", "khong dong y", "tu choi", "huy", "da hu
 # The intake outcome of an unsubscribe imported (sheetcrm/sync/intake.py writes it).
 UNSUBSCRIBED = {"vi": "hủy nhận email", "en": "unsubscribed"}
 # Why a due touch is not sent, in the order they are checked.
-SKIPS = ("erased", "do_not_contact", "unsubscribed", "no_consent", "no_email", "no_content")
+SKIPS = ("erased", "do_not_contact", "unsubscribed", "no_consent", "no_email", "no_content", "same_email")
 CONTENT_PREFIX = "ND-"
 
 
@@ -220,13 +220,11 @@ def unsubscribed_leads(intake: Table) -> set[str]:
     return set(as_text(f["lead_id"][out]).str.strip()) - {""}
 
 
-def plan_touches(tables: Mapping[str, Table], content_table: Table, schemas: Schemas, today: dt.date,
-                 ledger_seen: pd.DataFrame | None = None) -> TouchPlan:
-    """The touches due today and the item each lead gets (module docstring).
-
-    `ledger_seen` (lead_id, content_id): items the notifications log holds as sent or
-    of unknown outcome for a lead, on top of `Nội dung đã gửi` (a run cut off between the
-    send and the cell write must not send the item again)."""
+def plan_touches(tables: Mapping[str, Table], content_table: Table, schemas: Schemas, today: dt.date) -> TouchPlan:
+    """The touches due today and the item each lead gets (module docstring). The item is
+    the first, in order, that no nurture row of the lead lists in `Nội dung đã gửi`; a run
+    cut off after sending and before recording picks the same item again, and the
+    notifications log (keyed by lead and item) knows it went out."""
     content = parse_content(content_table, schemas)
     N = tables["nurture"].frame
     chain = schemas.chain
@@ -288,11 +286,15 @@ def plan_touches(tables: Mapping[str, Table], content_table: Table, schemas: Sch
         skip[due & skip.eq("") & mask.fillna(False).astype(bool)] = key
 
     # The next item each remaining lead has not had.
-    seen = _seen(n_lead, txt("sent_content"), ledger_seen)
+    seen = _seen(n_lead, txt("sent_content"))
     want = due & skip.eq("")
     pick = _next_items(n_lead[want], reason[want], content.items, seen)
     skip[want & ~n_lead.index.isin(pick.index)] = "no_content"
     sent = want & n_lead.index.isin(pick.index)
+    # Two leads with one address (not marked duplicates yet): one message to it per run.
+    twice = sent & email.where(sent).duplicated(keep="first") & sent
+    skip[twice] = "same_email"
+    sent &= ~twice
 
     idx = N.index[sent]
     touches = pd.DataFrame({
@@ -330,12 +332,10 @@ def _parsed(frame: pd.DataFrame, key: str) -> pd.Series:
     return parse_dates(frame[key])[0].astype("datetime64[ns]").dt.normalize()
 
 
-def _seen(n_lead: pd.Series, sent: pd.Series, ledger: pd.DataFrame | None) -> pd.DataFrame:
-    """(lead_id, content_id) pairs a lead has had, in any of its nurture rows or the log."""
+def _seen(n_lead: pd.Series, sent: pd.Series) -> pd.DataFrame:
+    """(lead_id, content_id) pairs a lead has had, in any of its nurture rows."""
     ids = sent_ids(sent)
     pairs = pd.DataFrame({"lead_id": n_lead, "content_id": ids}).explode("content_id").dropna()
-    if ledger is not None and len(ledger):
-        pairs = pd.concat([pairs, ledger[["lead_id", "content_id"]]], ignore_index=True)
     return pairs.drop_duplicates()
 
 

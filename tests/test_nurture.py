@@ -176,3 +176,46 @@ def test_header_columns_are_found_by_alias(book):
     path, _ = book
     cols = header_cols(path, NURTURE)
     assert "Nội dung đã gửi" in cols  # the sync writes the nurture tab with the new column
+
+
+def _table_after(path, tab, title):
+    rows = [list(r) for r in load_workbook(path, read_only=True)[tab].iter_rows(values_only=True)]
+    top = next(i for i, r in enumerate(rows) if r and r[0] == title)
+    out = []
+    for r in rows[top + 2:]:
+        if not r or r[0] in (None, ""):
+            break
+        out.append(r)
+    return out
+
+
+def test_reactivation_by_reason_cadence_and_content_reconciles_with_the_history(book):
+    path, cfg = book
+    rows = _by_lead(path)
+    t1 = _day(rows["KH-000001"]["Lần chăm sóc tới"])
+    with SmtpServer() as server:
+        _run(path, cfg, server, t1)
+    # An answers the email: her rep moves her back into the chain; Cường (never emailed) too.
+    leads = {r["Mã KH"]: i + 2 for i, r in enumerate(_rows(path, "Khách hàng"))}
+    set_cell(path, "Khách hàng", leads["KH-000001"], "Trạng thái", "Nóng")
+    set_cell(path, "Khách hàng", leads["KH-000003"], "Trạng thái", "Tiềm năng")
+    api.sync(workbook=path, today=t1 + dt.timedelta(days=2))
+
+    history = _rows(path, "Lịch sử")
+    came_back = {r["Mã KH"] for r in history if r["Từ trạng thái"] == "Nuôi dưỡng"
+                 and r["Sang trạng thái"] in ("Mới", "Đã tìm hiểu", "Tiềm năng", "Nóng", "Chốt")}
+    assert came_back == {"KH-000001", "KH-000003"}
+    by_reason = {r[0]: r[1:5] for r in _table_after(path, "Tổng quan", "Kích hoạt lại theo lý do")}
+    assert by_reason["Chưa cần ngay"][:2] == [6, 2] and by_reason["Ngân sách chưa cho phép"][:2] == [1, 0]
+    assert by_reason["Chưa cần ngay"][2] == pytest.approx(2 / 6, abs=1e-3)
+    assert by_reason["Ngân sách chưa cho phép"][3] == "ít dữ liệu (1 lượt)"  # a rate over 1 stay says so
+    total = by_reason.pop("Tổng")
+    assert total[:2] == [7, len(came_back)] == [sum(v[0] for v in by_reason.values()),
+                                                sum(v[1] for v in by_reason.values())]
+    by_cadence = {r[0]: r[1:3] for r in _table_after(path, "Tổng quan", "Kích hoạt lại theo tần suất chăm sóc")}
+    assert by_cadence == {"Hàng tháng": [6, 2], "Hàng quý": [1, 0]}
+    by_item = {r[0]: r[1:4] for r in _table_after(path, "Tổng quan", "Kích hoạt lại theo nội dung gửi cuối")}
+    # received, was the last item, came back after it
+    assert by_item["ND-001"] == [3, 3, 1]  # An, Phương and Giang got it; An came back
+    assert "ND-002" not in by_item
+    assert by_item["(chưa gửi nội dung)"] == [4, 4, 1]  # Bình, Cường, Dũng, Em: Cường came back unmailed

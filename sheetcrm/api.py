@@ -508,6 +508,247 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     return path, result
 
 
+# ---------------------------------------------------------------- notify and calendar
+
+
+@dataclass
+class NotifyResult:
+    """What `notify` did: one outcome per message it built (docs/notify.md)."""
+
+    outcomes: list[Any]  # sheetcrm.delivery.Outcome
+    backend: str
+    location: str
+    today: dt.date
+    dry_run: bool = False
+    outbox: Path | None = None
+    log_rows: int = 0  # rows appended to the notifications log
+    tab: str = ""
+
+    def count(self, state: str) -> int:
+        return sum(1 for o in self.outcomes if o.state == state)
+
+    @property
+    def sent(self) -> int:
+        return self.count("sent")
+
+    @property
+    def failed(self) -> list[Any]:
+        return [o for o in self.outcomes if o.state == "failed"]
+
+
+def notify_settings(cfg: Config) -> Any:
+    from .notify import NotifySettings
+
+    return NotifySettings(**cfg.notify)
+
+
+def smtp_settings(cfg: Config, host: str | None = None, port: int | None = None, user: str | None = None,
+                  security: str | None = None) -> Any:
+    """[smtp] of the config with the command-line options over it; the password only from
+    the environment (SHEETCRM_SMTP_PASSWORD)."""
+    import os
+
+    from .config import SMTP, check_value
+    from .delivery import SmtpSettings
+
+    values = dict(cfg.smtp)
+    for key, v in (("host", host), ("port", port), ("user", user), ("security", security)):
+        if v is not None:
+            values[key] = check_value("--smtp-", key, v, SMTP[key])
+    if "port" not in values:
+        values["port"] = {"ssl": 465, "none": 25}.get(values.get("security", "starttls"), 587)
+    password = os.environ.get("SHEETCRM_SMTP_PASSWORD")
+    if values.get("user") and not password:
+        raise ConfigError("[smtp] user is set but SHEETCRM_SMTP_PASSWORD is not: the password comes only "
+                          "from that environment variable")
+    return SmtpSettings(**values, password=password)
+
+
+@dataclass
+class _NotifyInputs:
+    plan: Any  # sync.digest.DigestPlan
+    builder: Any  # notify.Builder
+    log_table: Table
+    log_frame: Any  # the log's rows, states as keys
+
+
+def _notify_inputs(backend: Backend, sheets: dict, cfg: Config, schemas: Schemas, day: dt.date,
+                   settings: Any) -> _NotifyInputs:
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from .delivery import state_key
+    from .notify import Builder
+    from .sync.digest import plan_digests, sequence_numbers
+    from .sync.pipeline import plan_sync
+    from .sync.tables import bind, find_tab
+
+    # The sync's own reading of the leads (parsed, deduplicated, scheduled): the digest is
+    # the agenda the sync writes, split by rep.
+    plan = plan_sync(sheets, schemas, replace(_settings(cfg), summaries=False), day, cfg.now())
+    schema = schemas.tab("notifications")
+    title = find_tab(list(sheets), schema)
+    log_table = bind(sheets[title] if title else None, title, schema, required=False)
+    log_frame = log_table.frame.copy()
+    log_frame["state"] = [state_key(v) for v in log_frame["state"]] if len(log_frame) else pd.Series(dtype=object)
+    digest = plan_digests(plan.leads, plan.tables["nurture"].frame, plan.tables["team"].frame, schemas, day,
+                          settings.stalled_days)
+    gid = None
+    tab_gid = getattr(backend, "tab_gid", None)
+    if tab_gid is not None:
+        gid = tab_gid(plan.tables["leads"].title)
+    sheet_id = getattr(backend, "spreadsheet_id", None)
+    builder = Builder(digest, schemas, cfg.language, cfg.zone, settings, sheet_id, gid,
+                      sequence_numbers(log_frame), schemas.summary_title("agenda", cfg.language),
+                      dt.datetime.now(cfg.zone))
+    return _NotifyInputs(digest, builder, log_table, log_frame)
+
+
+def _log_writer(backend: Backend, table: Table, schemas: Schemas, cfg: Config) -> Any:
+    """`write(rows)` for the ledger: one append to the notifications log per call, durable
+    when it returns, each row keyed by its event key (a retried write logs it once)."""
+    import pandas as pd
+
+    from .sync.pipeline import _append
+    from .sync.tables import bind
+
+    state = {"table": table}
+
+    def write(rows: list[dict[str, Any]]) -> None:
+        changes = ChangeSet()
+        _append(state["table"], pd.DataFrame(rows), changes, schemas, cfg.language, key="event_key")
+        backend.apply(changes)
+        if not state["table"].exists:
+            state["table"] = bind([list(table.schema.headers)], table.title, table.schema, required=False)
+
+    return write
+
+
+def notify(workbook: str | Path | None = None, sheet: str | None = None, *,
+           config: Config | str | Path | None = None, today: str | dt.date | None = None,
+           dry_run: bool = False, outbox: str | Path | None = None, smtp_host: str | None = None,
+           smtp_port: int | None = None, smtp_user: str | None = None, smtp_security: str | None = None,
+           transports: Any = None, **options: Any) -> NotifyResult:
+    """Send each rep their digest (and each manager the team's), by email with an .ics
+    calendar and by chat webhook, each exactly once a day: every attempt is logged in
+    `Thông báo` (docs/notify.md). `outbox`: write .eml files there instead of sending;
+    `dry_run`: build the messages, send and log nothing. `transports` (channel → transport)
+    replaces the SMTP and webhook transports (for tests)."""
+    from .delivery import Ledger, MemoryTransport, OutboxTransport, SmtpTransport, WebhookTransport, send_all
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    day = cfg.today(today)
+    schemas = load_team_schemas(cfg)
+    settings = notify_settings(cfg)
+    if not settings.sender:
+        if not (dry_run or outbox or transports) and settings.email:
+            raise ConfigError(f"{cfg.source or 'config'}: [notify] sender: needed to send the email digests "
+                              "(the From: address of the digests)")
+        from dataclasses import replace
+
+        settings = replace(settings, sender="sheetcrm@localhost")
+    if transports is None and not dry_run and not outbox:
+        smtp = smtp_settings(cfg, smtp_host, smtp_port, smtp_user, smtp_security)
+        transports = {"email": SmtpTransport(smtp),
+                      "webhook": WebhookTransport(cfg.retry.timeout, smtp.attempts, smtp.wait_max)}
+    elif outbox:
+        box = OutboxTransport(outbox)
+        transports = {"email": box, "webhook": box}
+    backend = open_backend(cfg)
+    log_rows = 0
+    with backend.lock():
+        if hasattr(backend, "keep_lock"):
+            backend.keep_lock = True
+        sheets = {t: s.values for t, s in backend.read().items()}
+        inputs = _notify_inputs(backend, sheets, cfg, schemas, day, settings)
+        messages = inputs.builder.messages()
+        if dry_run:
+            outcomes = send_all(messages, MemoryTransport(), None)
+        else:
+            ledger = Ledger(inputs.log_frame.to_dict("records"), _log_writer(backend, inputs.log_table, schemas, cfg),
+                            cfg.now, cfg.language, settings.resend_unknown)
+            try:
+                outcomes = send_all(messages, transports, ledger)
+            finally:
+                for t in {id(t): t for t in (transports.values() if isinstance(transports, dict) else [transports])}.values():
+                    t.close()
+            log_rows = ledger.rows_written
+    result = NotifyResult(outcomes, backend.name, backend.location, day, dry_run, Path(outbox) if outbox else None,
+                          log_rows, inputs.log_table.title)
+    for o in result.failed:
+        log.warning("notify: %s for %s failed: %s", o.message.kind, o.message.recipient, o.answer)
+    log.info("notify finished: %d sent, %d already sent, %d failed%s", result.sent, result.count("already_sent"),
+             len(result.failed), " (dry run)" if dry_run else "",
+             extra={"data": {"sent": result.sent, "already_sent": result.count("already_sent"),
+                             "failed": len(result.failed), "unknown_skipped": result.count("unknown_skipped"),
+                             "dry_run": dry_run}})
+    return result
+
+
+@dataclass
+class CalendarResult:
+    files: list[Path]
+    events: int
+    backend: str
+    location: str
+
+
+def calendar(out: str | Path, workbook: str | Path | None = None, sheet: str | None = None, *,
+             config: Config | str | Path | None = None, today: str | dt.date | None = None,
+             **options: Any) -> CalendarResult:
+    """Write one .ics file per rep into `out`: an event per recontact of the next 30 days,
+    the same UIDs as the digests' calendars; each file written is logged in `Thông báo`
+    (channel `calendar`) so the next one carries a higher SEQUENCE (docs/notify.md)."""
+    from .delivery import Outgoing, message_id
+    from .delivery.ledger import Ledger
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    day = cfg.today(today)
+    schemas = load_team_schemas(cfg)
+    settings = notify_settings(cfg)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    backend = open_backend(cfg)
+    files: list[Path] = []
+    events = 0
+    with backend.lock():
+        if hasattr(backend, "keep_lock"):
+            backend.keep_lock = True
+        sheets = {t: s.values for t, s in backend.read().items()}
+        inputs = _notify_inputs(backend, sheets, cfg, schemas, day, settings)
+        ledger = Ledger([], _log_writer(backend, inputs.log_table, schemas, cfg), cfg.now, cfg.language)
+        import secrets
+
+        stamp = secrets.token_hex(4)  # each run's files are a new delivery: a row of their own
+        for p in inputs.plan.people:
+            rows = inputs.plan.rep_calendar(p.key)
+            if p.manager or not len(rows):
+                continue
+            path = folder / f"{_file_safe(p.name)}.ics"
+            tmp = path.with_suffix(".ics.tmp")
+            tmp.write_bytes(inputs.builder.calendar(p, rows))
+            tmp.replace(path)
+            files.append(path)
+            events += len(rows)
+            m = Outgoing(message_id(f"calendar-{stamp}", day.isoformat(), p.name), "calendar", "calendar", p.name,
+                         path.name, len(rows), day.isoformat())
+            ledger.pending.append(ledger._row(m, "sent", f"file {path.name}"))
+        ledger.flush()
+    log.info("calendar finished: %d files, %d events", len(files), events,
+             extra={"data": {"files": len(files), "events": events}})
+    return CalendarResult(files, events, backend.name, backend.location)
+
+
+def _file_safe(name: str) -> str:
+    from .text import fold
+
+    return "".join(c if c.isalnum() else "-" for c in fold(name)).strip("-") or "rep"
+
+
+# ---------------------------------------------------------------- nurture
+
+
 @dataclass
 class NurtureResult:
     """What `nurture` found and did. `touches` and `skipped` are the plan's frames
@@ -551,24 +792,12 @@ def _team_contacts(team: Table) -> dict[str, dict[str, str]]:
     return out
 
 
-def _ledger_writer(backend: Backend, table: Table, schemas: Schemas, language: str):
-    """`write(rows)` for the notifications ledger: append the rows, durable on return."""
-    import pandas as pd
-
-    from .sync.pipeline import _append
-
-    def write(rows: list[dict[str, Any]]) -> None:
-        changes = ChangeSet()
-        _append(table, pd.DataFrame(rows), changes, schemas, language, key="event_key")
-        backend.apply(changes)
-
-    return write
-
-
 def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
             config: Config | str | Path | None = None, today: str | dt.date | None = None,
             now: dt.datetime | None = None, dry_run: bool = False, outbox: str | Path | None = None,
-            smtp: Any = None, transport: Any = None, **options: Any) -> NurtureResult:
+            smtp_host: str | None = None, smtp_port: int | None = None, smtp_user: str | None = None,
+            smtp_security: str | None = None, smtp: Any = None, transport: Any = None,
+            **options: Any) -> NurtureResult:
     """Send the nurture touches due today (docs/nurture-automation.md): for each active
     nurture row whose next touch has come, the next content item its lead has not had,
     to leads who agreed to email and did not unsubscribe; each message logged exactly once
@@ -576,11 +805,11 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
 
     `dry_run`: list the touches, write nothing. `outbox`: write the messages as .eml files
     into that folder to read them, and record nothing (a later run sends them). Otherwise
-    they go out through `transport` (default: SMTP with `smtp`, a delivery.SmtpSettings),
-    and only within `[nurture] send_hours`."""
+    they go out through `transport` (default: SMTP from `[smtp]` and the `smtp_*` options,
+    or `smtp`, a delivery.SmtpSettings), and only within `[nurture] send_hours`."""
     import pandas as pd
 
-    from .delivery import Ledger, Outgoing, OutboxTransport, SmtpSettings, SmtpTransport, send_all
+    from .delivery import Ledger, Outgoing, OutboxTransport, SmtpTransport, send_all
     from .nurture_mail import NurtureSettings, Templates, build_message
     from .schema import SCHEMA_DIR
     from .sync.nurture_touch import ensure_content, fill_content_ids, plan_touches, record_touches
@@ -604,6 +833,8 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
     recorded = written = 0
     outside = False
     with backend.lock():
+        if hasattr(backend, "keep_lock"):
+            backend.keep_lock = True  # several writes under one lock: one per message logged
         sheets = {t: s.values for t, s in backend.read().items()}
         tables = bind_all(sheets, schemas)
         changes = ChangeSet()
@@ -640,16 +871,10 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
             if messages:
                 log_t = tables["notifications"]
                 rows = log_t.frame.to_dict("records") if log_t.exists else []
-                ledger = Ledger(rows, _ledger_writer(backend, log_t, schemas, cfg.language),
-                                now=cfg.now, language=cfg.language)
+                ledger = Ledger(rows, _log_writer(backend, log_t, schemas, cfg), now=cfg.now, language=cfg.language)
                 if transport is None:
-                    import os
-
-                    base = smtp or SmtpSettings()
-                    from dataclasses import replace
-
-                    transport = SmtpTransport(replace(base, password=base.password
-                                                      or os.environ.get("SHEETCRM_SMTP_PASSWORD")))
+                    transport = SmtpTransport(smtp or smtp_settings(cfg, smtp_host, smtp_port, smtp_user,
+                                                                    smtp_security))
                 try:
                     outcomes = send_all(messages, {"email": transport}, ledger)
                 finally:

@@ -247,6 +247,62 @@ def export_person(phone: str | None, email: str | None, lead: str | None, out_di
 
 
 @main.command()
+@target_options
+@click.option("--dry-run", is_flag=True, help="Build the digests and show them; send and log nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Write .eml files into this folder instead of sending.")
+@click.option("--smtp-host", help="SMTP server (default: [smtp] host).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port (default: [smtp] port, else 587).")
+@click.option("--smtp-user", help="SMTP user; the password comes only from SHEETCRM_SMTP_PASSWORD.")
+@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), help="Default: [smtp] security, else starttls.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@_handle_errors
+def notify(dry_run: bool, outbox: str | None, smtp_host: str | None, smtp_port: int | None, smtp_user: str | None,
+           smtp_security: str | None, today: str | None, **kw: Any) -> None:
+    """Email each rep their list for today (and each manager the team's), with a calendar.
+
+    Each message goes out once a day: every attempt is logged in 'Thông báo', and a rerun
+    sends only what was not delivered (docs/notify.md). Exit 3 when a delivery failed.
+
+    Example: SHEETCRM_SMTP_PASSWORD=... sheetcrm notify --workbook leads.xlsx --smtp-host smtp.gmail.com --smtp-user crm@team.vn
+    """
+    result = api.notify(**_common(kw), today=today, dry_run=dry_run, outbox=outbox, smtp_host=smtp_host,
+                        smtp_port=smtp_port, smtp_user=smtp_user, smtp_security=smtp_security)
+    q = kw["quiet"]
+    verb = "Would send" if dry_run else ("Wrote" if outbox else "Sent")
+    for o in result.outcomes:
+        m = o.message
+        where = f" to {result.outbox}" if outbox and o.state == "sent" else ""
+        label = {"sent": verb.lower(), "already_sent": "already sent today", "failed": "FAILED",
+                 "unknown_skipped": "not resent: its last attempt was cut off (resend_unknown = false)"}[o.state]
+        _say(q, f"  {m.kind} for {m.recipient} ({m.channel}, {m.items} item(s)): {label}{where}")
+        if o.state == "failed":
+            click.echo(f"  {redact(o.answer)}", err=True)
+    _say(q, f"{verb} {result.sent} message(s) from {result.backend} {result.location} "
+            f"({result.today:%d/%m/%Y}); already sent: {result.count('already_sent')}; failed: {len(result.failed)}"
+            + ("; dry run: nothing was sent or logged." if dry_run else f"; logged in '{result.tab}'."))
+    if result.failed:
+        click.echo(f"Error: {len(result.failed)} message(s) could not be delivered; they are logged as failed "
+                   "and the next run tries them again.", err=True)
+        sys.exit(3)
+
+
+@main.command()
+@target_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="The folder for the .ics files.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@_handle_errors
+def calendar(out_dir: str, today: str | None, **kw: Any) -> None:
+    """Write one .ics calendar per rep: an event per recontact of the next 30 days.
+
+    Events keep their UID from one file to the next, so a calendar app updates them
+    (docs/notify.md). Example: sheetcrm calendar --workbook leads.xlsx --out calendars/
+    """
+    result = api.calendar(out_dir, **_common(kw), today=today)
+    _say(kw["quiet"], f"Wrote {len(result.files)} calendar(s), {result.events} event(s): "
+                      + (", ".join(str(p) for p in result.files) or "no rep has a recontact in the next 30 days"))
+
+
+@main.command()
 @click.option("--dir", "directory", default="sheetcrm-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where to write the demo workbook.")
 @click.option("--rows", default=600, show_default=True, type=click.IntRange(1, 100_000),
@@ -288,19 +344,6 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
 
 
-def smtp_options(fn: Callable) -> Callable:
-    """Where email goes; the password only from SHEETCRM_SMTP_PASSWORD."""
-    for opt in reversed([
-        click.option("--smtp-host", default="localhost", show_default=True, help="SMTP server."),
-        click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port (default: 587, 465 with ssl)."),
-        click.option("--smtp-user", help="SMTP login (the password comes from SHEETCRM_SMTP_PASSWORD)."),
-        click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), default="starttls",
-                     show_default=True, help="How the connection is secured."),
-    ]):
-        fn = opt(fn)
-    return fn
-
-
 NURTURE_SKIPS = (("erased", "erased on request"), ("do_not_contact", "do not contact"),
                  ("unsubscribed", "unsubscribed"), ("no_consent", "no email consent"), ("no_email", "no valid email"),
                  ("no_content", "no content item left"), ("same_email", "address already sent to in this run"))
@@ -308,14 +351,17 @@ NURTURE_SKIPS = (("erased", "erased on request"), ("do_not_contact", "do not con
 
 @main.command()
 @target_options
-@smtp_options
 @click.option("--dry-run", is_flag=True, help="List the touches due and their subjects; send and write nothing.")
 @click.option("--outbox", type=click.Path(file_okay=False), help="Write the emails as .eml files here to read them; "
               "send and record nothing.")
+@click.option("--smtp-host", help="SMTP server (default: [smtp] host).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port (default: [smtp] port, else 587).")
+@click.option("--smtp-user", help="SMTP user; the password comes only from SHEETCRM_SMTP_PASSWORD.")
+@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), help="Default: [smtp] security, else starttls.")
 @click.option("--today", help="Use this date as today (YYYY-MM-DD).")
 @_handle_errors
-def nurture(smtp_host: str, smtp_port: int | None, smtp_user: str | None, smtp_security: str, dry_run: bool,
-            outbox: str | None, today: str | None, **kw: Any) -> None:
+def nurture(dry_run: bool, outbox: str | None, smtp_host: str | None, smtp_port: int | None, smtp_user: str | None,
+            smtp_security: str | None, today: str | None, **kw: Any) -> None:
     """Send the nurture emails due today and record each touch in 'Nuôi dưỡng'.
 
     Each lead in nurture whose next touch has come gets the next item of 'Nội dung nuôi
@@ -324,11 +370,8 @@ def nurture(smtp_host: str, smtp_port: int | None, smtp_user: str | None, smtp_s
 
     Example: sheetcrm nurture --workbook leads.xlsx --outbox outbox/
     """
-    from .delivery import SmtpSettings
-
-    port = smtp_port or (465 if smtp_security == "ssl" else 587)
-    smtp = SmtpSettings(host=smtp_host, port=port, security=smtp_security, user=smtp_user)
-    result = api.nurture(**_common(kw), today=today, dry_run=dry_run, outbox=outbox, smtp=smtp)
+    result = api.nurture(**_common(kw), today=today, dry_run=dry_run, outbox=outbox, smtp_host=smtp_host,
+                         smtp_port=smtp_port, smtp_user=smtp_user, smtp_security=smtp_security)
     q, plan = kw["quiet"], result.plan
     for w in result.warnings:
         click.echo(f"Warning: {redact(w)}", err=True)

@@ -30,6 +30,18 @@ Command-line options override the file.
     rule = "round_robin"                  # or "by_product", "least_open"
     cutoff = "15:00"                      # created later: first call due the next working day
 
+    [notify]      # the morning digests (docs/notify.md)
+    sender = "crm@team.vn"                # From: of the digests
+    event_hour = "09:00"                  # calendar events at 9:00; "" (default): all-day
+    resend_unknown = false                # a digest cut off after the hand-over is not resent
+    webhook = "https://chat.googleapis.com/v1/spaces/…"  # the team's chat, for reps without their own
+
+    [smtp]        # the password comes only from SHEETCRM_SMTP_PASSWORD
+    host = "smtp.gmail.com"
+    port = 587
+    security = "starttls"                 # or "ssl", "none"
+    user = "crm@team.vn"
+
     [nurture]     # sheetcrm nurture (docs/nurture-automation.md)
     sender = "Công ty ABC <cskh@abc.vn>"  # From when the owner has no email in `Nhân viên`
     identity = "Công ty ABC · 12 Lê Lợi, Q.1, TP.HCM · 028 1234 5678"  # in every message
@@ -88,6 +100,8 @@ class Config:
     rules: dict[str, Any] = field(default_factory=dict)
     assignment: dict[str, Any] = field(default_factory=dict)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    notify: dict[str, Any] = field(default_factory=dict)  # [notify], checked (docs/notify.md)
+    smtp: dict[str, Any] = field(default_factory=dict)  # [smtp], checked; never a password
     nurture: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it came from, for messages
 
@@ -253,7 +267,35 @@ RETRY: dict[str, Setting] = {
     "max_seconds": Setting(_NUM, _range(0.001, 3600)),
     "timeout": Setting(_NUM, _range(0.001, 600)),
 }
-TABLES = ("tabs", "headers", "rules", "assignment", "retry", "nurture")
+def _email(v: str) -> str | None:
+    return None if "@" in v.strip()[1:-1] and " " not in v.strip() else "must be an email address like crm@team.vn"
+
+
+def _hour(v: str) -> str | None:
+    return None if v == "" else _clock(v)
+
+
+NOTIFY: dict[str, Setting] = {
+    "sender": Setting(_STR, _email),
+    "sender_name": Setting(_STR, _non_empty),
+    "event_hour": Setting(_STR, _hour),
+    "event_minutes": Setting(_INT, _range(5, 24 * 60)),
+    "max_items": Setting(_INT, _range(1, 10_000)),
+    "stalled_days": Setting(_INT, _range(1, 3650)),
+    "resend_unknown": Setting((bool,)),
+    "webhook": Setting(_STR, _url),
+    "email": Setting((bool,)),
+}
+SMTP: dict[str, Setting] = {
+    "host": Setting(_STR, _non_empty),
+    "port": Setting(_INT, _range(1, 65535)),
+    "security": Setting(_STR, _choice("starttls", "ssl", "none")),
+    "user": Setting(_STR, _non_empty),
+    "timeout": Setting(_NUM, _range(0.1, 600)),
+    "attempts": Setting(_INT, _range(1, 20)),
+    "wait_max": Setting(_NUM, _range(0.0, 600)),
+}
+TABLES = ("tabs", "headers", "rules", "assignment", "retry", "notify", "smtp", "nurture")
 _TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table",
                dt.date: "a date"}
 
@@ -316,6 +358,11 @@ def parse_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
             kwargs[key] = _table(where, key, value, ASSIGNMENT)
         elif key == "nurture":
             kwargs[key] = _table(where, key, value, NURTURE)
+        elif key in ("notify", "smtp"):
+            if key == "smtp" and isinstance(value, dict) and "password" in value:
+                raise ConfigError(f"{where}[smtp] password: is not read from the config file; "
+                                  "set the environment variable SHEETCRM_SMTP_PASSWORD")
+            kwargs[key] = _table(where, key, value, NOTIFY if key == "notify" else SMTP)
         elif key == "retry":
             kwargs[key] = RetrySettings(**{k: float(v) if k != "attempts" else v
                                            for k, v in _table(where, key, value, RETRY).items()})

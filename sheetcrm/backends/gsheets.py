@@ -163,6 +163,9 @@ class GSheetsBackend:
         self.http.set_timeout(timeout)
         self._calls = 0
         self._meta: dict | None = None  # metadata as of the last read
+        # True while a command writes several times under one lock (docs/notify.md): each
+        # write renews the lock instead of releasing it, and reads only the metadata again.
+        self.keep_lock = False
         self._fresh_meta: dict | None = None  # metadata answered by the lock call
         self._first: dict[str, list[list[Any]]] = {}
         self._lock: locks.SheetLock | None = None
@@ -355,6 +358,13 @@ class GSheetsBackend:
         self._first = {t: g for t, g in zip(titles, grids)}
         return {t: RawSheet(t, g) for t, g in self._first.items()}
 
+    def tab_gid(self, title: str) -> int | None:
+        """The sheet id (`gid` in a link) of tab `title`, as of the last read."""
+        for sh in _grid_sheets(self._meta or {}):
+            if sh["properties"]["title"] == title:
+                return sh["properties"]["sheetId"]
+        return None
+
     # -- apply ---------------------------------------------------------------
 
     def apply(self, changes: ChangeSet) -> ApplyResult:
@@ -369,7 +379,10 @@ class GSheetsBackend:
         if changes.is_empty():
             return result
         if self._meta is None:
-            self.read()
+            if self.keep_lock and self._first:
+                self._meta = self._metadata()  # a later write of the run: the tabs as read stay known
+            else:
+                self.read()
         assert self._meta is not None
         tabs = _Tabs.of(self._meta)
         structure, new_tabs = self._structure_phase(changes, tabs)
@@ -564,8 +577,14 @@ class GSheetsBackend:
         The last batch deletes the lock's named range: if an attempt was applied but its
         answer lost, the retry fails on the missing lock instead of appending twice."""
         lock = self._lock if self._in_lock else None
+        renewed = None
         if lock is not None:
             reqs = [*reqs, locks.delete_request(lock)]
+            if self.keep_lock:
+                # Several writes under one lock (the notifications log): the same batch
+                # that releases the lock takes a fresh one, so it never lapses in between.
+                renewed = locks.SheetLock.new(self.lock_ttl)
+                reqs.append(locks.add_request(renewed, _first_sheet_id(self._meta or {})))
         chunks = list(_chunks(reqs, PAYLOAD_LIMIT))
         if self._count_target is not None:
             req, col = self._count_target
@@ -593,7 +612,7 @@ class GSheetsBackend:
                 ) from None
             log.warning("writing cells: an earlier attempt was applied (its answer was lost)")
         if lock is not None:
-            self._lock = None
+            self._lock = renewed
 
     def _send_chunk(self, chunk: list[dict]) -> None:
         """A leading chunk: replaying updateCells is harmless, replaying appendCells is

@@ -199,6 +199,13 @@ class XlsxBackend:
                 raise WorkbookError(f"{self.path}: cannot be opened for writing ({exc})") from None
 
         result.wrote = bool(self._write_atomically(write))
+        if result.wrote:
+            # The file is now what this process wrote: a later apply in the same run (the
+            # notifications log writes once per message) checks against this state, and
+            # reads the tabs it appends to again.
+            self._read_stamp = _stamp(self.path)
+            for a in changes.appends:
+                self._grids.pop(a.tab, None)
         return result
 
     def _grid(self, title: str) -> list[list[Any]]:
@@ -224,10 +231,6 @@ class XlsxBackend:
                 os.chmod(tmp, self.path.stat().st_mode & 0o777)
             self._check_unchanged()
             os.replace(tmp, self.path)
-            # The file is now what this backend wrote: a later apply in the same run (the
-            # notifications log, one write per message) checks against it and re-reads tabs.
-            self._read_stamp = _stamp(self.path)
-            self._grids.clear()
             return out
         except BaseException:
             with contextlib.suppress(OSError):

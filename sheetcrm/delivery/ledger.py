@@ -101,7 +101,8 @@ class Ledger:
     # -- rows ----------------------------------------------------------------
     def _row(self, m: Outgoing, state: str, answer: str = "") -> dict[str, Any]:
         attempt = self.attempts.get(m.message_id, 0)
-        return {"event_key": f"{m.message_id}#{attempt}#{state}", "logged_at": self.now(), "day": m.day,
+        return {"event_key": f"{m.message_id}#{attempt}#{state}",
+                "logged_at": self.now().strftime("%Y-%m-%d %H:%M:%S"), "day": m.day,
                 "channel": m.channel, "kind": m.kind, "recipient": m.recipient, "address": m.address,
                 "items": m.items, "message_id": m.message_id, "attempt": attempt,
                 "state": state_label(state, self.language), "answer": answer[:300]}

@@ -148,7 +148,8 @@ def unsubscribe_links(s: NurtureSettings, lead_id: str, email: str) -> tuple[str
 def nurture_message_id(lead_id: str, content_id: str, domain: str) -> str:
     """One id per lead and content item: the ledger key, so an item reaches a lead once."""
     h = hashlib.blake2b(f"{lead_id}|{content_id}".encode(), digest_size=6).hexdigest()
-    safe = "".join(c if c.isalnum() or c == "-" else "-" for c in f"{lead_id}.{content_id}")
+    safe = ".".join("".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in part)
+                    for part in (lead_id, content_id))
     return f"<nurture.{safe}.{h}@{domain}>"
 
 

@@ -219,3 +219,19 @@ def test_reactivation_by_reason_cadence_and_content_reconciles_with_the_history(
     assert by_item["ND-001"] == [3, 3, 1]  # An, Phương and Giang got it; An came back
     assert "ND-002" not in by_item
     assert by_item["(chưa gửi nội dung)"] == [4, 4, 1]  # Bình, Cường, Dũng, Em: Cường came back unmailed
+
+
+def test_forget_erases_the_lead_from_the_notifications_log_too(book):
+    path, cfg = book
+    t1 = _day(_by_lead(path)["KH-000001"]["Lần chăm sóc tới"])
+    with SmtpServer() as server:
+        _run(path, cfg, server, t1)
+    assert any(r["Địa chỉ"] == "an@minhphat.vn" for r in _rows(path, "Thông báo"))
+    api.forget(email="an@minhphat.vn", workbook=path)
+    log = _rows(path, "Thông báo")
+    assert not any("an@minhphat.vn" in str(v) for r in log for v in r.values())
+    assert sum(1 for r in log if r["Địa chỉ"] == "[đã xoá]") == 2  # her intent and answer rows
+    with SmtpServer() as server:  # and she is never emailed again
+        res = _run(path, cfg, server, dt.date(2026, 5, 13))
+        assert "KH-000001" not in {m["X-Sheetcrm-Lead"] for m in server.handler.messages}
+        assert res.plan.counts["skipped_erased"] == 1

@@ -505,7 +505,42 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     from .intake.sample import write_demo_export
 
     write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
+    # The consent some leads gave on their forms, then today's nurture emails into an
+    # outbox to read (docs/nurture-automation.md): nothing is sent or recorded.
+    _demo_consent(path)
+    from dataclasses import replace
+
+    nurture(workbook=path, config=replace(cfg, nurture=dict(DEMO_NURTURE)), today=day, outbox=folder / "outbox")
     return path, result
+
+
+DEMO_NURTURE = {"sender": "Công ty Minh Phát <cskh@minhphat.vn>",
+                "identity": "Công ty TNHH Minh Phát · 12 Lê Lợi, Q.1, TP.HCM · 028 3812 3456",
+                "unsubscribe_email": "huy-dang-ky@minhphat.vn",
+                "unsubscribe_url": "https://minhphat.vn/huy-dang-ky?email={email}"}
+
+
+def _demo_consent(path: Path) -> None:
+    """`Đồng ý nhận email` for the demo's leads, as their forms would have given it: yes for
+    seven in ten, no for one, blank for the rest (by lead id, so the same every time)."""
+    from openpyxl import load_workbook
+
+    from .schema import SCHEMA_DIR, load_tab
+
+    tab = load_tab(SCHEMA_DIR / "leads.toml")
+    wb = load_workbook(path)
+    ws = wb[tab.title] if tab.title in wb.sheetnames else wb.worksheets[0]
+    head = {str(c.value): c.column for c in ws[1] if c.value}
+    id_col = head.get(tab.column("lead_id").header)
+    if id_col is None or tab.column("email_consent").header in head:
+        return
+    col = ws.max_column + 1
+    ws.cell(1, col, tab.column("email_consent").header)
+    for r in range(2, ws.max_row + 1):
+        digits = "".join(ch for ch in str(ws.cell(r, id_col).value or "") if ch.isdigit())
+        n = int(digits) % 10 if digits else 9
+        ws.cell(r, col, "có" if n < 7 else ("không" if n == 7 else None))
+    wb.save(path)
 
 
 # ---------------------------------------------------------------- notify and calendar

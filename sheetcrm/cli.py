@@ -342,6 +342,10 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
             _say(q, f"  {tabs[key]:<18} {text}")
     _say(q, "")
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
+    outbox = Path(path).parent / "outbox"
+    emails = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    _say(q, f"Today's nurture emails, to read (nothing was sent): {len(emails)} in {outbox.resolve()}")
+    _say(q, f"  preview again: sheetcrm nurture --workbook {path} --dry-run")
 
 
 NURTURE_SKIPS = (("erased", "erased on request"), ("do_not_contact", "do not contact"),

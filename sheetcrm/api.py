@@ -28,8 +28,8 @@ from .logs import log, use_timezone
 if TYPE_CHECKING:
     from .schema import Schemas
     from .sync.intake import ImportPlan
-    from .sync.privacy import ForgetPlan
     from .sync.pipeline import Report, Settings, SyncPlan
+    from .sync.privacy import ForgetPlan
     from .sync.tables import Table
 
 
@@ -844,7 +844,7 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
     or `smtp`, a delivery.SmtpSettings), and only within `[nurture] send_hours`."""
     import pandas as pd
 
-    from .delivery import Ledger, Outgoing, OutboxTransport, SmtpTransport, send_all
+    from .delivery import Ledger, OutboxTransport, Outgoing, SmtpTransport, send_all
     from .nurture_mail import NurtureSettings, Templates, build_message
     from .schema import SCHEMA_DIR
     from .sync.nurture_touch import ensure_content, fill_content_ids, plan_touches, record_touches

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from helpers_xlsx import H, PERSON_KEYS
+from helpers_xlsx import PERSON_KEYS, H
 
 T0 = dt.date(2026, 3, 12)  # the sync that opens the nurture rows (a Thursday)
 CONSENT = "Đồng ý nhận email"

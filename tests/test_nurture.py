@@ -235,3 +235,31 @@ def test_forget_erases_the_lead_from_the_notifications_log_too(book):
         res = _run(path, cfg, server, dt.date(2026, 5, 13))
         assert "KH-000001" not in {m["X-Sheetcrm-Lead"] for m in server.handler.messages}
         assert res.plan.counts["skipped_erased"] == 1
+
+
+def test_cli_dry_run_then_send_then_a_refused_send_exits_3(book, tmp_path):
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    path, _ = book
+    t1 = _day(_by_lead(path)["KH-000001"]["Lần chăm sóc tới"])
+    runner = CliRunner()
+    with SmtpServer() as server:
+        cfg = write_config(tmp_path / "cli.toml", send_hours="00:00-24:00")
+        cfg.write_text(cfg.read_text(encoding="utf-8")
+                       + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\nattempts = 1\n'
+                       + "wait_max = 0.01\n", encoding="utf-8")
+        args = ["nurture", "--workbook", str(path), "--config", str(cfg), "--today", t1.isoformat()]
+        dry = runner.invoke(main, [*args, "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert "7 active, 6 due, 3 to send" in dry.output
+        assert "not sent: do not contact: 1; unsubscribed: 1; no email consent: 1" in dry.output
+        assert "KH-000007 (Minh): ND-001" in dry.output and not server.handler.messages
+        server.handler.refuse = "554 5.7.1 rejected"
+        bad = runner.invoke(main, args)
+        assert bad.exit_code == 3 and "failed: 3" in bad.output
+        server.handler.refuse = None
+        ok = runner.invoke(main, args)
+        assert ok.exit_code == 0 and "sent: 3; recorded: 3; failed: 0" in ok.output
+        assert len(server.handler.messages) == 3

@@ -46,7 +46,7 @@ def test_facebook_consent_question_fills_the_consent_column_of_new_leads(tmp_pat
     header = [*FACEBOOK_COLUMNS, "full_name", "phone_number", "email", "bạn_có_đồng_ý_nhận_email_tư_vấn?"]
 
     def row(i, name, phone, answer):
-        return [f"l:{100 + i}", "2026-12-04T09:0%d:00+07:00" % i, "ag:1", "Ad", "as:1", "Nhóm", "c:1", "Camp",
+        return [f"l:{100 + i}", f"2026-12-04T09:0{i}:00+07:00", "ag:1", "Ad", "as:1", "Nhóm", "c:1", "Camp",
                 "f:1", "Form", "false", "fb", name, phone, f"p{i}@mail.vn", answer]
 
     f = _csv(tmp_path / "fb.csv", header, [row(1, "Ngô Văn Khoa", "p:+84901000001", "yes"),

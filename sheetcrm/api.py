@@ -501,13 +501,14 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     result = None
     for d in story.days:
         replay.step(d)
+        if d == story.days[-1]:
+            _demo_consent(path)  # the consent some leads gave on their forms
         result = sync(workbook=path, config=cfg, today=d)
     from .intake.sample import write_demo_export
 
     write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
-    # The consent some leads gave on their forms, then today's nurture emails into an
-    # outbox to read (docs/nurture-automation.md): nothing is sent or recorded.
-    _demo_consent(path)
+    # Today's nurture emails into an outbox to read (docs/nurture-automation.md): nothing
+    # is sent or recorded.
     from dataclasses import replace
 
     nurture(workbook=path, config=replace(cfg, nurture=dict(DEMO_NURTURE)), today=day, outbox=folder / "outbox")

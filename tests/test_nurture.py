@@ -263,3 +263,26 @@ def test_cli_dry_run_then_send_then_a_refused_send_exits_3(book, tmp_path):
         ok = runner.invoke(main, args)
         assert ok.exit_code == 0 and "sent: 3; recorded: 3; failed: 0" in ok.output
         assert len(server.handler.messages) == 3
+
+
+def test_a_run_cut_off_after_sending_records_the_touch_without_sending_again(book):
+    """The ledger holds the messages as sent but the nurture cells were never written (the
+    run stopped in between): the rerun picks the same items, sends nothing, records them."""
+    path, cfg = book
+    rows = _by_lead(path)
+    t1 = _day(rows["KH-000001"]["Lần chăm sóc tới"])
+    order = list(rows)
+    with SmtpServer() as server:
+        _run(path, cfg, server, t1)
+        assert len(server.handler.messages) == 3
+        for lid in SENDABLE_FIRST:  # undo the recording, as if it had never been written
+            r = order.index(lid) + 2
+            for header, value in (("Số lần đã chăm sóc", ""), ("Ngày chăm sóc gần nhất", None),
+                                  ("Lần chăm sóc tới", t1), ("Nội dung đã gửi", "")):
+                set_cell(path, NURTURE, r, header, value)
+        again = _run(path, cfg, server, t1)
+        assert len(server.handler.messages) == 3  # nothing twice
+        assert {o.state for o in again.outcomes} == {"already_sent"} and again.recorded == 3
+    rows = _by_lead(path)
+    assert {rows[lid]["Nội dung đã gửi"] for lid in SENDABLE_FIRST} == {"ND-001"}
+    assert all(str(rows[lid]["Số lần đã chăm sóc"]) == "1" for lid in SENDABLE_FIRST)

@@ -769,7 +769,7 @@ def calendar(out: str | Path, workbook: str | Path | None = None, sheet: str | N
             events += len(rows)
             m = Outgoing(message_id(f"calendar-{stamp}", day.isoformat(), p.name), "calendar", "calendar", p.name,
                          path.name, len(rows), day.isoformat())
-            ledger.pending.append(ledger._row(m, "sent", f"file {path.name}"))
+            ledger.record(m, "sent", f"file {path.name}")
         ledger.flush()
     log.info("calendar finished: %d files, %d events", len(files), events,
              extra={"data": {"files": len(files), "events": events}})

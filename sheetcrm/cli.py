@@ -269,6 +269,9 @@ def notify(dry_run: bool, outbox: str | None, smtp_host: str | None, smtp_port: 
                         smtp_port=smtp_port, smtp_user=smtp_user, smtp_security=smtp_security)
     q = kw["quiet"]
     verb = "Would send" if dry_run else ("Wrote" if outbox else "Sent")
+    if not result.outcomes:
+        _say(q, "No message to send: nobody active in the team tab has both an Email (or a Webhook) "
+                "and something due (docs/notify.md).")
     for o in result.outcomes:
         m = o.message
         where = f" to {result.outbox}" if outbox and o.state == "sent" else ""

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from helpers_xlsx import H, TODAY
+from helpers_xlsx import TODAY, H
 
 TEAM = "Nhân viên"
 TEAM_HEADER = ["Tên", "Email", "Vai trò", "Đang làm", "Webhook"]
 KEYS = ["lead_id", "name", "company", "email", "phone", "owner", "status", "created_at", "last_contact", "reason",
         "recontact_on"]
-D = lambda n: TODAY + dt.timedelta(days=n)  # noqa: E731
+D = lambda n: TODAY + dt.timedelta(days=n)
 
 # lead id -> (owner, status, last contact, reason, recontact on); names are "Khách <id>"
 PLAN: dict[str, tuple[str, str, dt.date | None, str, dt.date]] = {

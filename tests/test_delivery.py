@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from smtp_helpers import SmtpServer
 
 from sheetcrm.delivery import (
     DeliveryFailed,
@@ -26,8 +27,6 @@ from sheetcrm.delivery import (
     send_all,
     state_key,
 )
-
-from smtp_helpers import SmtpServer
 
 NOW = dt.datetime(2026, 3, 12, 7, 0)
 
@@ -167,7 +166,7 @@ class _Hook(BaseHTTPRequestHandler):
     bodies: list = []
     status = [200]
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         n = int(self.headers["Content-Length"])
         type(self).bodies.append(json.loads(self.rfile.read(n)))
         code = type(self).status.pop(0) if len(type(self).status) > 1 else type(self).status[0]

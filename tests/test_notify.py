@@ -168,7 +168,7 @@ def test_cut_off_after_the_server_accepted_is_logged_unknown_and_not_resent(tmp_
 class _Hook(BaseHTTPRequestHandler):
     bodies: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         type(self).bodies.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
         self.send_response(200)
         self.end_headers()
@@ -271,3 +271,17 @@ def test_smtp_failure_and_settings_never_show_the_password():
     with pytest.raises(DeliveryFailed) as exc:  # nothing listens on port 9
         SmtpTransport(settings).send(Outgoing("<x@y>", "email", "digest", "A", "a@team.vn", email=e))
     assert "hunter2" not in str(exc.value) and "127.0.0.1:9" in str(exc.value)
+
+
+def test_the_team_webhook_serves_reps_without_their_own(tmp_path, smtp, hook):
+    srv, h = hook
+    wb, cfg = setup(tmp_path, smtp.port)
+    text = cfg.read_text(encoding="utf-8").replace(
+        "[notify]\n", f'[notify]\nwebhook = "http://127.0.0.1:{srv.server_port}/team"\nemail = false\n')
+    cfg.write_text(text, encoding="utf-8")
+    assert run(cfg).exit_code == 0
+    assert smtp.handler.messages == []  # email = false: chat only
+    texts = sorted(b["text"] for _, b in h.bodies)
+    assert len(texts) == 3  # Lan, Minh and Hùng each have items; the manager is not a rep
+    assert {p for p, _ in h.bodies} == {"/team"}
+    assert run(cfg).exit_code == 0 and len(h.bodies) == 3

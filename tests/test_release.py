@@ -48,6 +48,8 @@ def test_wheel_holds_every_module_and_data_file(built):
     assert need and sorted(set(need) - names) == []
     # The package opens its schemas from inside itself once installed.
     assert "sheetcrm/schemas/leads.toml" in names and "sheetcrm/testing/fakesheets/README.md" in names
+    # notify renders its digests from templates inside the package
+    assert {"sheetcrm/templates/digest.html.j2", "sheetcrm/schemas/notifications.toml"} <= names
 
 
 def test_sdist_holds_sources_schemas_and_tests(built):

@@ -111,6 +111,10 @@ class Ledger:
         self.pending.append(self._row(m, state, answer))
         self.last[m.message_id] = state
 
+    def record(self, m: Outgoing, state: str, answer: str = "") -> None:
+        """Queue a row for something delivered outside `send_all` (files written, say)."""
+        self._add(m, state, answer)
+
     def flush(self) -> None:
         """Write the rows not written yet (durable when this returns)."""
         if self.pending:

@@ -7,13 +7,19 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from .message import DeliveryFailed, Outgoing
 
@@ -87,7 +93,7 @@ class SmtpTransport:
         if self.conn is not None:
             try:
                 self.conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket
+            except Exception:
                 pass
         self.conn = None
 
@@ -117,8 +123,7 @@ class SmtpTransport:
             if all(400 <= c < 500 for c in codes):
                 raise _Transient(f"SMTP recipient refused {codes}") from None
             raise DeliveryFailed(f"SMTP recipient refused {codes}", permanent=True) from None
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout,
-                TimeoutError, OSError) as exc:
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError) as exc:
             self._drop()
             raise _Transient(f"SMTP connection to {self.s.host}:{self.s.port}: {type(exc).__name__}: {exc}") from None
 
@@ -129,7 +134,7 @@ class SmtpTransport:
         if self.conn is not None:
             try:
                 self.conn.quit()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         self.conn = None
 

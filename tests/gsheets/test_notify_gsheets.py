@@ -13,6 +13,8 @@ from sheetcrm import api
 from sheetcrm.backends.gsheets_plan import to_api
 from sheetcrm.delivery import state_key
 
+from .fake import requests_by_endpoint
+
 LOG = "Thông báo"
 
 
@@ -39,7 +41,14 @@ def log(fake, sid) -> list[list]:
 
 def test_notify_writes_the_log_links_rows_and_a_rerun_sends_nothing(fake, target, smtp):
     sid, t = target
+    before = dict(requests_by_endpoint(fake))
     res = api.notify(today=TODAY, **t)
+    calls = {k: v - before.get(k, 0) for k, v in requests_by_endpoint(fake).items() if v - before.get(k, 0)}
+    # one write per message (its intent, with the previous answer) and one for the last answer,
+    # between the lock's taking and its release; each later write re-reads the metadata and
+    # the log's tail, never the leads
+    assert calls["spreadsheets.batchUpdate"] == 3 + 1 + 2
+    assert calls["spreadsheets.values.batchGet"] <= 1 + 4 and calls["spreadsheets.get"] <= 3
     assert [o.state for o in res.outcomes] == ["sent"] * 3
     rows = log(fake, sid)
     assert rows[0][:3] == ["Mã sự kiện", "Thời gian", "Ngày làm việc"]

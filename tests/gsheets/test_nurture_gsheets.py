@@ -12,6 +12,8 @@ from sheetcrm import api
 from sheetcrm.backends.gsheets_plan import to_api
 from sheetcrm.delivery import SmtpSettings
 
+from .fake import requests_by_endpoint
+
 NURTURE = "Nuôi dưỡng"
 EPOCH = dt.date(1899, 12, 30)
 
@@ -46,7 +48,13 @@ def test_nurture_on_google_sends_the_due_touches_once_and_an_unsubscribe_stops_t
         def run(day):
             return api.nurture(config=cfg, today=day, now=dt.datetime.combine(day, NOW.time()), smtp=smtp, **target)
 
+        before = dict(requests_by_endpoint(fake))
         first = run(t1)
+        calls = {k: v - before.get(k, 0) for k, v in requests_by_endpoint(fake).items() if v - before.get(k, 0)}
+        # The lock, the content tab, one write per message (its intent, with the answer before
+        # it), the last answer, the touches recorded, the lock released.
+        assert calls["spreadsheets.batchUpdate"] == 3 + 5
+        assert calls["spreadsheets.values.batchGet"] <= 3 + 2 and calls["spreadsheets.get"] <= 3 + 2
         assert {m["X-Sheetcrm-Lead"] for m in server.handler.messages} == SENDABLE_FIRST
         assert first.sent == 3 and first.recorded == 3
         assert run(t1).sent == 0 and len(server.handler.messages) == 3  # the same day: nothing

@@ -70,7 +70,7 @@ class NurtureSettings:
         if missing:
             raise ConfigError(
                 "nurture email needs [nurture] " + " and ".join(missing) + " in sheetcrm.toml: who sends "
-                "(e.g. sender = \"Công ty ABC <cskh@abc.vn>\") and the sender's identity shown in every "
+                "(sender = \"Company name <its address>\") and the sender's identity shown in every "
                 "message (identity = \"Công ty ABC · địa chỉ · điện thoại\"); docs/nurture-automation.md")
 
     def in_hours(self, now: dt.datetime) -> bool:

@@ -286,3 +286,19 @@ def test_a_run_cut_off_after_sending_records_the_touch_without_sending_again(boo
     rows = _by_lead(path)
     assert {rows[lid]["Nội dung đã gửi"] for lid in SENDABLE_FIRST} == {"ND-001"}
     assert all(str(rows[lid]["Số lần đã chăm sóc"]) == "1" for lid in SENDABLE_FIRST)
+
+
+def test_without_a_sender_and_identity_nothing_is_built_and_the_cli_exits_2(book, tmp_path):
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    path, _ = book
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    res = CliRunner().invoke(main, ["nurture", "--workbook", str(path), "--config", str(empty), "--outbox",
+                                    str(tmp_path / "ob")])
+    assert res.exit_code == 2 and "[nurture] sender and identity" in res.output
+    dry = CliRunner().invoke(main, ["nurture", "--workbook", str(path), "--config", str(empty), "--dry-run",
+                                    "--today", "2026-04-13"])
+    assert dry.exit_code == 0 and "3 to send" in dry.output  # a dry run needs neither

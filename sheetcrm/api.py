@@ -512,11 +512,47 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     result = None
     for d in story.days:
         replay.step(d)
+        if d == story.days[-1]:
+            _demo_consent(path)  # the consent some leads gave on their forms
         result = sync(workbook=path, config=cfg, today=d)
     from .intake.sample import write_demo_export
 
     write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
+    # Today's nurture emails into an outbox to read (docs/nurture-automation.md): nothing
+    # is sent or recorded.
+    from dataclasses import replace
+
+    nurture(workbook=path, config=replace(cfg, nurture=dict(DEMO_NURTURE)), today=day, outbox=folder / "outbox")
     return path, result
+
+
+DEMO_NURTURE = {"sender": "Công ty Minh Phát <cskh@minhphat.vn>",
+                "identity": "Công ty TNHH Minh Phát · 12 Lê Lợi, Q.1, TP.HCM · 028 3812 3456",
+                "unsubscribe_email": "huy-dang-ky@minhphat.vn",
+                "unsubscribe_url": "https://minhphat.vn/huy-dang-ky?email={email}"}
+
+
+def _demo_consent(path: Path) -> None:
+    """`Đồng ý nhận email` for the demo's leads, as their forms would have given it: yes for
+    seven in ten, no for one, blank for the rest (by lead id, so the same every time)."""
+    from openpyxl import load_workbook
+
+    from .schema import SCHEMA_DIR, load_tab
+
+    tab = load_tab(SCHEMA_DIR / "leads.toml")
+    wb = load_workbook(path)
+    ws = wb[tab.title] if tab.title in wb.sheetnames else wb.worksheets[0]
+    head = {str(c.value): c.column for c in ws[1] if c.value}
+    id_col = head.get(tab.column("lead_id").header)
+    if id_col is None or tab.column("email_consent").header in head:
+        return
+    col = ws.max_column + 1
+    ws.cell(1, col, tab.column("email_consent").header)
+    for r in range(2, ws.max_row + 1):
+        digits = "".join(ch for ch in str(ws.cell(r, id_col).value or "") if ch.isdigit())
+        n = int(digits) % 10 if digits else 9
+        ws.cell(r, col, "có" if n < 7 else ("không" if n == 7 else None))
+    wb.save(path)
 
 
 # ---------------------------------------------------------------- notify and calendar
@@ -755,3 +791,154 @@ def _file_safe(name: str) -> str:
     from .text import fold
 
     return "".join(c if c.isalnum() else "-" for c in fold(name)).strip("-") or "rep"
+
+
+# ---------------------------------------------------------------- nurture
+
+
+@dataclass
+class NurtureResult:
+    """What `nurture` found and did. `touches` and `skipped` are the plan's frames
+    (sync/nurture_touch.py); `outcomes` one per message handed to the transport."""
+
+    plan: Any  # sync.nurture_touch.TouchPlan
+    messages: list[Any]  # delivery.Outgoing, one per touch
+    outcomes: list[Any]  # delivery.Outcome (empty for a dry run or an outbox preview)
+    recorded: int  # nurture rows whose touch was recorded
+    backend: str
+    location: str
+    today: dt.date
+    dry_run: bool = False
+    outbox: Path | None = None
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    outside_hours: bool = False
+    cells_written: int = 0
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.state == "failed")
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for o in self.outcomes if o.state == "sent")
+
+
+def _team_contacts(team: Table) -> dict[str, dict[str, str]]:
+    """Folded rep name → name, email and signature from `Nhân viên`."""
+    from .text import as_text, fold
+
+    f = team.frame
+    if not team.exists or not len(f):
+        return {}
+    get = lambda k: as_text(f[k]).str.strip() if k in f else [""] * len(f)
+    out: dict[str, dict[str, str]] = {}
+    for name, email, sig in zip(get("name"), get("email"), get("signature")):
+        if name and fold(name) not in out:
+            out[fold(name)] = {"name": name, "email": email if "@" in email else "", "signature": sig}
+    return out
+
+
+def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
+            config: Config | str | Path | None = None, today: str | dt.date | None = None,
+            now: dt.datetime | None = None, dry_run: bool = False, outbox: str | Path | None = None,
+            smtp_host: str | None = None, smtp_port: int | None = None, smtp_user: str | None = None,
+            smtp_security: str | None = None, smtp: Any = None, transport: Any = None,
+            **options: Any) -> NurtureResult:
+    """Send the nurture touches due today (docs/nurture-automation.md): for each active
+    nurture row whose next touch has come, the next content item its lead has not had,
+    to leads who agreed to email and did not unsubscribe; each message logged exactly once
+    in `Thông báo`, each touch recorded in `Nuôi dưỡng`.
+
+    `dry_run`: list the touches, write nothing. `outbox`: write the messages as .eml files
+    into that folder to read them, and record nothing (a later run sends them). Otherwise
+    they go out through `transport` (default: SMTP from `[smtp]` and the `smtp_*` options,
+    or `smtp`, a delivery.SmtpSettings), and only within `[nurture] send_hours`."""
+    import pandas as pd
+
+    from .delivery import Ledger, OutboxTransport, Outgoing, SmtpTransport, send_all
+    from .nurture_mail import NurtureSettings, Templates, build_message
+    from .schema import SCHEMA_DIR
+    from .sync.nurture_touch import ensure_content, fill_content_ids, plan_touches, record_touches
+    from .sync.pipeline import bind_all
+    from .text import fold
+
+    cfg = _config(config, workbook=str(workbook) if workbook else None, sheet=sheet, **options)
+    schemas = load_team_schemas(cfg)
+    day = cfg.today(today)
+    clock = now or dt.datetime.now(cfg.zone)
+    settings = NurtureSettings.from_config(cfg.nurture)
+    preview = dry_run or outbox is not None
+    if not dry_run:
+        settings.check_for_sending()
+    templates = Templates(settings.templates or None)
+    starter = pd.read_csv(SCHEMA_DIR / "nurture_content.csv", dtype=str, keep_default_na=False)
+    backend = open_backend(cfg)
+    warnings: list[str] = []
+    outcomes: list[Any] = []
+    files: list[Path] = []
+    recorded = written = 0
+    outside = False
+    with backend.lock():
+        if hasattr(backend, "keep_lock"):
+            backend.keep_lock = True  # several writes under one lock: one per message logged
+        sheets = {t: s.values for t, s in backend.read().items()}
+        tables = bind_all(sheets, schemas)
+        changes = ChangeSet()
+        content_t = ensure_content(tables, starter, schemas, cfg.language, changes)
+        plan = plan_touches(tables, content_t, schemas, day)
+        fill_content_ids(content_t, plan.content, changes)
+        if plan.content.unknown_categories:
+            warnings.append("content tab: unknown reason categories: " + ", ".join(plan.content.unknown_categories))
+        team = _team_contacts(tables["team"])
+        messages: list[Outgoing] = []
+        for touch in plan.touches.to_dict("records"):
+            owner = team.get(fold(str(touch.get("owner") or "")), {"name": str(touch.get("owner") or "")})
+            if dry_run and not settings.sender_address:  # a dry run lists touches without a sender
+                settings = NurtureSettings(**{**settings.__dict__, "sender": "sheetcrm <nurture@example.invalid>"})
+            msg, warning = build_message(touch, owner, settings, templates, clock)
+            if warning and warning not in warnings:
+                warnings.append(warning)
+            messages.append(Outgoing(message_id=msg["Message-ID"], channel="email", kind="nurture",
+                                     recipient=str(touch["lead_id"]), address=str(touch["email"]),
+                                     items=1, day=day.isoformat(), email=msg,
+                                     extra={"lead_id": touch["lead_id"], "n_index": touch["n_index"],
+                                            "content_id": touch["content_id"]}))
+        if preview:
+            if outbox is not None:
+                box = OutboxTransport(outbox)
+                for m in messages:
+                    box.send(m)
+                files = list(box.files)
+        elif messages and not settings.in_hours(clock):
+            outside = True
+        else:
+            if not changes.is_empty():  # the content tab and its ids first: the items sent name them
+                written += backend.apply(changes).cells_written
+            if messages:
+                log_t = tables["notifications"]
+                rows = log_t.frame.to_dict("records") if log_t.exists else []
+                ledger = Ledger(rows, _log_writer(backend, log_t, schemas, cfg), now=cfg.now, language=cfg.language)
+                if transport is None:
+                    transport = SmtpTransport(smtp or smtp_settings(cfg, smtp_host, smtp_port, smtp_user,
+                                                                    smtp_security))
+                try:
+                    outcomes = send_all(messages, {"email": transport}, ledger)
+                finally:
+                    transport.close()
+                # Sent now, sent before (the cells were not written then) or of unknown
+                # outcome: the touch happened; only a failed one is tried again next run.
+                done_idx = {o.message.extra["n_index"] for o in outcomes if o.state != "failed"}
+                done = plan.touches[plan.touches["n_index"].isin(done_idx)]
+                record = ChangeSet()
+                record_touches(tables["nurture"], done, day, record)
+                applied = backend.apply(record)
+                written += applied.cells_written
+                recorded = len(done)
+    result = NurtureResult(plan, messages, outcomes, recorded, backend.name, backend.location, day, dry_run,
+                           Path(outbox) if outbox is not None else None, files, warnings, outside, written)
+    log.info("nurture finished: %d due, %d to send, %d sent, %d failed%s", plan.counts.get("due", 0),
+             len(messages), result.sent, result.failed,
+             " (dry run)" if dry_run else (" (outbox)" if outbox is not None else ""),
+             extra={"data": {**plan.counts, "sent": result.sent, "failed": result.failed, "dry_run": dry_run}})
+    return result

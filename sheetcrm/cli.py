@@ -152,7 +152,7 @@ def check(today: str | None, limit: int, **kw: Any) -> None:
 @main.command("import")
 @target_options
 @click.argument("files", nargs=-1, required=True)
-@click.option("--source", type=click.Choice(["auto", "facebook", "google-forms", "csv"]), default="auto",
+@click.option("--source", type=click.Choice(["auto", "facebook", "google-forms", "csv", "unsubscribe"]), default="auto",
               show_default=True, help="What the files are (auto: told by their headers).")
 @click.option("--map", "mapping", type=click.Path(dir_okay=False, exists=True),
               help="A mapping file naming the columns (docs/intake.md).")
@@ -177,7 +177,8 @@ def import_(files: tuple[str, ...], source: str, mapping: str | None, dry_run: b
     names = (("new", "new"), ("invalid", "new with problems"), ("duplicate", "already there"),
              ("returning", "returning"), ("skipped", "empty rows skipped"),
              ("already_imported", "imported before"), ("completed", "completed from a cut-off import"),
-             ("erased", "refused: erased on request"), ("do_not_contact", "refused: do not contact"))
+             ("erased", "refused: erased on request"), ("do_not_contact", "refused: do not contact"),
+             ("unsubscribed", "unsubscribed from nurture email"))
     summary = "; ".join(f"{label}: {counts[k]}" for k, label in names if counts.get(k))
     _say(q, f"{'Would import' if dry_run else 'Imported'} into {result.backend} {result.location}: "
             f"{summary or 'nothing to import'}")
@@ -345,7 +346,70 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
     _say(q, "")
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
     _say(q, f"Read the reps' digests (nothing is sent): sheetcrm notify --workbook {path} "
-            f"--outbox {Path(path).parent / 'outbox'}")
+            f"--outbox {Path(path).parent / 'digests'}")
+    outbox = Path(path).parent / "outbox"
+    emails = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    _say(q, f"Today's nurture emails, to read (nothing was sent): {len(emails)} in {outbox.resolve()}")
+    _say(q, f"  preview again: sheetcrm nurture --workbook {path} --dry-run")
+
+
+NURTURE_SKIPS = (("erased", "erased on request"), ("do_not_contact", "do not contact"),
+                 ("unsubscribed", "unsubscribed"), ("no_consent", "no email consent"), ("no_email", "no valid email"),
+                 ("no_content", "no content item left"), ("same_email", "address already sent to in this run"))
+
+
+@main.command()
+@target_options
+@click.option("--dry-run", is_flag=True, help="List the touches due and their subjects; send and write nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Write the emails as .eml files here to read them; "
+              "send and record nothing.")
+@click.option("--smtp-host", help="SMTP server (default: [smtp] host).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port (default: [smtp] port, else 587).")
+@click.option("--smtp-user", help="SMTP user; the password comes only from SHEETCRM_SMTP_PASSWORD.")
+@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), help="Default: [smtp] security, else starttls.")
+@click.option("--today", help="Use this date as today (YYYY-MM-DD).")
+@_handle_errors
+def nurture(dry_run: bool, outbox: str | None, smtp_host: str | None, smtp_port: int | None, smtp_user: str | None,
+            smtp_security: str | None, today: str | None, **kw: Any) -> None:
+    """Send the nurture emails due today and record each touch in 'Nuôi dưỡng'.
+
+    Each lead in nurture whose next touch has come gets the next item of 'Nội dung nuôi
+    dưỡng' it has not had, if it agreed to email and did not unsubscribe; every message is
+    logged once in 'Thông báo' (docs/nurture-automation.md). Exit 3 when a send failed.
+
+    Example: sheetcrm nurture --workbook leads.xlsx --outbox outbox/
+    """
+    result = api.nurture(**_common(kw), today=today, dry_run=dry_run, outbox=outbox, smtp_host=smtp_host,
+                         smtp_port=smtp_port, smtp_user=smtp_user, smtp_security=smtp_security)
+    q, plan = kw["quiet"], result.plan
+    for w in result.warnings:
+        click.echo(f"Warning: {redact(w)}", err=True)
+    c = plan.counts
+    _say(q, f"Nurture {result.backend} {result.location} (today = {result.today:%d/%m/%Y}): "
+            f"{c.get('active', 0)} active, {c.get('due', 0)} due, {len(result.messages)} to send")
+    if not plan.today_is_working_day:
+        _say(q, "  today is not a working day: nothing is due")
+    skipped = "; ".join(f"{label}: {c[f'skipped_{k}']}" for k, label in NURTURE_SKIPS if c.get(f"skipped_{k}"))
+    if skipped:
+        _say(q, f"  not sent: {skipped}")
+    if dry_run or result.outbox is not None:
+        for t in plan.touches.itertuples():
+            _say(q, f"  {t.lead_id} ({t.owner or '-'}): {t.content_id} {t.title}")
+        if result.outbox is not None:
+            _say(q, f"Wrote {len(result.files)} message(s) to {result.outbox}; nothing was sent or recorded.")
+        else:
+            _say(q, "Dry run: nothing was sent or written.")
+        return
+    if result.outside_hours:
+        _say(q, "  outside the sending hours ([nurture] send_hours): nothing was sent")
+        return
+    _say(q, f"  sent: {result.sent}; recorded: {result.recorded}; failed: {result.failed}; "
+            f"cells written: {result.cells_written}")
+    if result.failed:
+        for o in result.outcomes:
+            if o.state == "failed":
+                click.echo(redact(f"  failed: {o.message.extra.get('lead_id')}: {o.answer}"), err=True)
+        sys.exit(3)
 
 
 def _print_result(result: api.SyncResult, quiet: bool) -> None:

@@ -42,6 +42,15 @@ Command-line options override the file.
     security = "starttls"                 # or "ssl", "none"
     user = "crm@team.vn"
 
+    [nurture]     # sheetcrm nurture (docs/nurture-automation.md)
+    sender = "Công ty ABC <cskh@abc.vn>"  # From when the owner has no email in `Nhân viên`
+    identity = "Công ty ABC · 12 Lê Lợi, Q.1, TP.HCM · 028 1234 5678"  # in every message
+    unsubscribe_email = "huy@abc.vn"      # default: the sender's address
+    unsubscribe_url = "https://abc.vn/huy?email={email}"  # optional form link
+    subject_prefix = "[QC]"
+    send_hours = "08:00-21:00"            # SMTP sends only within these hours
+    templates = "mau-email"               # a folder of .txt.j2/.html.j2 templates
+
     [retry]       # Google API
     attempts = 6
     max_seconds = 120
@@ -93,6 +102,7 @@ class Config:
     retry: RetrySettings = field(default_factory=RetrySettings)
     notify: dict[str, Any] = field(default_factory=dict)  # [notify], checked (docs/notify.md)
     smtp: dict[str, Any] = field(default_factory=dict)  # [smtp], checked; never a password
+    nurture: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it came from, for messages
 
     def resolved_backend(self) -> str:
@@ -227,6 +237,31 @@ ASSIGNMENT: dict[str, Setting] = {
     "rule": Setting(_STR, _choice("round_robin", "by_product", "least_open")),
     "cutoff": Setting(_STR, _clock),
 }
+def _hours(v: str) -> str | None:
+    try:
+        a, b = (x.strip() for x in v.split("-"))
+        lo, hi = dt.time.fromisoformat(a), (dt.time.max if b in ("24:00", "24") else dt.time.fromisoformat(b))
+    except ValueError:
+        return "must be hours like '07:00-22:00'"
+    return None if lo < hi else "must start before it ends"
+
+
+def _address(v: str) -> str | None:
+    from email.utils import parseaddr
+
+    return None if "@" in parseaddr(v)[1] else "must be an email address, e.g. 'Công ty ABC <cskh@abc.vn>'"
+
+
+NURTURE: dict[str, Setting] = {
+    "sender": Setting(_STR, _address),
+    "from_owner": Setting((bool,)),
+    "identity": Setting(_STR, _non_empty),
+    "unsubscribe_email": Setting(_STR, _address),
+    "unsubscribe_url": Setting(_STR, _url),
+    "subject_prefix": Setting(_STR),
+    "send_hours": Setting(_STR, _hours),
+    "templates": Setting(_STR, _non_empty),
+}
 RETRY: dict[str, Setting] = {
     "attempts": Setting(_INT, _range(1, 50)),
     "max_seconds": Setting(_NUM, _range(0.001, 3600)),
@@ -260,7 +295,7 @@ SMTP: dict[str, Setting] = {
     "attempts": Setting(_INT, _range(1, 20)),
     "wait_max": Setting(_NUM, _range(0.0, 600)),
 }
-TABLES = ("tabs", "headers", "rules", "assignment", "retry", "notify", "smtp")
+TABLES = ("tabs", "headers", "rules", "assignment", "retry", "notify", "smtp", "nurture")
 _TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table",
                dt.date: "a date"}
 
@@ -321,6 +356,8 @@ def parse_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
             kwargs[key] = rules
         elif key == "assignment":
             kwargs[key] = _table(where, key, value, ASSIGNMENT)
+        elif key == "nurture":
+            kwargs[key] = _table(where, key, value, NURTURE)
         elif key in ("notify", "smtp"):
             if key == "smtp" and isinstance(value, dict) and "password" in value:
                 raise ConfigError(f"{where}[smtp] password: is not read from the config file; "
@@ -356,6 +393,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     if "workbook" in kwargs and not Path(kwargs["workbook"]).is_absolute():
         # A relative path in the file means relative to the file, wherever cron runs from.
         kwargs["workbook"] = str((p.parent / kwargs["workbook"]).resolve())
+    folder = kwargs.get("nurture", {}).get("templates")
+    if folder and not Path(folder).is_absolute():
+        kwargs["nurture"]["templates"] = str((p.parent / folder).resolve())
     cfg = Config(**kwargs, source=str(p) if data else None)
     env_endpoint = os.environ.get("SHEETCRM_API_ENDPOINT")
     if env_endpoint and not cfg.api_endpoint:

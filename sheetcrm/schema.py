@@ -40,10 +40,11 @@ TAB_FILES = {
     "privacy": "privacy.toml",
     "suppression": "suppression.toml",
     "notifications": "notifications.toml",
+    "nurture_content": "nurture_content.toml",
 }
 # Tabs that came after teams had copied `schemas/` to a folder of their own: read from
 # the shipped files when that folder lacks them.
-LATER_TABS = ("intake", "team", "privacy", "suppression", "notifications")
+LATER_TABS = ("intake", "team", "privacy", "suppression", "notifications", "nurture_content")
 _OFFSET = re.compile(r"^(\d+)(d|bd|m)$")
 
 

@@ -175,3 +175,20 @@ def test_each_sync_is_a_fixed_point(demo, tmp_path):
     again = api.sync(workbook=path, today=TODAY)
     assert not again.changes.updates and not again.changes.replacements
     assert [a.tab for a in again.changes.appends if a.rows] == ["Nhật ký đồng bộ"]
+
+
+def test_the_demo_shows_todays_nurture_emails_in_an_outbox(demo):
+    import email
+    import email.policy
+
+    path, _, tabs = demo
+    header = tabs["Khách hàng"][0]
+    assert "Đồng ý nhận email" in header
+    consent = {r[header.index("Mã KH")]: r[header.index("Đồng ý nhận email")] for r in tabs["Khách hàng"][1:]}
+    files = sorted((path.parent / "outbox").glob("*.eml"))
+    assert files  # the story leaves touches due on its last day
+    for f in files:
+        m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        assert m["Subject"].startswith("[QC] ") and "mailto:" in m["List-Unsubscribe"]
+        assert consent[m["X-Sheetcrm-Lead"]] == "có"  # only leads who agreed
+    assert "Thông báo" not in tabs  # a preview: nothing sent, nothing logged

@@ -61,9 +61,10 @@ def test_detection_walks_the_registry_most_specific_first():
     fb = [*FACEBOOK_COLUMNS, "full_name", "phone_number", "email", *QUESTIONS]
     names = {tuple(h): choose(_table(h), "auto", CTX).name for h in (
         fb, ["Dấu thời gian", "Họ và tên", "Số điện thoại"], ["Timestamp", "Name", "Email"],
-        ["Name", "Phone", "Status"], ["Tên khách hàng", "SĐT"])}
-    assert list(names.values()) == ["facebook", "google-forms", "google-forms", "csv", "csv"]
-    assert [s.name for s in SOURCES] == ["facebook", "google-forms", "csv"]
+        ["Name", "Phone", "Status"], ["Tên khách hàng", "SĐT"],
+        ["Dấu thời gian", "Email", "Bạn muốn hủy đăng ký nhận email?"])}
+    assert list(names.values()) == ["facebook", "google-forms", "google-forms", "csv", "csv", "unsubscribe"]
+    assert [s.name for s in SOURCES] == ["facebook", "unsubscribe", "google-forms", "csv"]
     with pytest.raises(IntakeError, match="line 1: cannot tell"):
         choose(_table(["a", "b"]), "auto", CTX)
     with pytest.raises(IntakeError, match="do not look like a facebook export"):

@@ -44,7 +44,7 @@ def built(tmp_path_factory):
 def test_wheel_holds_every_module_and_data_file(built):
     names = set(zipfile.ZipFile(built[0]).namelist())
     need = [p for p in _tracked("sheetcrm") if not p.endswith(".gitignore")]
-    need += ["sheetcrm/schemas/" + Path(p).name for p in _tracked("schemas")]
+    need += ["sheetcrm/schemas/" + p.removeprefix("schemas/") for p in _tracked("schemas")]
     assert need and sorted(set(need) - names) == []
     # The package opens its schemas from inside itself once installed.
     assert "sheetcrm/schemas/leads.toml" in names and "sheetcrm/testing/fakesheets/README.md" in names

@@ -22,8 +22,9 @@ def test_shipped_schemas_load():
     assert [st.key for st in s.chain.active] == ["new", "researched", "potential", "hot", "won"]
     assert s.reasons.other in {r.key for r in s.reasons.reasons}
     assert set(s.tabs) == {"leads", "rejections", "nurture", "history", "sync_log", "intake", "team", "privacy",
-                           "suppression", "notifications"}
-    assert [k for k, t in s.tabs.items() if t.on_demand] == ["privacy", "suppression", "notifications"]
+                           "suppression", "notifications", "nurture_content"}
+    assert [k for k, t in s.tabs.items() if t.on_demand] == ["privacy", "suppression", "notifications",
+                                                             "nurture_content"]
     assert [c.key for c in leads.columns if c.personal] == ["name", "company", "email", "phone", "reason", "notes",
                                                             "issues"]
 

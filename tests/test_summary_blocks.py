@@ -25,7 +25,7 @@ def test_blocks_write_their_tables_in_list_order():
     assert subtitles(overview()) == [L[k] for k in (
         "kpi_title", "status_title", "funnel_title", "stage_time_title", "owner_title", "reasons_title",
         "reasons_owner_title", "reasons_product_title", "reasons_month_title", "nurture_title",
-        "quality_title", "learning_title")]
+        "react_reason_title", "react_cadence_title", "react_content_title", "quality_title", "learning_title")]
     assert [c.key for c in overview().charts] == ["funnel", "owner_status", "reasons"]
 
 
@@ -40,6 +40,7 @@ def test_each_block_alone_writes_what_it_names():
         S.reasons_by_product_block: ["reasons_product_title"],
         S.reasons_by_month_block: ["reasons_month_title"],
         S.nurture_block: ["nurture_title"],
+        S.reactivation_block: ["react_reason_title", "react_cadence_title", "react_content_title"],
         S.quality_block: ["quality_title"],
         S.reason_learning_block: ["learning_title"],
     }

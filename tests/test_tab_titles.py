@@ -13,12 +13,13 @@ from sheetcrm.sync.summary import OVERVIEW_TAB
 from sheetcrm.sync.summary_tabs import SUMMARY_TABS
 
 VI = ["Khách hàng", "Từ chối", "Nuôi dưỡng", "Lịch sử", "Nhật ký đồng bộ", "Nhập liệu", "Nhân viên",
-      "Quyền riêng tư", "Danh sách chặn", "Thông báo", "Tổng quan", "Lịch liên hệ lại"]
+      "Quyền riêng tư", "Danh sách chặn", "Thông báo", "Nội dung nuôi dưỡng", "Tổng quan", "Lịch liên hệ lại"]
 EN = ["Leads", "Rejections", "Nurture", "History", "Sync log", "Intake log", "Team", "Privacy log",
-      "Suppression list", "Notifications", "Overview", "Recontact agenda"]
-DATA = 10  # tabs with a schema in schemas/; the rest are summaries
+      "Suppression list", "Notifications", "Nurture content", "Overview", "Recontact agenda"]
+DATA = 11  # tabs with a schema in schemas/; the rest are summaries
 ON_DEMAND = {"Quyền riêng tư", "Danh sách chặn", "Privacy log", "Suppression list",  # made by `forget`
-             "Thông báo", "Notifications"}  # made by `notify`
+             "Thông báo", "Notifications",  # made by `notify`
+             "Nội dung nuôi dưỡng", "Nurture content"}  # made by `nurture`
 
 
 def _tabs(path):

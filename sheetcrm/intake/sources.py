@@ -26,7 +26,7 @@ from ..text import fold
 from .read import IntakeError, RawTable
 
 CANONICAL = ("line", "external_id", "submitted_at", "name", "company", "email", "phone", "owner",
-             "product", "status", "source", "notes", "created_raw")
+             "product", "status", "source", "notes", "created_raw", "consent", "lead_ref", "unsubscribe")
 PERSON = ("name", "company", "email", "phone", "owner", "product", "status")
 
 # Facebook Lead Ads' own columns (the form's questions come after them).
@@ -45,6 +45,33 @@ _KEYWORDS = (
     ("product", ("san pham", "product", "goi dich vu", "dich vu quan tam", "quan tam")),
     ("name", ("ho va ten", "ho ten", "ten cua ban", "ten khach", "full name", "name", "ten")),
 )
+
+
+# A form question asking for consent to marketing email (its answer fills `Đồng ý nhận
+# email`), and a question or header that makes a form an unsubscribe form (folded words).
+CONSENT_WORDS = ("dong y nhan", "nhan email", "nhan thong tin", "nhan tin", "dang ky nhan", "consent",
+                 "opt in", "marketing", "dong y lien he")
+UNSUBSCRIBE_WORDS = ("huy dang ky", "unsubscribe", "ngung nhan", "huy nhan", "khong muon nhan", "opt out of")
+
+
+def _has(header: str, words: tuple[str, ...]) -> bool:
+    f = f" {_fold_header(header)} "
+    return any(f" {w} " in f for w in words)
+
+
+def consent_column(headers: list[str], leads: TabSchema) -> int | None:
+    """The column answering the consent question (the leads tab's consent header or a
+    question that asks for it), if any."""
+    names = {fold(n) for n in leads.column("email_consent").names} if "email_consent" in leads.keys else set()
+    for i, h in enumerate(headers):
+        if _fold_header(h) in names or (_has(h, CONSENT_WORDS) and not _has(h, UNSUBSCRIBE_WORDS)):
+            return i
+    return None
+
+
+def _consent(df: pd.DataFrame, out: pd.DataFrame, col: int | None) -> None:
+    if col is not None:
+        out["consent"] = df[col].str.strip().to_numpy()
 
 
 @dataclass
@@ -155,6 +182,10 @@ class FacebookLeadAds(Source):
                                 errors="coerce", format="ISO8601")
         out["submitted_at"] = _to_zone(stamps, ctx.zone).to_numpy()
         fields: dict[int, str] = {i: "skip" for h, i in col.items() if h in FACEBOOK_HEADERS}
+        consent = consent_column(table.headers, ctx.leads)
+        if consent is not None:
+            fields[consent] = "skip"
+            _consent(df, out, consent)
         for h, i in col.items():
             if h in FACEBOOK_FIELDS:
                 fields[i] = FACEBOOK_FIELDS[h] or "notes"
@@ -202,9 +233,13 @@ class GoogleForms(Source):
         day_first = _fold_header(first) != "timestamp"  # the English UI writes m/d/yyyy
         out["submitted_at"] = parse_form_times(df[0], day_first).to_numpy()
         fields = {0: "skip"}
+        consent = consent_column(table.headers, ctx.leads)
+        if consent is not None:
+            fields[consent] = "skip"
+            _consent(df, out, consent)
         for i, h in enumerate(table.headers[1:], start=1):
             key = field_of(h, ctx.leads)
-            if key:
+            if key and i not in fields:
                 fields[i] = key
         rest = _take(df, out, fields)
         # A response has no id; its time and answers are the same in every later download.
@@ -272,9 +307,13 @@ class LeadsTable(Source):
         out = _canonical(len(df), table.lines)
         if fields is None:
             fields = {}
+            consent = consent_column(table.headers, ctx.leads)
+            if consent is not None:
+                fields[consent] = "skip"
+                _consent(df, out, consent)
             for i, h in enumerate(table.headers):
                 key = field_of(h, ctx.leads, keywords=False) or _other_field(h, ctx.leads)
-                if key:
+                if key and i not in fields:
                     fields[i] = key
         extra = {i: k for i, k in fields.items() if k in ("external_id", "created_raw", "source", "notes",
                                                           "submitted_at")}
@@ -346,7 +385,42 @@ class Mapped(LeadsTable):
         return super().records(table, ctx, fields, self.source)
 
 
-SOURCES: tuple[Source, ...] = (FacebookLeadAds(), GoogleForms(), LeadsTable())
+class Unsubscribes(Source):
+    """An unsubscribe form's responses (a Google Forms CSV or responses tab, or any table): a
+    question or header saying unsubscribe ("Hủy đăng ký", "Ngừng nhận email"), and the
+    person's email or phone (a lead id column too, if the form asks for it). Nothing is
+    added to the leads tab: each row stops the nurture emails of the lead it names
+    (docs/nurture-automation.md). An answer that says no ("Không") is not an unsubscribe."""
+
+    name = "unsubscribe"
+
+    def detect(self, headers, ctx):
+        keys = {field_of(h, ctx.leads) for h in headers}
+        return any(_has(h, UNSUBSCRIBE_WORDS) for h in headers) and bool(keys & {"email", "phone"})
+
+    def records(self, table, ctx):
+        df = _frame(table)
+        out = _canonical(len(df), table.lines)
+        first = table.headers[0] if table.headers else ""
+        if _fold_header(first) in FORMS_TIMESTAMP:
+            out["submitted_at"] = parse_form_times(df[0], _fold_header(first) != "timestamp").to_numpy()
+        lead_names = {fold(n) for n in ctx.leads.column("lead_id").names}
+        for i, h in enumerate(table.headers):
+            key = field_of(h, ctx.leads)
+            if _has(h, UNSUBSCRIBE_WORDS):
+                out["unsubscribe"] = df[i].str.strip().to_numpy()
+            elif _fold_header(h) in lead_names:
+                out["lead_ref"] = df[i].str.strip().to_numpy()
+            elif key in ("email", "phone", "name") and not (out[key] != "").any():
+                out[key] = df[i].str.strip().to_numpy()
+        out["phone"] = out["phone"].str.replace(r"^p:", "", regex=True)
+        answers = [df[c] for c in df.columns]
+        out["external_id"] = "unsub:" + _digest(*answers)
+        out["source"] = table.sheet or table.path.stem
+        return out
+
+
+SOURCES: tuple[Source, ...] = (FacebookLeadAds(), Unsubscribes(), GoogleForms(), LeadsTable())
 BY_NAME = {s.name: s for s in SOURCES}
 
 

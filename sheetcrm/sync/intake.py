@@ -40,7 +40,12 @@ OUTCOMES = {
     # refused (docs/privacy.md): the person asked to be erased, or is marked do-not-contact
     "erased": {"vi": "đã yêu cầu xoá", "en": "erased on request"},
     "do_not_contact": {"vi": "không liên hệ", "en": "do not contact"},
+    # an unsubscribe form's row: the lead it names gets no more nurture email
+    # (docs/nurture-automation.md)
+    "unsubscribed": {"vi": "hủy nhận email", "en": "unsubscribed"},
 }
+NOT_FOUND = {"vi": "không tìm thấy khách hàng", "en": "no such lead"}
+CONSENT_LABELS = {True: {"vi": "có", "en": "yes"}, False: {"vi": "không", "en": "no"}}
 REACTIVATED = {"vi": "Đã kích hoạt lại", "en": "Reactivated"}
 ACTIVE_NURTURE = {"", "dang nuoi duong", "active"}
 PERSON = ("name", "company", "email", "phone", "owner", "product", "status", "notes")
@@ -203,9 +208,11 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
     lang = settings.language
     tables = bind_all(sheets, schemas)
     changes = ChangeSet()
-    tables["leads"] = _complete(tables["leads"], changes)
-    leads_t, log_t = tables["leads"], tables["intake"]
     rows = _rows(batches)
+    consent_given = bool(len(rows)) and "email_consent" in tables["leads"].schema.keys and bool(
+        rows["consent"].ne("").any())
+    tables["leads"] = _complete(tables["leads"], changes, ("email_consent",) if consent_given else ())
+    leads_t, log_t = tables["leads"], tables["intake"]
     if not len(rows):
         return ImportPlan(changes, pd.DataFrame(columns=["file", "line", "outcome", "lead_id", "detail"]))
     rows["phone_e164"] = normalize_phone(rows["phone"], settings.region)
@@ -219,13 +226,15 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
     rows["logged"] = seen
     rows.loc[seen, "lead_id"] = rows.loc[seen, "event_key"].map(prior["lead_id"])
     rows.loc[seen, "outcome"] = rows.loc[seen, "event_key"].map(prior["outcome"])
-    blank = rows[list(PERSON)].eq("").all(axis=1) & ~seen
+    unsub = rows["kind"].eq("unsubscribe") & ~seen
+    blank = rows[list(PERSON)].eq("").all(axis=1) & ~seen & ~unsub
     rows.loc[blank, "outcome"] = "skipped"
+    _unsubscribes(rows, unsub, ex, ext_map, lang)
     # Logged as new by an import cut off before its leads were written: append them now.
     new_words = {fold(_label(k, x)) for k in ("new", "invalid") for x in ("vi", "en")}
     redo = seen & map_distinct(rows["outcome"], fold, "").isin(new_words) & ~rows["lead_id"].isin(set(ex["lead_id"]))
 
-    todo = ~seen & ~blank
+    todo = ~seen & ~blank & ~unsub
     match = _match(rows[todo], ex, ext_map).reindex(rows.index).fillna("")
     refused = refusals(rows, tables, match).where(todo, "")
     rows.loc[refused.ne(""), "outcome"] = refused[refused.ne("")]
@@ -262,17 +271,39 @@ def plan_import(sheets: Mapping[str, list[list[Any]]], batches: Sequence[ImportB
     return _finish(tables, changes, rows, new, schemas, lang, now)
 
 
-def _complete(table: Table, changes: ChangeSet) -> Table:
+def _unsubscribes(rows: pd.DataFrame, unsub: pd.Series, ex: pd.DataFrame, ext_map: pd.Series, lang: str) -> None:
+    """Rows of an unsubscribe form: outcome `hủy nhận email` with the lead each names (by
+    lead id, phone or email), or `bỏ qua` when the answer says no. No lead is added."""
+    if not unsub.any():
+        return
+    from .nurture_touch import consent_of
+
+    part = rows[unsub]
+    match = _match(part, ex, ext_map)
+    ref = as_text(part["lead_ref"]).str.strip()
+    survivor = dict(zip(ex["lead_id"], ex["survivor"]))
+    by_ref = ref.map(lambda r: survivor.get(r, ""))
+    match = by_ref.where(by_ref.ne(""), match)
+    said_no = consent_of(part["unsubscribe"]).eq(False) & part["unsubscribe"].ne("")
+    rows.loc[part.index, "outcome"] = np.where(said_no, "skipped", "unsubscribed")
+    found = ~said_no & match.ne("") & ~match.str.startswith(ROW_KEY)
+    rows.loc[part.index[found.to_numpy()], "lead_id"] = match[found].to_numpy()
+    lost = part.index[(~said_no & ~found).to_numpy()]
+    rows.loc[lost, "detail"] = NOT_FOUND.get(lang, NOT_FOUND["vi"])
+
+
+def _complete(table: Table, changes: ChangeSet, also: tuple[str, ...] = ()) -> Table:
     """`table` with its missing columns added at the end, so every writer of this plan
-    (the appended rows, the cell updates) uses the same columns."""
-    missing = [c for c in table.schema.columns if c.key not in table.col_of and not c.optional]
+    (the appended rows, the cell updates) uses the same columns; optional columns in
+    `also` too (the consent column when an import carries consent)."""
+    missing = [c for c in table.schema.columns if c.key not in table.col_of and (not c.optional or c.key in also)]
     if not table.exists or not missing:
         return table
     changes.add_columns.append(AddColumns(table.title, table.width + 1, tuple(c.header for c in missing)))
     col_of = dict(table.col_of)
     col_of.update({c.key: table.width + 1 + i for i, c in enumerate(missing)})
     return replace(table, header=[*table.header, *(c.header for c in missing)], col_of=col_of,
-                   missing=[c for c in table.missing if c.optional])
+                   missing=[c for c in table.missing if c.optional and c.key not in also])
 
 
 def _new_ids(rows: pd.DataFrame, fresh: pd.Series, redo: pd.Series, ex: pd.DataFrame, log: Table,
@@ -304,6 +335,12 @@ def _lead_rows(fresh: pd.DataFrame, leads: Table, schemas: Schemas, today: dt.da
     new = pd.DataFrame({k: fresh[k] for k in ("lead_id", "name", "company", "email", "phone", "owner",
                                               "product", "source", "notes")}, index=fresh.index)
     new["status"] = status
+    if "consent" in fresh:
+        from .nurture_touch import consent_of
+
+        agreed = consent_of(fresh["consent"])
+        new["email_consent"] = agreed.map(lambda v: CONSENT_LABELS[v].get(lang, CONSENT_LABELS[v]["vi"])
+                                          if isinstance(v, bool) else "")
     # The submission's date and time (datetime objects: a Timestamp would be written as a
     # date only); a typed or today's date otherwise.
     stamped = fresh["submitted_at"].notna()

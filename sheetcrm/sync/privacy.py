@@ -114,7 +114,9 @@ def _keys(table: Table, region: str) -> pd.DataFrame:
         "lead_id": as_text(f["lead_id"]).str.strip() if "lead_id" in table.col_of else "",
         "duplicate_of": as_text(f["duplicate_of"]).str.strip() if "duplicate_of" in table.col_of else "",
         "phone": normalize_phone(f["phone"], region) if "phone" in table.col_of else None,
-        "email": normalize_email(f["email"]) if "email" in table.col_of else None,
+        # The notifications log names a person by `address` (a nurture email's recipient).
+        "email": normalize_email(f["email"]) if "email" in table.col_of
+        else (normalize_email(f["address"]) if "address" in table.col_of else None),
     }, index=f.index)
 
 

@@ -349,6 +349,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "stage_time": _stage_time(h, pre_won),
         "reasons": _reason_figures(rejections, schemas, today),
         "nurture": _nurture_figures(nurture, today),
+        "reactivation": reactivation_figures(nurture, schemas),
     }
 
 
@@ -446,6 +447,41 @@ def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float
         "reactivation_rate": _ratio(n["reactivated"] + n["won"], total),
         "win_rate": _ratio(n["won"], total),
     }
+
+
+# A rate over fewer nurture rows than this carries a "few data" note (the counts are shown).
+FEW = 10
+NO_CONTENT = "__none__"
+
+
+def reactivation_figures(nur: pd.DataFrame, schemas: Schemas) -> dict[str, pd.DataFrame]:
+    """What brings nurture leads back (docs/nurture-automation.md). Each nurture row is one
+    stay in nurture; it *came back* when its state is reactivated or won (the sync sets it
+    when the lead returns to the active chain or is won; an import when the person writes
+    again). Per reason category, per cadence, and per content item: the item the stay got
+    last (`Nội dung đã gửi`), so a stay that came back credits the email it came back
+    after; `received` counts every stay an item was sent in. Frames: key, rows, back."""
+    state = nurture_state_keys(_col(nur, "state", ""))
+    back = state.isin(["reactivated", "won"])
+    reason = _col(nur, "reason_category", None).astype(object)
+    reason = reason.where(reason.isin([r.key for r in schemas.reasons.reasons]), "__unclassified__")
+    from .status import CADENCE_LABELS, DEFAULT_CADENCE, _fold_lookup
+
+    cadence = _fold_lookup(as_text(_col(nur, "cadence", "")), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
+    sent = map_distinct(as_text(_col(nur, "sent_content", "")),
+                        lambda u: tuple(p.strip() for p in u.split(",") if p.strip()), ())
+    last = sent.map(lambda t: t[-1] if t else NO_CONTENT)
+
+    def by(key: pd.Series) -> pd.DataFrame:
+        g = pd.DataFrame({"key": key.to_numpy(), "back": back.to_numpy()}).groupby("key", sort=False)["back"]
+        out = pd.DataFrame({"rows": g.size(), "back": g.sum().astype(int)})
+        return out.sort_values(["rows"], ascending=False, kind="stable")
+
+    received = pd.DataFrame({"key": sent.to_numpy()}).explode("key").dropna()["key"].value_counts()
+    items = by(last)
+    items["received"] = [int(received.get(k, 0)) if k != NO_CONTENT else int(items.loc[k, "rows"])
+                         for k in items.index]
+    return {"reason": by(reason), "cadence": by(cadence), "content": items}
 
 
 # ---------------------------------------------------------------- layout
@@ -673,6 +709,35 @@ def nurture_block(c: OverviewContext, g: Grid) -> None:
     _kv_block(g, L["nurture_title"], [L["kpi_metric"], L["kpi_value"]], items)
 
 
+def reactivation_block(c: OverviewContext, g: Grid) -> None:
+    """Reactivation rate by reason, by cadence and by content item, each with its counts;
+    a rate over fewer than `FEW` stays says so."""
+    L, rf = c.L, c.f["reactivation"]
+
+    def note(n: int) -> str:
+        return L["few_data"].format(n=n) if n < FEW else ""
+
+    def rows(frame: pd.DataFrame, name: Callable[[str], str]) -> list[list[Any]]:
+        return [[name(k), int(r.rows), int(r.back), _ratio(int(r.back), int(r.rows)), note(int(r.rows))]
+                for k, r in frame.iterrows()]
+
+    head = [L["react_stays"], L["react_back"], L["react_rate"], L["react_note"]]
+    styles = [None, "integer", "integer", "percent", "note"]
+    total = rf["reason"]
+    n, b = int(total["rows"].sum()), int(total["back"].sum())
+    g.table(L["react_reason_title"], [L["reason_col"], *head],
+            rows(rf["reason"], lambda k: c.rname.get(k, k)), styles,
+            total=[L["total"], n, b, _ratio(b, n), note(n)])
+    cad = {"monthly": L["cadence_monthly"], "quarterly": L["cadence_quarterly"]}
+    g.table(L["react_cadence_title"], [L["cadence_col"], *head], rows(rf["cadence"], lambda k: cad.get(k, k)), styles)
+    ct = rf["content"]
+    g.table(L["react_content_title"], [L["content_col"], L["react_received"], L["react_last"], L["react_back"],
+                                       L["react_rate"], L["react_note"]],
+            [[L["no_content"] if k == NO_CONTENT else k, int(r.received), int(r.rows), int(r.back),
+              _ratio(int(r.back), int(r.rows)), note(int(r.rows))] for k, r in ct.iterrows()],
+            [None, "integer", "integer", "integer", "percent", "note"])
+
+
 def quality_block(c: OverviewContext, g: Grid) -> None:
     """Data quality: rows with issues (by kind, most first) and duplicate counts."""
     L, q = c.L, c.q
@@ -704,6 +769,7 @@ OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     reasons_by_product_block,
     reasons_by_month_block,
     nurture_block,
+    reactivation_block,
     quality_block,
     reason_learning_block,
 ]

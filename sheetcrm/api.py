@@ -65,6 +65,12 @@ def load_team_schemas(cfg: Config) -> Schemas:
     from .schema import load_schemas
 
     schemas = load_schemas(cfg.schemas_dir)
+    if cfg.scoring_rules:  # the team's own scoring rules (docs/scoring.md)
+        from dataclasses import replace as _replace
+
+        from .schema import load_scoring
+
+        schemas = _replace(schemas, scoring=load_scoring(cfg.scoring_rules, schemas.chain))
     if cfg.tabs or cfg.headers or cfg.language != "vi":
         schemas = schemas.with_titles(cfg.tabs, cfg.headers, cfg.language)
     if cfg.rules:  # each key's type and range were checked when the config was read

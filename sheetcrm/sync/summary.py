@@ -64,8 +64,10 @@ _NURTURE_ALIASES = {
 def labels(language: str = "vi", schemas: Schemas | None = None) -> dict[str, str]:
     """Texts of the summary tabs in `language` ("vi" default, "en"), from the team's
     schemas (`summary_labels.toml`) or the shipped defaults."""
+    lang = "en" if language == "en" else "vi"
     data = schemas.labels if schemas is not None and schemas.labels else _default_labels()
-    return dict(data["en" if language == "en" else "vi"])
+    # a team's own labels file from before a tab existed lacks its texts: the shipped ones
+    return {**_default_labels()[lang], **data[lang]}
 
 
 @lru_cache(maxsize=1)

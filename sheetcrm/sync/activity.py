@@ -1,0 +1,157 @@
+"""The `Hoạt động` (rep activity) tab: what each owner did, week by week (docs/scoring.md).
+
+Pure: parsed frames in, a `SheetLayout` out; every count is a groupby over whole columns.
+Definitions (the tests recompute them):
+- an event belongs to the lead's current owner and to the week (Monday to Sunday) it happened;
+- new lead: `Ngày tạo` in the week; move: a `Lịch sử` row; win / loss: a row into the won /
+  a lost status; first contact: the lead's first row out of the first status (`Mới`), and
+  the time to it is from `Ngày tạo`, in days;
+- recontact due: a contact date the sync or a person set (`Ngày liên hệ lại` of the leads tab
+  and of each `Từ chối` row), once per lead and date, counted in its week when it has come;
+  done: the lead was contacted (`Ngày liên hệ cuối`) or moved on or after that date;
+  overdue: due before today and not done;
+- win rate: wins / (wins + losses) of the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..changes import SheetLayout
+from ..text import as_text, fold, map_distinct
+from .forecast import status_keys
+from .frames import DATE_DTYPE, map_series, to_dates
+from .summary import SYNC_TIME_CELL, Grid, _history_sorted, labels, population
+
+if TYPE_CHECKING:
+    from .summary_tabs import SummaryInputs
+
+COUNTS = ("new", "first_contacts", "moves", "wins", "losses", "due", "done", "overdue")
+
+
+def week_start(d: pd.Series) -> pd.Series:
+    """Monday of each date's week (NaT stays NaT)."""
+    d = to_dates(d).dt.normalize()
+    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+
+
+def activity_table(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame, schemas: Any,
+                   today: dt.date, weeks: int, no_owner: str = "") -> pd.DataFrame:
+    """One row per (week, owner) with any activity in the last `weeks` weeks: the counts of
+    `COUNTS`, `median_first_days` and `win_rate`; newest week first, owners by name."""
+    pre, won_key, lost_keys = status_keys(schemas)
+    pop, _ = population(leads)
+    ids = as_text(pop["lead_id"])
+    owner_of = pd.Series(map_distinct(as_text(pop["owner"]), lambda u: u.strip() or no_owner).to_numpy(),
+                         index=ids.to_numpy())
+    owner_of = owner_of[~owner_of.index.duplicated()]
+    this_week = pd.Timestamp(today) - pd.Timedelta(days=today.weekday())
+    first_week = this_week - pd.Timedelta(weeks=weeks - 1)
+    t = pd.Timestamp(today)
+
+    h = _history_sorted(history)
+    h = h[h["lead_id"].isin(set(owner_of.index))]
+    parts = []
+
+    def events(kind: str, lead_ids: pd.Series, when: pd.Series, extra: pd.Series | None = None) -> None:
+        wk = week_start(when)
+        keep = (wk >= first_week) & (wk <= this_week)
+        f = pd.DataFrame({"week": wk[keep].to_numpy(), "owner": map_series(lead_ids[keep], owner_of).to_numpy(),
+                          "kind": kind})
+        if extra is not None:
+            f["days"] = extra[keep].to_numpy(float)
+        parts.append(f)
+
+    events("new", ids, to_dates(pop["created_at"]))
+    events("moves", h["lead_id"], h["observed_at"])
+    events("wins", h.loc[h["to_status"] == won_key, "lead_id"], h.loc[h["to_status"] == won_key, "observed_at"])
+    lost = h["to_status"].isin(list(lost_keys))
+    events("losses", h.loc[lost, "lead_id"], h.loc[lost, "observed_at"])
+    first = h[h["from_status"] == schemas.chain.initial].groupby("lead_id", sort=False).head(1)
+    created = pd.Series(to_dates(pop["created_at"]).to_numpy(), index=ids.to_numpy())
+    created = created[~created.index.duplicated()]
+    wait = (first["observed_at"] - map_series(first["lead_id"], created)).dt.total_seconds() / 86400.0
+    events("first_contacts", first["lead_id"], first["observed_at"], wait.clip(lower=0))
+
+    due = _recontacts(pop, ids, rejections, h, t)
+    events("due", due["lead_id"], due["on"])
+    events("done", due.loc[due["done"], "lead_id"], due.loc[due["done"], "on"])
+    od = due[~due["done"] & (due["on"] < t)]
+    events("overdue", od["lead_id"], od["on"])
+
+    ev = pd.concat(parts, ignore_index=True)
+    ev = ev[ev["owner"].notna()]
+    if not len(ev):
+        return pd.DataFrame(columns=["week", "owner", *COUNTS, "median_first_days", "win_rate"])
+    counts = ev.groupby(["week", "owner", "kind"]).size().unstack("kind", fill_value=0)
+    counts = counts.reindex(columns=list(COUNTS), fill_value=0).astype(np.int64)
+    fc = ev[ev["kind"] == "first_contacts"]
+    med = fc.groupby(["week", "owner"])["days"].median() if len(fc) else pd.Series(dtype=float)
+    out = counts.reset_index()
+    out["median_first_days"] = [med.get((w, o), np.nan) for w, o in zip(out["week"], out["owner"])] \
+        if len(med) else np.nan
+    closed = out["wins"] + out["losses"]
+    out["win_rate"] = (out["wins"] / closed.where(closed > 0)).round(4)
+    out["_o"] = map_distinct(out["owner"], fold)
+    out = out.sort_values(["week", "_o"], ascending=[False, True], kind="mergesort").drop(columns="_o")
+    return out.reset_index(drop=True)
+
+
+def _recontacts(pop: pd.DataFrame, ids: pd.Series, rejections: pd.DataFrame, h: pd.DataFrame,
+                today: pd.Timestamp) -> pd.DataFrame:
+    """Each (lead, contact date) that has come, and whether the lead was contacted or moved since."""
+    frames = [pd.DataFrame({"lead_id": ids.to_numpy(),
+                            "on": to_dates(pop["recontact_on"]).to_numpy() if "recontact_on" in pop
+                            else pd.NaT})]
+    if len(rejections) and "recontact_on" in rejections:
+        frames.append(pd.DataFrame({"lead_id": as_text(rejections["lead_id"]).to_numpy(),
+                                    "on": to_dates(rejections["recontact_on"]).to_numpy()}))
+    due = pd.concat(frames, ignore_index=True)
+    due["on"] = to_dates(due["on"]).dt.normalize()
+    due = due[due["on"].notna() & (due["on"] <= today) & due["lead_id"].isin(set(ids))]
+    due = due.drop_duplicates(["lead_id", "on"]).reset_index(drop=True)
+    last = pd.Series(to_dates(pop["last_contact"]).to_numpy() if "last_contact" in pop else pd.NaT,
+                     index=ids.to_numpy())
+    last = to_dates(last[~last.index.duplicated()])
+    last_move = h.groupby("lead_id")["observed_at"].max()
+    lc = to_dates(map_series(due["lead_id"], last))
+    lm = to_dates(map_series(due["lead_id"], last_move)).dt.normalize()
+    due["done"] = ((lc >= due["on"]) | (lm >= due["on"])).fillna(False).astype(bool)
+    return due
+
+
+def build_activity(i: SummaryInputs, tab: str) -> SheetLayout:
+    """The `Hoạt động` tab: the team's weeks, then each owner's."""
+    L = labels(i.language, i.schemas)
+    weeks = i.schemas.scoring.activity.weeks if i.schemas.scoring is not None else 8
+    t = activity_table(i.leads, i.history, i.rejections, i.schemas, i.today, weeks, L["no_owner"])
+    g = Grid()
+    g.put(1, 1, L["activity_title"], "title")
+    g.put(2, 1, L["updated_at"], "note")
+    g.put(*SYNC_TIME_CELL, i.now.replace(microsecond=0, tzinfo=None))
+    g.put(3, 1, L["as_of"], "note")
+    g.put(3, 2, i.today, "date")
+    g.row = 5
+    head = [L["act_new"], L["act_first"], L["act_moves"], L["act_wins"], L["act_losses"], L["act_due"],
+            L["act_done"], L["act_overdue"], L["act_median_first"], L["act_win_rate"]]
+    styles = ["integer"] * 8 + ["decimal", "percent"]
+    team = t.groupby("week")[list(COUNTS)].sum().sort_index(ascending=False) if len(t) else None
+    team_rows = []
+    if team is not None:
+        for w, r in team.iterrows():
+            closed = r["wins"] + r["losses"]
+            team_rows.append([w.date(), *[int(r[c]) for c in COUNTS], None,
+                              round(float(r["wins"] / closed), 4) if closed else None])
+    g.table(L["act_team_title"], [L["act_week"], *head], team_rows, ["date"] + styles)
+    rows = [[r.week.date(), r.owner, *[int(getattr(r, c)) for c in COUNTS],
+             None if pd.isna(r.median_first_days) else round(float(r.median_first_days), 1),
+             None if pd.isna(r.win_rate) else float(r.win_rate)] for r in t.itertuples()]
+    g.table(L["act_owner_title"], [L["act_week"], L["owner_col"], *head], rows, ["date", None] + styles)
+    return g.layout(tab, (14.0, 20.0) + (12.0,) * 10, freeze_rows=3)
+
+
+__all__ = ["activity_table", "build_activity", "week_start", "DATE_DTYPE"]

@@ -36,7 +36,7 @@ COUNTS = ("new", "first_contacts", "moves", "wins", "losses", "due", "done", "ov
 def week_start(d: pd.Series) -> pd.Series:
     """Monday of each date's week (NaT stays NaT)."""
     d = to_dates(d).dt.normalize()
-    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
 def activity_table(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame, schemas: Any,

@@ -380,7 +380,10 @@ def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, langua
             if col not in leads:
                 continue
             s = leads[col]
-            filled = s.notna().to_numpy() if not (s.dtype == object) else as_text(s).str.strip().ne("").to_numpy()
+            if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                filled = s.notna().to_numpy()
+            else:
+                filled = as_text(s).str.strip().ne("").to_numpy(dtype=bool)
             total += np.where(filled, v, 0)
         add("completeness", total, np.full(n, label_of(rules.completeness_label), dtype=object))
 

@@ -100,3 +100,36 @@ def make_crm(n: int = 2000, seed: int = 1, today: dt.date = dt.date(2026, 3, 12)
         "recontact_on": (last_at.reindex(ids[lost_i]) + pd.Timedelta(days=30)).to_numpy(),
     })
     return leads, history, rejections
+
+
+LEAD_HEADERS = {  # column key → header (schemas/leads.toml)
+    "lead_id": "Mã KH", "name": "Tên khách hàng", "phone": "Số điện thoại", "owner": "Người phụ trách",
+    "product": "Sản phẩm quan tâm", "source": "Nguồn", "status": "Trạng thái", "created_at": "Ngày tạo",
+    "last_contact": "Ngày liên hệ cuối", "budget": "Ngân sách", "timing": "Thời điểm mua",
+    "deal_value": "Giá trị dự kiến", "expected_close": "Ngày dự kiến chốt",
+}
+HISTORY_HEADERS = {"lead_id": "Mã KH", "from_status": "Từ trạng thái", "to_status": "Sang trạng thái",
+                   "observed_at": "Ngày ghi nhận", "by": "Bởi"}
+
+
+def as_grids(leads: pd.DataFrame, history: pd.DataFrame, schemas) -> dict[str, list[list]]:
+    """The frames as the tabs a person would keep: labels for statuses, dates as dates,
+    a phone per lead; the tab titles of the default template."""
+    label = {s.key: s.label for s in schemas.chain.statuses}
+
+    def cells(frame: pd.DataFrame, headers: dict[str, str]) -> list[list]:
+        cols = []
+        for k in headers:
+            s = frame[k]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                cols.append([None if pd.isna(v) else v.date() for v in s])
+            elif k in ("status", "from_status", "to_status"):
+                cols.append([label.get(v, v) if isinstance(v, str) else None for v in s])
+            elif k == "deal_value":
+                cols.append([None if pd.isna(v) else int(v) for v in s])
+            else:
+                cols.append([None if v is None or v == "" else v for v in s])
+        return [list(headers.values()), *[list(r) for r in zip(*cols)]]
+
+    leads = leads.assign(phone=[f"09{k:08d}" for k in range(len(leads))])
+    return {"Khách hàng": cells(leads, LEAD_HEADERS), "Lịch sử": cells(history, HISTORY_HEADERS)}

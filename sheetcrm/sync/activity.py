@@ -98,7 +98,9 @@ def activity_table(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.Da
     out["win_rate"] = (out["wins"] / closed.where(closed > 0)).round(4)
     out["_o"] = map_distinct(out["owner"], fold)
     out = out.sort_values(["week", "_o"], ascending=[False, True], kind="mergesort").drop(columns="_o")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["team_median_first_days"] = fc.groupby("week")["days"].median() if len(fc) else pd.Series(dtype=float)
+    return out
 
 
 def _recontacts(pop: pd.DataFrame, ids: pd.Series, rejections: pd.DataFrame, h: pd.DataFrame,
@@ -139,13 +141,17 @@ def build_activity(i: SummaryInputs, tab: str) -> SheetLayout:
     head = [L["act_new"], L["act_first"], L["act_moves"], L["act_wins"], L["act_losses"], L["act_due"],
             L["act_done"], L["act_overdue"], L["act_median_first"], L["act_win_rate"]]
     styles = ["integer"] * 8 + ["decimal", "percent"]
-    team = t.groupby("week")[list(COUNTS)].sum().sort_index(ascending=False) if len(t) else None
+    this_week = pd.Timestamp(i.today) - pd.Timedelta(days=i.today.weekday())
+    all_weeks = pd.DatetimeIndex([this_week - pd.Timedelta(weeks=k) for k in range(weeks)])
+    team = (t.groupby("week")[list(COUNTS)].sum() if len(t) else pd.DataFrame(columns=list(COUNTS)))
+    team = team.reindex(all_weeks, fill_value=0)  # a quiet week shows as zeros
     team_rows = []
-    if team is not None:
-        for w, r in team.iterrows():
-            closed = r["wins"] + r["losses"]
-            team_rows.append([w.date(), *[int(r[c]) for c in COUNTS], None,
-                              round(float(r["wins"] / closed), 4) if closed else None])
+    team_med = t.attrs.get("team_median_first_days", pd.Series(dtype=float))
+    for w, r in team.iterrows():
+        closed = r["wins"] + r["losses"]
+        med = team_med.get(w, np.nan)
+        team_rows.append([w.date(), *[int(r[c]) for c in COUNTS], None if pd.isna(med) else round(float(med), 1),
+                          round(float(r["wins"] / closed), 4) if closed else None])
     g.table(L["act_team_title"], [L["act_week"], *head], team_rows, ["date"] + styles)
     rows = [[r.week.date(), r.owner, *[int(getattr(r, c)) for c in COUNTS],
              None if pd.isna(r.median_first_days) else round(float(r.median_first_days), 1),

@@ -24,8 +24,9 @@ import pandas as pd
 from ..changes import SheetLayout
 from ..text import as_text, fold, map_distinct
 from .forecast import status_keys
-from .frames import DATE_DTYPE, map_series, to_dates
-from .summary import SYNC_TIME_CELL, Grid, _history_sorted, labels, population
+from .frames import DATE_DTYPE, to_dates
+from .lead_history import lead_positions, per_lead, prepare_history, shared
+from .summary import SYNC_TIME_CELL, Grid, labels, population
 
 if TYPE_CHECKING:
     from .summary_tabs import SummaryInputs
@@ -40,60 +41,68 @@ def week_start(d: pd.Series) -> pd.Series:
 
 
 def activity_table(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame, schemas: Any,
-                   today: dt.date, weeks: int, no_owner: str = "") -> pd.DataFrame:
+                   today: dt.date, weeks: int, no_owner: str = "", prepared: tuple | None = None) -> pd.DataFrame:
     """One row per (week, owner) with any activity in the last `weeks` weeks: the counts of
-    `COUNTS`, `median_first_days` and `win_rate`; newest week first, owners by name."""
+    `COUNTS`, `median_first_days` and `win_rate`; newest week first, owners by name.
+    `prepared`: (population, prepare_history of its ids) when the caller has them."""
     pre, won_key, lost_keys = status_keys(schemas)
-    pop, _ = population(leads)
+    if prepared is None:
+        pop, _ = population(leads)
+        h = prepare_history(as_text(pop["lead_id"]), history)
+    else:
+        pop, h = prepared
+    n = len(pop)
     ids = as_text(pop["lead_id"])
-    owner_of = pd.Series(map_distinct(as_text(pop["owner"]), lambda u: u.strip() or no_owner).to_numpy(),
-                         index=ids.to_numpy())
-    owner_of = owner_of[~owner_of.index.duplicated()]
+    owner_codes, owners = pd.factorize(map_distinct(as_text(pop["owner"]), lambda u: u.strip() or no_owner).to_numpy(
+        dtype=object))
     this_week = pd.Timestamp(today) - pd.Timedelta(days=today.weekday())
     first_week = this_week - pd.Timedelta(weeks=weeks - 1)
     t = pd.Timestamp(today)
-
-    h = _history_sorted(history)
-    h = h[h["lead_id"].isin(set(owner_of.index))]
+    pos, to, at = h["pos"].to_numpy(), h["to_status"].to_numpy(dtype=object), h["observed_at"]
     parts = []
 
-    def events(kind: str, lead_ids: pd.Series, when: pd.Series, extra: pd.Series | None = None) -> None:
-        wk = week_start(when)
-        keep = (wk >= first_week) & (wk <= this_week)
-        f = pd.DataFrame({"week": wk[keep].to_numpy(), "owner": map_series(lead_ids[keep], owner_of).to_numpy(),
-                          "kind": kind})
+    def events(kind: str, lead_pos: np.ndarray, when: pd.Series, extra: np.ndarray | None = None) -> None:
+        wk = week_start(pd.Series(np.asarray(when)))
+        keep = ((wk >= first_week) & (wk <= this_week)).to_numpy()
+        f = pd.DataFrame({"week": wk.to_numpy()[keep], "owner": owner_codes[lead_pos[keep]], "kind": kind})
         if extra is not None:
-            f["days"] = extra[keep].to_numpy(float)
+            f["days"] = np.asarray(extra, dtype=float)[keep]
         parts.append(f)
 
-    events("new", ids, to_dates(pop["created_at"]))
-    events("moves", h["lead_id"], h["observed_at"])
-    events("wins", h.loc[h["to_status"] == won_key, "lead_id"], h.loc[h["to_status"] == won_key, "observed_at"])
-    lost = h["to_status"].isin(list(lost_keys))
-    events("losses", h.loc[lost, "lead_id"], h.loc[lost, "observed_at"])
-    first = h[h["from_status"] == schemas.chain.initial].groupby("lead_id", sort=False).head(1)
-    created = pd.Series(to_dates(pop["created_at"]).to_numpy(), index=ids.to_numpy())
-    created = created[~created.index.duplicated()]
-    wait = (first["observed_at"] - map_series(first["lead_id"], created)).dt.total_seconds() / 86400.0
-    events("first_contacts", first["lead_id"], first["observed_at"], wait.clip(lower=0))
+    created = to_dates(pop["created_at"]).to_numpy()
+    events("new", np.arange(n), created)
+    events("moves", pos, at)
+    won_rows = to == won_key
+    events("wins", pos[won_rows], at[won_rows])
+    lost_rows = np.isin(to, list(lost_keys))
+    events("losses", pos[lost_rows], at[lost_rows])
+    from_first = h["from_status"].to_numpy(dtype=object) == schemas.chain.initial
+    fpos = pos[from_first]
+    first = ~pd.Series(fpos).duplicated().to_numpy()  # rows are ordered by lead and time
+    fpos, fat = fpos[first], at.to_numpy()[from_first][first]
+    wait = (fat - created[fpos]) / np.timedelta64(1, "D")
+    events("first_contacts", fpos, fat, np.clip(wait, 0, None))
 
     due = _recontacts(pop, ids, rejections, h, t)
-    events("due", due["lead_id"], due["on"])
-    events("done", due.loc[due["done"], "lead_id"], due.loc[due["done"], "on"])
-    od = due[~due["done"] & (due["on"] < t)]
-    events("overdue", od["lead_id"], od["on"])
+    dpos, don, done = due["pos"].to_numpy(), due["on"], due["done"].to_numpy()
+    events("due", dpos, don)
+    events("done", dpos[done], don[done])
+    od = ~done & (don < t).to_numpy()
+    events("overdue", dpos[od], don[od])
 
     ev = pd.concat(parts, ignore_index=True)
-    ev = ev[ev["owner"].notna()]
     if not len(ev):
-        return pd.DataFrame(columns=["week", "owner", *COUNTS, "median_first_days", "win_rate"])
+        out = pd.DataFrame(columns=["week", "owner", *COUNTS, "median_first_days", "win_rate"])
+        out.attrs["team_median_first_days"] = pd.Series(dtype=float)
+        return out
     counts = ev.groupby(["week", "owner", "kind"]).size().unstack("kind", fill_value=0)
     counts = counts.reindex(columns=list(COUNTS), fill_value=0).astype(np.int64)
     fc = ev[ev["kind"] == "first_contacts"]
     med = fc.groupby(["week", "owner"])["days"].median() if len(fc) else pd.Series(dtype=float)
     out = counts.reset_index()
-    out["median_first_days"] = [med.get((w, o), np.nan) for w, o in zip(out["week"], out["owner"])] \
+    out["median_first_days"] = med.reindex(pd.MultiIndex.from_frame(out[["week", "owner"]])).to_numpy() \
         if len(med) else np.nan
+    out["owner"] = np.asarray(owners, dtype=object)[out["owner"].to_numpy()]
     closed = out["wins"] + out["losses"]
     out["win_rate"] = (out["wins"] / closed.where(closed > 0)).round(4)
     out["_o"] = map_distinct(out["owner"], fold)
@@ -106,23 +115,22 @@ def activity_table(leads: pd.DataFrame, history: pd.DataFrame, rejections: pd.Da
 def _recontacts(pop: pd.DataFrame, ids: pd.Series, rejections: pd.DataFrame, h: pd.DataFrame,
                 today: pd.Timestamp) -> pd.DataFrame:
     """Each (lead, contact date) that has come, and whether the lead was contacted or moved since."""
-    frames = [pd.DataFrame({"lead_id": ids.to_numpy(),
-                            "on": to_dates(pop["recontact_on"]).to_numpy() if "recontact_on" in pop
-                            else pd.NaT})]
-    if len(rejections) and "recontact_on" in rejections:
-        frames.append(pd.DataFrame({"lead_id": as_text(rejections["lead_id"]).to_numpy(),
-                                    "on": to_dates(rejections["recontact_on"]).to_numpy()}))
-    due = pd.concat(frames, ignore_index=True)
-    due["on"] = to_dates(due["on"]).dt.normalize()
-    due = due[due["on"].notna() & (due["on"] <= today) & due["lead_id"].isin(set(ids))]
-    due = due.drop_duplicates(["lead_id", "on"]).reset_index(drop=True)
-    last = pd.Series(to_dates(pop["last_contact"]).to_numpy() if "last_contact" in pop else pd.NaT,
-                     index=ids.to_numpy())
-    last = to_dates(last[~last.index.duplicated()])
-    last_move = h.groupby("lead_id")["observed_at"].max()
-    lc = to_dates(map_series(due["lead_id"], last))
-    lm = to_dates(map_series(due["lead_id"], last_move)).dt.normalize()
-    due["done"] = ((lc >= due["on"]) | (lm >= due["on"])).fillna(False).astype(bool)
+    n = len(pop)
+    on = [to_dates(pop["recontact_on"]).to_numpy() if "recontact_on" in pop
+          else np.full(n, np.datetime64("NaT"), dtype=DATE_DTYPE)]
+    pos = [np.arange(n)]
+    if len(rejections) and "recontact_on" in rejections and "lead_id" in rejections:
+        pos.append(lead_positions(ids, rejections["lead_id"]))
+        on.append(to_dates(rejections["recontact_on"]).to_numpy())
+    due = pd.DataFrame({"pos": np.concatenate(pos), "on": np.concatenate(on).astype(DATE_DTYPE)})
+    due["on"] = due["on"].dt.normalize()
+    due = due[due["on"].notna() & (due["on"] <= today) & (due["pos"] >= 0)]
+    due = due.drop_duplicates(["pos", "on"]).reset_index(drop=True)
+    last = to_dates(pop["last_contact"]).to_numpy() if "last_contact" in pop else np.full(n, np.datetime64("NaT"))
+    last_move = to_dates(per_lead(h["observed_at"], h["pos"].to_numpy(), n, "max")).dt.normalize().to_numpy()
+    p = due["pos"].to_numpy()
+    d = due["on"].to_numpy()
+    due["done"] = (last[p] >= d) | (last_move[p] >= d)
     return due
 
 
@@ -130,7 +138,7 @@ def build_activity(i: SummaryInputs, tab: str) -> SheetLayout:
     """The `Hoạt động` tab: the team's weeks, then each owner's."""
     L = labels(i.language, i.schemas)
     weeks = i.schemas.scoring.activity.weeks if i.schemas.scoring is not None else 8
-    t = activity_table(i.leads, i.history, i.rejections, i.schemas, i.today, weeks, L["no_owner"])
+    t = activity_table(i.leads, i.history, i.rejections, i.schemas, i.today, weeks, L["no_owner"], shared(i))
     g = Grid()
     g.put(1, 1, L["activity_title"], "title")
     g.put(2, 1, L["updated_at"], "note")

@@ -20,9 +20,10 @@ import pandas as pd
 
 from ..changes import ChartSpec, SheetLayout
 from ..text import as_text, fold, map_distinct
-from .frames import DATE_DTYPE, map_series, to_dates
+from .frames import DATE_DTYPE, to_dates
+from .lead_history import lead_positions, per_lead, prepare_history, shared, status_values
 from .scoring import ForecastSettings, score_leads
-from .summary import SYNC_TIME_CELL, Grid, _history_sorted, labels, population
+from .summary import SYNC_TIME_CELL, Grid, labels, population
 
 if TYPE_CHECKING:
     from .summary_tabs import SummaryInputs
@@ -63,52 +64,57 @@ def status_keys(schemas: Any) -> tuple[list[str], str | None, set[str]]:
 
 
 def lead_facts(pop: pd.DataFrame, history: pd.DataFrame, rejections: pd.DataFrame, schemas: Any,
-               today: dt.date) -> Facts:
+               today: dt.date, hist: pd.DataFrame | None = None) -> Facts:
+    """The facts of `Facts` for every lead of `pop`; `hist` is `prepare_history` of `pop`'s
+    ids when the caller has it already."""
     pre, won_key, lost_keys = status_keys(schemas)
     order = {s.key: float(s.order) for s in schemas.chain.active if s.key in pre}
-    idx = pop.index
+    idx, n = pop.index, len(pop)
     ids = as_text(pop["lead_id"]) if "lead_id" in pop else pd.Series("", index=idx, dtype=object)
     status = pop["status"] if "status" in pop else pd.Series(None, index=idx, dtype=object)
-    h = _history_sorted(history)
-    h = h[h["lead_id"].isin(set(ids))]
+    h = prepare_history(ids, history) if hist is None else hist
+    pos, to, at = h["pos"].to_numpy(), h["to_status"].to_numpy(dtype=object), h["observed_at"]
     won = status.eq(won_key).fillna(False).astype(bool)
     lost = status.isin(list(lost_keys)).fillna(False).astype(bool)
     is_open = status.isin(pre).fillna(False).astype(bool)
+    nat = pd.Series(pd.NaT, index=idx, dtype=DATE_DTYPE)
 
-    won_at = map_series(ids, h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min())
-    lost_at = map_series(ids, h[h["to_status"].isin(list(lost_keys))].groupby("lead_id")["observed_at"].max())
-    rej_at = pd.Series(pd.NaT, index=idx, dtype=DATE_DTYPE)
+    def at_lead(mask: np.ndarray, how: str) -> pd.Series:
+        return pd.Series(to_dates(per_lead(at[mask], pos[mask], n, how)).to_numpy(), index=idx)
+
+    to_won = to == won_key
+    won_at = at_lead(to_won, "min")
+    lost_at = at_lead(np.isin(to, list(lost_keys)), "max")
+    rej_at = nat
     stage_before = pd.Series(np.nan, index=idx)
     if len(rejections) and "lead_id" in rejections:
-        r = pd.DataFrame({"lead_id": as_text(rejections["lead_id"]),
-                          "at": to_dates(rejections["logged_at"]) if "logged_at" in rejections
-                          else pd.Series(pd.NaT, index=rejections.index, dtype=DATE_DTYPE),
-                          "stage": (rejections["stage_before"].map(order) if "stage_before" in rejections
-                                    else np.nan)})
-        rej_at = map_series(ids, r.groupby("lead_id")["at"].max())
-        stage_before = pd.to_numeric(map_series(ids, r.groupby("lead_id")["stage"].max()), errors="coerce")
-    last_contact = to_dates(pop["last_contact"]) if "last_contact" in pop else pd.Series(pd.NaT, index=idx, dtype=DATE_DTYPE)
-    created = to_dates(pop["created_at"]) if "created_at" in pop else pd.Series(pd.NaT, index=idx, dtype=DATE_DTYPE)
-    closed_at = to_dates(won_at.where(won, lost_at.fillna(rej_at)).where(won | lost))
-    closed_at = closed_at.fillna(to_dates(last_contact.where(won | lost))).fillna(to_dates(created.where(won | lost)))
-    won_at = to_dates(won_at)
+        rpos = lead_positions(ids, rejections["lead_id"])
+        ok = rpos >= 0
+        r_at = (to_dates(rejections["logged_at"]) if "logged_at" in rejections
+                else pd.Series(pd.NaT, index=rejections.index, dtype=DATE_DTYPE)).to_numpy()
+        r_st = (status_values(rejections["stage_before"], order) if "stage_before" in rejections
+                else np.full(len(rejections), np.nan))
+        rej_at = pd.Series(to_dates(per_lead(r_at[ok], rpos[ok], n, "max")).to_numpy(), index=idx)
+        stage_before = pd.Series(per_lead(r_st[ok], rpos[ok], n, "max").to_numpy(float), index=idx)
+    last_contact = to_dates(pop["last_contact"]) if "last_contact" in pop else nat
+    created = to_dates(pop["created_at"]) if "created_at" in pop else nat
+    closed = won | lost
+    closed_at = to_dates(won_at.where(won, lost_at.fillna(rej_at)).where(closed))
+    closed_at = closed_at.fillna(last_contact.where(closed)).fillna(created.where(closed))
 
     # Furthest chain stage (before won) the history shows, up to the close.
-    hs = h.assign(closed=map_series(h["lead_id"], pd.Series(closed_at.to_numpy(), index=ids.to_numpy())
-                                    .groupby(level=0).first()))
-    before = hs["closed"].isna() | (hs["observed_at"] <= hs["closed"])
-    hb = hs[before]
-    ords = pd.concat([hb["from_status"].map(order), hb["to_status"].map(order)])
-    reach = pd.to_numeric(ords.groupby(pd.concat([hb["lead_id"], hb["lead_id"]])).max(), errors="coerce")
-    stage = pd.to_numeric(map_series(ids, reach), errors="coerce")
-    stage = np.fmax(stage.to_numpy(float), stage_before.to_numpy(float))
-    stage = np.fmax(stage, pd.to_numeric(status.map(order), errors="coerce").to_numpy(float))
+    close_row = closed_at.to_numpy()[pos]
+    before = np.isnat(close_row) | (at.to_numpy() <= close_row)
+    ords = np.fmax(status_values(h["from_status"].to_numpy(dtype=object), order), status_values(to, order))
+    reach = per_lead(ords[before], pos[before], n, "max").to_numpy(float)
+    stage = np.fmax(reach, stage_before.to_numpy(float))
+    stage = np.fmax(stage, status_values(status.to_numpy(dtype=object), order))
     stage = pd.Series(np.where(np.isnan(stage), 1.0, stage), index=idx)
 
-    into_chain = hb[hb["to_status"].isin(pre)]
-    entered = to_dates(map_series(ids, into_chain.groupby("lead_id")["observed_at"].max())).fillna(created)
-    moves = pd.to_numeric(map_series(ids, hb.groupby("lead_id").size()), errors="coerce").fillna(0).astype(np.int64)
-    end = closed_at.where(won | lost, pd.Timestamp(today))
+    into = before & np.isin(to, pre)
+    entered = at_lead(into, "max").fillna(created)
+    moves = pd.Series(np.bincount(pos[before], minlength=n)[:n].astype(np.int64), index=idx)
+    end = closed_at.where(closed, pd.Timestamp(today))
     days = ((end - entered).dt.total_seconds() / 86400.0).clip(lower=0).fillna(0.0)
     return Facts(status, won, lost, is_open, closed_at, won_at, stage, entered, moves, days)
 
@@ -149,7 +155,7 @@ def _design(X: pd.DataFrame, cats: dict[str, list[str]]) -> np.ndarray:
         known = cats[c]
         if not known:
             continue
-        codes = pd.Categorical(X[c], categories=known).codes
+        codes = pd.Index(known).get_indexer(X[c].to_numpy(dtype=object))
         onehot = np.zeros((len(X), len(known)), dtype=float)
         hit = codes >= 0
         onehot[np.flatnonzero(hit), codes[hit]] = 1.0
@@ -255,16 +261,16 @@ def win_probability(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame, setti
 def forecast_frame(i: SummaryInputs) -> tuple[pd.DataFrame, Facts, Backtest]:
     """The population with its facts and win probability (columns `p`, `value`, `weighted`)."""
     rules = i.schemas.scoring
-    pop, _ = population(i.leads)
+    pop, hist = shared(i)
     pop = pop.copy()
-    facts = lead_facts(pop, i.history, i.rejections, i.schemas, i.today)
-    sc = score_leads(pop, rules, i.today, i.language)
+    facts = lead_facts(pop, i.history, i.rejections, i.schemas, i.today, hist)
+    sc = score_leads(pop, rules, i.today, i.language, features_only=True)
     p, bt = win_probability(pop, facts, sc.points, rules.forecast, i.schemas)
     pop["p"] = p
     pop["value"] = pd.to_numeric(pop["deal_value"], errors="coerce").fillna(0.0) if "deal_value" in pop else 0.0
     pop["weighted"] = pop["p"] * pop["value"]
     if "score" not in pop:
-        pop["score"] = sc.score
+        pop["score"] = score_leads(pop, rules, i.today, i.language).score
     return pop, facts, bt
 
 

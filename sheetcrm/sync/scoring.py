@@ -344,35 +344,62 @@ def _days_since(last: pd.Series, today: dt.date) -> pd.Series:
     return (pd.Timestamp(today) - d).dt.days
 
 
+def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
+    """Integer code per cell and the distinct values (a missing cell is its own value '')."""
+    arr = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+    return codes.astype(np.int64), list(uniques)
+
+
+class _Kinds:
+    """Per rule kind: its points per lead, and per lead a code into the kind's list of
+    texts a rep reads ("Nguồn: Giới thiệu (+20)"); every text is formatted once."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.keys: list[str] = []
+        self.points: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []  # into `texts`, global
+        self.texts: list[str] = []
+
+    def add(self, key: str, points: np.ndarray, codes: np.ndarray, labels: list[str],
+            unique_points: np.ndarray | None = None) -> None:
+        """`codes` index `labels`; the text of a code is its label with its points, which are
+        `unique_points[code]` (or read from `points` when the label alone fixes them not)."""
+        points = points.astype(np.int64)
+        if unique_points is None:  # the points of each code: any row's (they are equal per code)
+            unique_points = np.zeros(len(labels), dtype=np.int64)
+            unique_points[codes] = points
+        base = len(self.texts)
+        self.texts.extend(_one(t, int(v)) for t, v in zip(labels, unique_points))
+        self.keys.append(key)
+        self.points.append(points)
+        self.codes.append(codes + base)
+
+
 def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, language: str = "vi",
                 messages: Mapping[str, str] | None = None,
-                status_names: Mapping[str, str] | None = None) -> Scores:
+                status_names: Mapping[str, str] | None = None, features_only: bool = False) -> Scores:
     """Score every lead row of `leads` (parsed columns: status keys, dates as datetimes;
-    `deal_value` as numbers and `expected_close` as dates when present)."""
+    `deal_value` as numbers and `expected_close` as dates when present). `features_only`:
+    the points of the BANT and completeness rules only (the win model's features), no texts."""
     msgs = dict(messages or {})
     n = len(leads)
     idx = leads.index
-    kinds: list[str] = []
-    pts: list[np.ndarray] = []
-    texts: list[np.ndarray] = []
-
-    def add(key: str, p: np.ndarray, t: np.ndarray) -> None:
-        kinds.append(key)
-        pts.append(p.astype(np.int64))
-        texts.append(t)
-
+    K = _Kinds(n)
     lab = 1 if language == "en" else 0
 
     def label_of(pair: tuple[str, str]) -> str:
         return pair[1] if lab and pair[1] else pair[0]
 
     for rule in rules.text_rules:
+        if features_only and not rule.key.startswith("bant."):
+            continue
         raw = leads[rule.column] if rule.column in leads else pd.Series("", index=idx, dtype=object)
-        vals = as_text(raw).str.strip()
-        p = text_points(vals, rule).to_numpy()
+        codes, uniq = _codes(map_distinct(as_text(raw), str.strip, ""))
+        up = text_points(pd.Series(uniq, dtype=object), rule).to_numpy(dtype=np.int64)
         name = rule.display(language)
-        t = map_distinct(vals, lambda v, name=name: f"{name}: {v}" if v else "").to_numpy(dtype=object)
-        add(rule.key, p, t)
+        K.add(rule.key, up[codes], codes, [f"{name}: {v}" if v else "" for v in uniq], up)
 
     if rules.completeness:
         total = np.zeros(n, dtype=np.int64)
@@ -383,87 +410,79 @@ def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, langua
             if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 filled = s.notna().to_numpy()
             else:
-                filled = as_text(s).str.strip().ne("").to_numpy(dtype=bool)
+                filled = map_distinct(as_text(s), lambda u: bool(u.strip()), False).to_numpy(dtype=bool)
             total += np.where(filled, v, 0)
-        add("completeness", total, np.full(n, label_of(rules.completeness_label), dtype=object))
+        codes, uniq = _codes(total)
+        K.add("completeness", total, codes, [label_of(rules.completeness_label)] * len(uniq),
+              np.asarray(uniq, dtype=np.int64))
 
-    days = _days_since(leads["last_contact"] if "last_contact" in leads else pd.Series(pd.NaT, index=idx), today)
-    dv = days.to_numpy(dtype=float)
-    never = np.isnan(dv)
-    rp = np.full(n, rules.recency_older, dtype=np.int64)
-    assigned = never.copy()
-    for within, p_ in rules.recency_bands:
-        hit = ~assigned & (dv <= within)
-        rp[hit] = p_
-        assigned |= hit
-    older = ~assigned
-    rp[never] = rules.recency_never
-    rlabel = label_of(rules.recency_label)
-    day_txt = pd.Series(np.where(never, -1, np.nan_to_num(dv, nan=-1)).astype(np.int64), index=idx)
-    tmpl_recent = msgs.get("score_recency", "{label}: {days}")
-    tmpl_older = msgs.get("score_older", "{days}")
-    never_txt = msgs.get("score_never", "-")
+    if not features_only:
+        last = leads["last_contact"] if "last_contact" in leads else pd.Series(pd.NaT, index=idx)
+        dv = (pd.Timestamp(today) - pd.to_datetime(last, errors="coerce")).dt.days.to_numpy(dtype=float)
+        never = np.isnan(dv)
+        rp = np.full(n, rules.recency_older, dtype=np.int64)
+        assigned = never.copy()
+        for within, p_ in rules.recency_bands:
+            hit = ~assigned & (dv <= within)
+            rp[hit] = p_
+            assigned |= hit
+        older = ~assigned
+        rp[never] = rules.recency_never
+        key = np.where(never, -1, np.nan_to_num(dv, nan=0).astype(np.int64) * 2 + older)
+        codes, uniq = _codes(key)
+        rlabel = label_of(rules.recency_label)
+        tmpl_recent = msgs.get("score_recency", "{label}: {days}")
+        tmpl_older = msgs.get("score_older", "{days}")
+        never_txt = msgs.get("score_never", "-")
+        texts = [never_txt if k < 0 else (tmpl_older if k % 2 else tmpl_recent).format(label=rlabel, days=k // 2)
+                 for k in uniq]
+        K.add("recency", rp, codes, texts)
 
-    def rtext(d: int, is_older: bool) -> str:
-        if d < 0:
-            return never_txt
-        return (tmpl_older if is_older else tmpl_recent).format(label=rlabel, days=d)
+        status = leads["status"] if "status" in leads else pd.Series(None, index=idx, dtype=object)
+        codes, uniq = _codes(status.where(status.notna(), ""))
+        stage_map = dict(rules.stage)
+        up = np.array([stage_map.get(k, 0) for k in uniq], dtype=np.int64)
+        slabel = label_of(rules.stage_label)
+        st_names = dict(status_names or {})
+        K.add("stage", up[codes], codes, [f"{slabel}: {st_names.get(k, k)}" if k else "" for k in uniq], up)
 
-    combo = day_txt.astype(str) + np.where(older, "o", "")
-    rt = map_distinct(combo, lambda c: rtext(int(c.rstrip("o")), c.endswith("o"))).to_numpy(dtype=object)
-    add("recency", rp, rt)
-
-    status = leads["status"] if "status" in leads else pd.Series(None, index=idx, dtype=object)
-    stage_map = dict(rules.stage)
-    sp = pd.to_numeric(map_distinct(status, lambda k: stage_map.get(k, 0), 0)).to_numpy(dtype=np.int64)
-    slabel = label_of(rules.stage_label)
-    st_names = dict(status_names or {})
-    st_txt = map_distinct(status, lambda k: f"{slabel}: {st_names.get(k, k)}" if k else "").to_numpy(dtype=object)
-    add("stage", sp, st_txt)
-
-    P = np.column_stack(pts) if pts else np.zeros((n, 0), dtype=np.int64)
-    T = np.column_stack(texts) if texts else np.zeros((n, 0), dtype=object)
+    P = np.column_stack(K.points) if K.points else np.zeros((n, 0), dtype=np.int64)
     raw_score = P.sum(axis=1) if P.shape[1] else np.zeros(n, dtype=np.int64)
     score = np.clip(raw_score, 0, 100).astype(np.int64)
-    grade = rules.grade_of(score)
-    reason = _reasons(P, T, rules.reasons_shown)
+    if features_only:
+        reason = np.full(n, "", dtype=object)
+        grade = np.full(n, "", dtype=object)
+    else:
+        grade = rules.grade_of(score)
+        C = np.column_stack(K.codes) if K.codes else np.zeros((n, 0), dtype=np.int64)
+        reason = _reasons(P, C, K.texts, rules.reasons_shown)
     return Scores(
         score=pd.Series(score, index=idx),
         grade=pd.Series(grade, index=idx, dtype=object),
         reason=pd.Series(reason, index=idx, dtype=object),
-        points=pd.DataFrame(P, index=idx, columns=kinds),
+        points=pd.DataFrame(P, index=idx, columns=K.keys),
     )
 
 
-def _reasons(P: np.ndarray, T: np.ndarray, shown: int) -> np.ndarray:
+def _reasons(P: np.ndarray, C: np.ndarray, texts: list[str], shown: int) -> np.ndarray:
     """Per row: the `shown` rules with the most (positive) points, then the rule that took
-    the most points away, as "text (+n)" joined by "; " (vectorised over rows)."""
+    the most points away, joined by "; ". The rows' choices are integer codes into `texts`;
+    each distinct combination is joined once."""
     n, k = P.shape
-    out = np.full(n, "", dtype=object)
     if not k or not n:
-        return out
-    order = np.argsort(-P, axis=1, kind="stable")
+        return np.full(n, "", dtype=object)
     rows = np.arange(n)
-    parts: list[np.ndarray] = []
-    for j in range(min(shown, k)):
+    order = np.argsort(-P, axis=1, kind="stable")[:, : min(shown, k)]
+    picks = []
+    for j in range(order.shape[1]):
         c = order[:, j]
-        p = P[rows, c]
-        parts.append(np.where(p > 0, _fmt(T[rows, c], p), ""))
+        picks.append(np.where(P[rows, c] > 0, C[rows, c], -1))
     worst = np.argmin(P, axis=1)
-    wp = P[rows, worst]
-    parts.append(np.where(wp < 0, _fmt(T[rows, worst], wp), ""))
-    for part in parts:
-        both = (out != "") & (part != "")
-        out = np.where(both, out + "; " + part, np.where(out == "", part, out))
-    return out
-
-
-def _fmt(text: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """"text (+n)" per row; the distinct (text, points) pairs are formatted once."""
-    codes, uniques = pd.MultiIndex.from_arrays([pd.Series(text, dtype=object).astype(object),
-                                                pd.Series(p, dtype=np.int64)]).factorize()
-    done = np.array([_one(str(t), int(v)) for t, v in uniques] + [""], dtype=object)
-    return done[codes]
+    picks.append(np.where(P[rows, worst] < 0, C[rows, worst], -1))
+    M = np.column_stack(picks)
+    combos, inverse = np.unique(M, axis=0, return_inverse=True)
+    joined = np.array(["; ".join(texts[c] for c in combo if c >= 0) for combo in combos.tolist()], dtype=object)
+    return joined[np.asarray(inverse).reshape(-1)]
 
 
 def _one(text: str, v: int) -> str:

@@ -41,6 +41,8 @@ class SummaryInputs:
     # the workbook's grids by title: a tab that keeps what earlier runs recorded reads them
     # (the forecast's past months, docs/scoring.md)
     existing: Mapping[str, list[list[Any]]] = field(default_factory=dict)
+    # what several tabs compute from the same frames, computed once (lead_history.shared)
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def overview(i: SummaryInputs, tab: str) -> SheetLayout:

@@ -83,6 +83,8 @@ class ScoringRules:
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     activity: ActivitySettings = field(default_factory=ActivitySettings)
     file: str = "scoring.toml"
+    product_aliases: tuple[tuple[str, str], ...] = ()  # (typed name, the name summaries show)
+    source_aliases: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str, status_keys: Sequence[str] | None = None) -> ScoringRules:
@@ -140,7 +142,8 @@ class ScoringRules:
             weeks=p.int_(ac, "weeks", da.weeks, "activity", 1, 104),
             overdue_manager_days=p.int_(ac, "overdue_manager_days", da.overdue_manager_days, "activity", 0, 3650),
         )
-        known = {"scoring", "bant", "completeness", "recency", "stage", "forecast", "activity", *TEXT_RULES}
+        known = {"scoring", "bant", "completeness", "recency", "stage", "forecast", "activity", "products", "sources",
+                 *TEXT_RULES}
         for k in data:
             if k not in known:
                 raise SchemaError(file, k, f"unknown section (known: {', '.join(sorted(known))})")
@@ -153,6 +156,8 @@ class ScoringRules:
             recency_label=p.labels(rec, "recency", "Liên hệ gần đây"),
             stage=stage_points, stage_label=p.labels(stage, "stage", "Giai đoạn"),
             forecast=forecast, activity=activity, file=file,
+            product_aliases=p.aliases(p.table(data, "products"), "products"),
+            source_aliases=p.aliases(p.table(data, "sources"), "sources"),
         )
 
     def grade_of(self, score: np.ndarray) -> np.ndarray:
@@ -209,6 +214,15 @@ class _Parser:
                 raise self.fail(f"{where}.{k}", f"must be a probability between 0 and 1, got {v!r}")
             out.append((str(k), float(v)))
         return tuple(out)
+
+    def aliases(self, d: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+        table = d.get("aliases", {})
+        if not isinstance(table, Mapping):
+            raise self.fail(f"{where}.aliases", f"must be a table of typed name = shown name, got {table!r}")
+        for k, v in table.items():
+            if not isinstance(v, str) or not v.strip():
+                raise self.fail(f"{where}.aliases.{k}", f"must be a name, got {v!r}")
+        return tuple((str(k), v.strip()) for k, v in table.items())
 
     def labels(self, d: Mapping[str, Any], where: str, default: str) -> tuple[str, str]:
         vi, en = d.get("label", default), d.get("label_en", "")

@@ -46,8 +46,10 @@ class SummaryInputs:
 
 
 def overview(i: SummaryInputs, tab: str) -> SheetLayout:
+    from .channels import cost_table
+
     return build_overview(i.leads, i.history, i.rejections, i.nurture, i.quality, i.schemas, i.today, i.now,
-                          i.language, tab=tab)
+                          i.language, tab=tab, costs=cost_table(i.existing))
 
 
 def agenda(i: SummaryInputs, tab: str) -> SheetLayout:

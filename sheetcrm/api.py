@@ -488,7 +488,9 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     """Write a realistic Vietnamese demo workbook into `directory`, replaying ~10 months of
     use: before each of the story's sync days the rows created since the previous one are
     appended and the changed statuses, reasons and contact dates typed (sheetcrm.demo_story),
-    then that day's sync runs. Returns the workbook and the last (today's) sync."""
+    then that day's sync runs. The leads carry BANT answers, deal values and expected close
+    dates (sheetcrm.demo_deals), for the scores and the forecast. Returns the workbook and
+    the last (today's) sync."""
     from .demo import write_demo_workbook
     from .demo_story import Replay, build_story
 
@@ -503,6 +505,12 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     write_demo_workbook(path, rows, seed, day)  # column widths and formats; rows come back day by day
     replay = Replay(story, path)
     replay.start()
+    # BANT answers, deal values and expected close dates, for the scores and the forecast
+    from .demo_deals import KEYS, add_deals, write_headers
+
+    first = len(story.data.grid[0]) + 1
+    write_headers(path, add_deals(story.data.grid, seed, day), first)
+    replay.col.update({k: first + j for j, k in enumerate(KEYS)})
     init(workbook=path, config=cfg)
     result = None
     for d in story.days:

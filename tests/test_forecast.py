@@ -43,7 +43,7 @@ def test_the_model_recovers_the_known_ordering_and_is_used(known):
     # the factors it names are the ones the truth used, with their signs
     coef = dict(bt.factors)
     assert bt.factors[0][0] == "bant.budget" and coef["bant.budget"] > 0
-    assert coef.get("source=gioi thieu", 0) > 0 and coef.get("source=facebook", 0) < 0
+    assert coef.get("source=Giới thiệu", 0) > 0 and coef.get("source=Facebook", 0) < 0
     # on the open leads, the probabilities order them as the truth does
     o = pop[facts.open]
     truth = true_logit(o["budget"].to_numpy(), o["source"].to_numpy(), "bant")
@@ -186,3 +186,23 @@ def test_sync_writes_the_forecast_and_activity_tabs_of_an_xlsx(tmp_path):
     for t, g in before.items():
         after = [list(x) for x in wb2[t].iter_rows(values_only=True)]
         assert after[2:] == g[2:], t  # the update time (row 2) aside
+
+
+def test_the_demo_scores_its_leads_and_learns_its_forecast(tmp_path):
+    path, _ = api.demo(tmp_path, rows=300, today=T)
+    wb = load_workbook(path, data_only=True)
+    head = [c.value for c in wb["Khách hàng"][1]]
+    for h in ("Ngân sách", "Người quyết định", "Nhu cầu", "Thời điểm mua", "Giá trị dự kiến", "Ngày dự kiến chốt",
+              "Điểm", "Hạng", "Lý do điểm"):
+        assert h in head, h
+    assert head[-3:] == ["Điểm", "Hạng", "Lý do điểm"]
+    rows = [list(r) for r in wb["Khách hàng"].iter_rows(min_row=2, values_only=True)]
+    sc, st = head.index("Điểm"), head.index("Trạng thái")
+    won = [r[sc] for r in rows if r[st] == "Chốt"]
+    lost = [r[sc] for r in rows if r[st] == "Từ chối"]
+    assert won and lost
+    grid = [list(r) for r in wb["Dự báo"].iter_rows(values_only=True)]
+    model = {r[0]: r[1] for r in grid if r and isinstance(r[0], str)}
+    assert model[L["fc_closed"]] >= S.scoring.forecast.min_closed  # ten months of closed leads to learn from
+    assert model[L["fc_auc_model"]] is not None and model[L["fc_auc_model"]] > 0.5
+    assert any(r and r[0] == L["act_team_title"] for r in wb["Hoạt động"].iter_rows(values_only=True))

@@ -211,6 +211,16 @@ def _predict(model, A: np.ndarray) -> np.ndarray:
     return m.predict_proba((A - mu) / sd)[:, 1]
 
 
+def _spellings(values: pd.Series) -> dict[str, str]:
+    """Folded value → the spelling most cells use (what the factors table shows)."""
+    text = map_distinct(as_text(values), str.strip, "")
+    counts = text.value_counts()
+    out: dict[str, str] = {}
+    for v in counts.index:  # most used first
+        out.setdefault(fold(v), v)
+    return out
+
+
 def win_probability(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame, settings: ForecastSettings,
                     schemas: Any) -> tuple[pd.Series, Backtest]:
     """Win probability per lead of `pop` (meaningful for the open ones) and the backtest."""
@@ -248,7 +258,8 @@ def win_probability(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame, setti
         return out, bt
     bt.used, bt.why = "model", "model_better"
     final = _fit(A[ci], y_all[ci].astype(int))
-    names = list(NUM_FEATURES) + [f"{c}={k}" for c in CAT_FEATURES for k in cats[c]]
+    shown = {c: _spellings(pop[c]) if c in pop else {} for c in CAT_FEATURES}
+    names = list(NUM_FEATURES) + [f"{c}={shown[c].get(k, k)}" for c in CAT_FEATURES for k in cats[c]]
     coefs = final[0].coef_[0]
     top = np.argsort(-np.abs(coefs), kind="stable")[:8]
     bt.factors = [(names[i], float(coefs[i])) for i in top if abs(coefs[i]) > 1e-6]

@@ -236,3 +236,16 @@ def test_a_broken_rules_file_stops_the_sync_with_exit_2_naming_file_and_key(tmp_
     assert res.exit_code == 2
     assert "bad.toml" in res.output and "scoring.mql" in res.output
 
+
+
+def test_the_reason_names_the_recency_band_so_it_does_not_change_every_day():
+    r = rules()
+    msgs = SCHEMAS.messages["vi"]
+    f = frame([{"days": 10, "source": "Zalo"}, {"days": 200}])
+    a = score_leads(f, r, T, "vi", msgs).reason
+    b = score_leads(f, r, T + dt.timedelta(days=5), "vi", msgs).reason  # 15 and 205 days: same bands
+    assert a.tolist() == b.tolist()
+    assert "Liên hệ gần đây: trong 30 ngày (+4)" in a.iloc[0]
+    assert a.iloc[1].endswith("Lâu chưa liên hệ (hơn 90 ngày) (−10)")
+    c = score_leads(f, r, T + dt.timedelta(days=25), "vi", msgs).reason  # 35 days: the next band
+    assert c.iloc[0] != a.iloc[0]

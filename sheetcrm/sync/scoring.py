@@ -434,22 +434,24 @@ def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, langua
         last = leads["last_contact"] if "last_contact" in leads else pd.Series(pd.NaT, index=idx)
         dv = (pd.Timestamp(today) - pd.to_datetime(last, errors="coerce")).dt.days.to_numpy(dtype=float)
         never = np.isnan(dv)
-        rp = np.full(n, rules.recency_older, dtype=np.int64)
-        assigned = never.copy()
-        for within, p_ in rules.recency_bands:
-            hit = ~assigned & (dv <= within)
-            rp[hit] = p_
-            assigned |= hit
-        older = ~assigned
-        rp[never] = rules.recency_never
-        key = np.where(never, -1, np.nan_to_num(dv, nan=0).astype(np.int64) * 2 + older)
-        codes, uniq = _codes(key)
+        # the band each lead falls in (its text names the band, so it changes only when the
+        # lead moves to another band, not every day): 0.. bands, len(bands) older, -1 never
+        band = np.full(n, len(rules.recency_bands), dtype=np.int64)
+        for b in range(len(rules.recency_bands) - 1, -1, -1):
+            band[dv <= rules.recency_bands[b][0]] = b
+        band[never] = -1
+        band_points = np.array([p_ for _, p_ in rules.recency_bands] + [rules.recency_older, rules.recency_never],
+                               dtype=np.int64)
+        rp = band_points[band]  # -1 indexes `never`
+        codes, uniq = _codes(band)
         rlabel = label_of(rules.recency_label)
         tmpl_recent = msgs.get("score_recency", "{label}: {days}")
         tmpl_older = msgs.get("score_older", "{days}")
         never_txt = msgs.get("score_never", "-")
-        texts = [never_txt if k < 0 else (tmpl_older if k % 2 else tmpl_recent).format(label=rlabel, days=k // 2)
-                 for k in uniq]
+        last_band = rules.recency_bands[-1][0] if rules.recency_bands else 0
+        texts = [never_txt if b < 0 else tmpl_older.format(label=rlabel, days=last_band)
+                 if b == len(rules.recency_bands) else tmpl_recent.format(label=rlabel, days=rules.recency_bands[b][0])
+                 for b in uniq]
         K.add("recency", rp, codes, texts)
 
         status = leads["status"] if "status" in leads else pd.Series(None, index=idx, dtype=object)

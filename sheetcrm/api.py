@@ -65,6 +65,12 @@ def load_team_schemas(cfg: Config) -> Schemas:
     from .schema import load_schemas
 
     schemas = load_schemas(cfg.schemas_dir)
+    if cfg.scoring_rules:  # the team's own scoring rules (docs/scoring.md)
+        from dataclasses import replace as _replace
+
+        from .schema import load_scoring
+
+        schemas = _replace(schemas, scoring=load_scoring(cfg.scoring_rules, schemas.chain))
     if cfg.tabs or cfg.headers or cfg.language != "vi":
         schemas = schemas.with_titles(cfg.tabs, cfg.headers, cfg.language)
     if cfg.rules:  # each key's type and range were checked when the config was read
@@ -491,7 +497,9 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     """Write a realistic Vietnamese demo workbook into `directory`, replaying ~10 months of
     use: before each of the story's sync days the rows created since the previous one are
     appended and the changed statuses, reasons and contact dates typed (sheetcrm.demo_story),
-    then that day's sync runs. Returns the workbook and the last (today's) sync."""
+    then that day's sync runs. The leads carry BANT answers, deal values and expected close
+    dates (sheetcrm.demo_deals), for the scores and the forecast. Returns the workbook and
+    the last (today's) sync."""
     from .demo import write_demo_team, write_demo_workbook
     from .demo_story import Replay, build_story
 
@@ -506,6 +514,12 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     write_demo_workbook(path, rows, seed, day)  # column widths and formats; rows come back day by day
     replay = Replay(story, path)
     replay.start()
+    # BANT answers, deal values and expected close dates, for the scores and the forecast
+    from .demo_deals import KEYS, add_deals, write_headers
+
+    first = len(story.data.grid[0]) + 1
+    write_headers(path, add_deals(story.data.grid, seed, day), first)
+    replay.col.update({k: first + j for j, k in enumerate(KEYS)})
     init(workbook=path, config=cfg)
     team = load_team_schemas(cfg).tab("team")
     write_demo_team(path, team.title, {c.key: c.header for c in team.columns})

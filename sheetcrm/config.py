@@ -14,6 +14,7 @@ Command-line options override the file.
     default_region = "VN"                 # phone numbers without a country code
     sync_log_keep = 1000
     retention_days = 0  # off; e.g. 730: closed leads inactive 2 years are erased
+    scoring_rules = "scoring.toml"        # lead scoring and forecast rules (docs/scoring.md)
 
     [tabs]        # tab titles, by tab key
     leads = "Khách hàng"
@@ -95,6 +96,7 @@ class Config:
     sync_log_keep: int = 1000
     retention_days: int = 0  # 0: off; closed leads inactive this long are erased (docs/privacy.md)
     schemas_dir: str | None = None
+    scoring_rules: str | None = None  # a scoring.toml of the team's (docs/scoring.md)
     tabs: dict[str, str] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
@@ -218,6 +220,7 @@ TOP_LEVEL: dict[str, Setting] = {
     "sync_log_keep": Setting(_INT, _range(1, 100_000)),
     "retention_days": Setting(_INT, _range(0, 36_500)),
     "schemas_dir": Setting(_STR, _non_empty),
+    "scoring_rules": Setting(_STR, _non_empty),
 }
 RULES: dict[str, Setting] = {
     "daily_cap": Setting(_INT, _range(1, 1000)),
@@ -396,6 +399,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     folder = kwargs.get("nurture", {}).get("templates")
     if folder and not Path(folder).is_absolute():
         kwargs["nurture"]["templates"] = str((p.parent / folder).resolve())
+    if "scoring_rules" in kwargs and not Path(kwargs["scoring_rules"]).is_absolute():
+        kwargs["scoring_rules"] = str((p.parent / kwargs["scoring_rules"]).resolve())
     cfg = Config(**kwargs, source=str(p) if data else None)
     env_endpoint = os.environ.get("SHEETCRM_API_ENDPOINT")
     if env_endpoint and not cfg.api_endpoint:

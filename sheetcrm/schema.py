@@ -212,6 +212,7 @@ class Schemas:
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # summary tab texts by language
     summary_titles: dict[str, str] = field(default_factory=dict)  # configured titles of summary tabs
+    scoring: Any = None  # sync.scoring.ScoringRules from scoring.toml (docs/scoring.md)
 
     def tab(self, key: str) -> TabSchema:
         return self.tabs[key]
@@ -507,14 +508,27 @@ def load_schemas(directory: Path | str | None = None) -> Schemas:
     dedupe = _read(d / "dedupe.toml") if (d / "dedupe.toml").exists() else {}
     messages = _read(d / "messages.toml") if (d / "messages.toml").exists() else {}
     labels = _read(d / "summary_labels.toml") if (d / "summary_labels.toml").exists() else {}
+    chain = load_chain(d / "status_chain.toml")
+    # Came after teams had copied `schemas/`: the shipped rules when the folder has none.
+    scoring_path = d / "scoring.toml" if (d / "scoring.toml").exists() else SCHEMA_DIR / "scoring.toml"
     return Schemas(
         tabs=tabs,
-        chain=load_chain(d / "status_chain.toml"),
+        chain=chain,
         reasons=load_reasons(d / "reasons.toml"),
         dedupe=dedupe,
         messages=messages,
         labels=labels,
+        scoring=load_scoring(scoring_path, chain),
     )
+
+
+def load_scoring(path: Path | str, chain: StatusChain | None = None) -> Any:
+    """The scoring rules of `path` (docs/scoring.md), checked against the status chain."""
+    from .sync.scoring import ScoringRules
+
+    path = Path(path)
+    keys = [s.key for s in chain.statuses] if chain is not None else None
+    return ScoringRules.from_dict(_read(path), str(path), keys)
 
 
 @lru_cache(maxsize=4)

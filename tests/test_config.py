@@ -26,6 +26,7 @@ TOP_BAD = {
     "sync_log_keep": (1.5, 0),
     "retention_days": ("730", -1),
     "schemas_dir": (False, ""),
+    "scoring_rules": (3, " "),
 }
 RULES_BAD = {
     "daily_cap": ("abc", 0),

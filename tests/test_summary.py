@@ -515,9 +515,9 @@ def test_quality_kind_keys_get_labels_and_pipeline_dict_keys():
     assert got[L["issue_bad_phone"]] == 4
     assert got[L["issue_no_contact"]] == 2
     assert got[L["quality_clusters"]] == 3
-    # the most frequent kind first
+    # the most actionable kind first (a lead nobody can call), not the most frequent
     kinds = [r[0].strip() for r in rows[1:3]]
-    assert kinds == [L["issue_bad_phone"], L["issue_no_contact"]]
+    assert kinds == [L["issue_no_contact"], L["issue_bad_phone"]]
 
 
 def test_nurture_state_labels_written_by_the_status_step_are_understood():

@@ -23,9 +23,10 @@ def test_the_default_is_the_list():
 def test_blocks_write_their_tables_in_list_order():
     L = S.labels("vi", SCHEMAS)
     assert subtitles(overview()) == [L[k] for k in (
-        "kpi_title", "status_title", "funnel_title", "stage_time_title", "owner_title", "reasons_title",
-        "reasons_owner_title", "reasons_product_title", "reasons_month_title", "nurture_title",
-        "react_reason_title", "react_cadence_title", "react_content_title", "quality_title", "learning_title")]
+        "kpi_title", "status_title", "funnel_title", "stage_time_title", "owner_title", "src_title",
+        "reasons_title", "reasons_owner_title", "reasons_product_title", "reasons_month_title", "nurture_title",
+        "react_reason_title", "react_cadence_title", "react_content_title", "backlog_title", "quality_title",
+        "learning_title")]
     assert [c.key for c in overview().charts] == ["funnel", "owner_status", "reasons"]
 
 
@@ -35,6 +36,8 @@ def test_each_block_alone_writes_what_it_names():
         S.key_figures_block: ["kpi_title", "status_title"],
         S.funnel_block: ["funnel_title", "stage_time_title"],
         S.owner_status_block: ["owner_title"],
+        S.sources_block: ["src_title"],  # no campaign in these frames' sources
+        S.backlog_block: ["backlog_title"],
         S.reasons_block: ["reasons_title"],
         S.reasons_by_owner_block: ["reasons_owner_title"],
         S.reasons_by_product_block: ["reasons_product_title"],

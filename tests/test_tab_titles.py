@@ -13,9 +13,10 @@ from sheetcrm.sync.summary import OVERVIEW_TAB
 from sheetcrm.sync.summary_tabs import SUMMARY_TABS
 
 VI = ["Khách hàng", "Từ chối", "Nuôi dưỡng", "Lịch sử", "Nhật ký đồng bộ", "Nhập liệu", "Nhân viên",
-      "Quyền riêng tư", "Danh sách chặn", "Thông báo", "Nội dung nuôi dưỡng", "Tổng quan", "Lịch liên hệ lại"]
+      "Quyền riêng tư", "Danh sách chặn", "Thông báo", "Nội dung nuôi dưỡng", "Tổng quan", "Lịch liên hệ lại",
+      "Dự báo", "Hoạt động"]
 EN = ["Leads", "Rejections", "Nurture", "History", "Sync log", "Intake log", "Team", "Privacy log",
-      "Suppression list", "Notifications", "Nurture content", "Overview", "Recontact agenda"]
+      "Suppression list", "Notifications", "Nurture content", "Overview", "Recontact agenda", "Forecast", "Activity"]
 DATA = 11  # tabs with a schema in schemas/; the rest are summaries
 ON_DEMAND = {"Quyền riêng tư", "Danh sách chặn", "Privacy log", "Suppression list",  # made by `forget`
              "Thông báo", "Notifications",  # made by `notify`
@@ -29,7 +30,7 @@ def _tabs(path):
 def test_shipped_titles():
     s = load_schemas()
     assert [s.tab(k).title for k in s.tabs] == VI[:DATA]
-    assert [s.summary_title(k) for k in SUMMARY_TABS] == VI[DATA:] == [OVERVIEW_TAB, AGENDA_TAB]
+    assert [s.summary_title(k) for k in SUMMARY_TABS] == VI[DATA:] == [OVERVIEW_TAB, AGENDA_TAB, "Dự báo", "Hoạt động"]
     en = s.with_titles({}, {}, "en")
     assert [en.tab(k).title for k in en.tabs] + [en.summary_title(k, "en") for k in SUMMARY_TABS] == EN
     assert VI[0] in en.tab("leads").aliases  # a Vietnamese workbook still binds in English

@@ -74,6 +74,9 @@ def agenda_frame(leads: pd.DataFrame, schemas: Schemas, today: dt.date) -> pd.Da
             "email": as_text(_col(df, "email", "")),
             "status": _col(df, "status", None),
             "reason": reason_keys(df, schemas),
+            "product": as_text(_col(df, "product", "")),
+            "last_contact": _dates(df, "last_contact"),
+            "notes": as_text(_col(df, "notes", "")),
         },
         index=df.index,
     )
@@ -104,7 +107,7 @@ def build_agenda(
     reason_name = {k: r.display(language) for k, r in reasons.items()}
     action = {k: (r.action_en or r.action) if language == "en" else r.action for k, r in reasons.items()}
     sec_name = [L["agenda_overdue"], L["agenda_today"], L["agenda_week"], L["agenda_month"]]
-    ncols = 9
+    ncols = 12
 
     g = Grid()
     g.put(1, 1, L["agenda_title"], "title")
@@ -117,7 +120,8 @@ def build_agenda(
 
     if a.empty:
         g.put(g.row, 1, L["agenda_empty"], "note")
-        return g.layout(tab, (16.0, 12.0, 24.0, 22.0, 14.0, 26.0, 14.0, 22.0, 60.0), freeze_rows=3)
+        return g.layout(tab, (16.0, 12.0, 24.0, 22.0, 14.0, 26.0, 14.0, 22.0, 60.0, 18.0, 12.0, 40.0),
+                        freeze_rows=3)
 
     # per-owner load
     owners = list(dict.fromkeys(a["owner"].tolist()))  # already in display order
@@ -131,16 +135,20 @@ def build_agenda(
         [None] + ["integer"] * 5,
         total=[L["total"], *sums, sum(sums)],
     )
+    _manager_block(g, L, a, today, _manager_days(schemas))
 
     header = [
         L["agenda_date"], L["agenda_lead_id"], L["agenda_name"], L["agenda_company"], L["agenda_phone"],
         L["agenda_email"], L["agenda_status"], L["agenda_reason"], L["agenda_action"],
+        L["agenda_product"], L["agenda_last_contact"], L["agenda_notes"],
     ]
     dates = a["date"].dt.date.to_numpy()
     st = a["status"].map(status_name).fillna("").to_numpy()
     rs = a["reason"].map(reason_name).fillna("").to_numpy()
     ac = a["reason"].map(action).fillna("").to_numpy()
-    detail = list(zip(dates, *(a[c].to_numpy() for c in ("lead_id", "name", "company", "phone", "email")), st, rs, ac))
+    last = a["last_contact"].dt.date.astype(object).where(a["last_contact"].notna(), None).to_numpy()
+    detail = list(zip(dates, *(a[c].to_numpy() for c in ("lead_id", "name", "company", "phone", "email")), st, rs, ac,
+                      a["product"].to_numpy(), last, a["notes"].to_numpy()))
     owner_arr = a["owner"].to_numpy()
     sec_arr = a["section"].to_numpy()
     # block boundaries: where owner or section changes (the frame is sorted)
@@ -162,6 +170,7 @@ def build_agenda(
         r += 1
         g.put_rows(r, detail[i:j])
         g.styles.extend(zip(range(r, r + j - i), repeat(1), repeat("date")))
+        g.styles.extend(zip(range(r, r + j - i), repeat(11), repeat("date")))
         r += j - i
     g.row = r + 1
     widths = _agenda_widths(a, rows, status_name, reason_name)
@@ -199,4 +208,27 @@ def _agenda_widths(a: pd.DataFrame, owner_rows: list[list], status_name: dict, r
         longest(a["status"].map(status_name).fillna(""), 12, 18),
         longest(a["reason"].map(reason_name).fillna(""), 14, 36),
         70.0,
+        longest(a["product"], 12, 24),
+        12.0,
+        longest(a["notes"], 16, 50),
     )
+
+
+def _manager_days(schemas: Schemas) -> int:
+    rules = getattr(schemas, "scoring", None)
+    return rules.activity.overdue_manager_days if rules is not None else 7
+
+
+def _manager_block(g: Grid, L: dict[str, str], a: pd.DataFrame, today: dt.date, days: int) -> None:
+    """Recontacts overdue more than `days` days, per owner: for the manager to take up."""
+    t = pd.Timestamp(today)
+    late = a[(a["section"] == 0) & (a["date"] < t - pd.Timedelta(days=days))]
+    if late.empty:
+        return
+    by = late.groupby("owner", sort=False).agg(n=("lead_id", "size"), oldest=("date", "min"))
+    rows = [[o or L["no_owner"], int(r.n), r.oldest.date(), int((t - r.oldest).days)] for o, r in by.iterrows()]
+    pos = g.table(L["agenda_manager_title"].format(days=days),
+                  [L["owner_col"], L["agenda_manager_count"], L["agenda_manager_oldest"], L["agenda_manager_age"]],
+                  rows, [None, "integer", "date", "integer"],
+                  total=[L["total"], int(len(late)), late["date"].min().date(), int((t - late["date"].min()).days)])
+    g.styles.append((pos["end"], 3, "date"))

@@ -323,7 +323,7 @@ def plan_sync(sheets: Mapping[str, list[list[Any]]], schemas: Schemas, settings:
     r.report.rows_read = len(tables["leads"].frame)
     t = r.report.lap("bind", t)
     for name, step in (("validate", _validate), ("ids", _ids), ("dedupe", _dedupe), ("status", _status),
-                       ("previous_contacts", _previous_contacts), ("issues", _issues_column),
+                       ("previous_contacts", _previous_contacts), ("scoring", _scoring), ("issues", _issues_column),
                        ("retention", _retention)):
         step(r)
         t = r.report.lap(name, t)
@@ -442,6 +442,22 @@ def _previous_contacts(r: _Run) -> None:
     nu = st.nurture_updates
     if nu is not None and len(nu):
         _nurture_cells(r.tables["nurture"], r.parsed["nurture"]["lead_id"], nu, schemas, lang, r.changes)
+
+
+def _scoring(r: _Run) -> None:
+    """`Điểm`, `Hạng`, `Lý do điểm`, and the deal columns parsed for the forecast (docs/scoring.md)."""
+    from .scoring import SCORE_COLUMNS, score_frame
+
+    out = score_frame(r.leads, r.raw, r.schemas, r.today, r.lang)
+    if out is None:
+        return
+    for c in r.tables["leads"].schema.columns:  # computed columns in the schema's order
+        if c.writer in ("sync", "both") and not c.optional:
+            r.w.column(c.key)
+    for key in SCORE_COLUMNS:
+        r.changes.updates += _updates(r.w, key, out[key], None, r.raw, r.new_ids)
+    for c in out.columns:
+        r.leads[c] = out[c]
 
 
 def _nurture_cells(nt: Table, nids: pd.Series, nu: pd.DataFrame, schemas: Schemas, lang: str,
@@ -565,7 +581,8 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
     nurture = _with_new(_with_updates(parsed["nurture"], st.nurture_updates), st.nurture_rows)
     quality = _quality(report, leads)
     layouts: list[SheetLayout] = summary_layouts(SummaryInputs(
-        leads, history, rejections, nurture, quality, schemas, today, now, settings.language, tuple(sheets)))
+        leads, history, rejections, nurture, quality, schemas, today, now, settings.language, tuple(sheets),
+        sheets))
     report.tabs.update({key: layout.tab for key, layout in zip(SUMMARY_TABS, layouts)})
     for layout in layouts:
         existing = None

@@ -64,8 +64,10 @@ _NURTURE_ALIASES = {
 def labels(language: str = "vi", schemas: Schemas | None = None) -> dict[str, str]:
     """Texts of the summary tabs in `language` ("vi" default, "en"), from the team's
     schemas (`summary_labels.toml`) or the shipped defaults."""
+    lang = "en" if language == "en" else "vi"
     data = schemas.labels if schemas is not None and schemas.labels else _default_labels()
-    return dict(data["en" if language == "en" else "vi"])
+    # a team's own labels file from before a tab existed lacks its texts: the shipped ones
+    return {**_default_labels()[lang], **data[lang]}
 
 
 @lru_cache(maxsize=1)
@@ -348,6 +350,8 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "cycle_n": len(days),
         "stage_time": _stage_time(h, pre_won),
         "reasons": _reason_figures(rejections, schemas, today),
+        "lost_keys": lost_keys,
+        "won_key": won_key,
         "nurture": _nurture_figures(nurture, today),
         "reactivation": reactivation_figures(nurture, schemas),
     }
@@ -407,7 +411,7 @@ def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict
     present = list(cat_keys) + (["__unclassified__"] if counts.get("__unclassified__", 0) else [])
     ordered = sorted(present, key=lambda k: (-int(counts.get(k, 0)), catalogue_pos.get(k, 99)))
     owner = _text(_col(rej, "owner", ""), "")
-    product = _text(_col(rej, "product", ""), "")
+    product = _products(_col(rej, "product", ""), schemas)
     logged = _dates(rej, "logged_at")
     first_month = (pd.Timestamp(today).to_period("M") - 11)
     months = pd.period_range(first_month, periods=12, freq="M")
@@ -429,6 +433,14 @@ def _reason_figures(rej: pd.DataFrame, schemas: Schemas, today: dt.date) -> dict
         "by_month": ctab(month.astype(str), in_range).reindex([str(m) for m in months], fill_value=0),
         "months": list(months),
     }
+
+
+def _products(values: pd.Series, schemas: Schemas) -> pd.Series:
+    """Product names merged: folded, with scoring.toml's aliases (docs/scoring.md)."""
+    from .channels import canonical
+
+    rules = getattr(schemas, "scoring", None)
+    return canonical(values, dict(rules.product_aliases) if rules is not None else None, "")
 
 
 def _nurture_figures(nur: pd.DataFrame, today: dt.date) -> dict[str, int | float | None]:
@@ -505,6 +517,7 @@ class OverviewContext:
     rname: dict[str, str]       # reason key -> display name
     leads: pd.DataFrame | None = None
     rejections: pd.DataFrame | None = None
+    costs: pd.Series | None = None  # cost per folded source name, from a `Chi phí` tab
 
 
 def header_block(c: OverviewContext, g: Grid) -> None:
@@ -692,6 +705,63 @@ def reasons_by_month_block(c: OverviewContext, g: Grid) -> None:
     _reason_crosstab(c, g, c.L["reasons_month_title"], c.L["month_col"], bm, list(bm.index), "")
 
 
+def sources_block(c: OverviewContext, g: Grid) -> None:
+    """Conversion and win rate by source channel and by campaign; with a `Chi phí` tab, the
+    cost per lead and per won customer (docs/scoring.md)."""
+    from .channels import source_tables
+
+    if c.leads is None:
+        return
+    L, rules = c.L, getattr(c.schemas, "scoring", None)
+    pop, _ = population(c.leads)
+    aliases = dict(rules.source_aliases) if rules is not None else None
+    tables = source_tables(pop, c.f["won_key"], c.f["lost_keys"], c.costs, aliases, L["no_source"])
+    head = [L["src_leads"], L["kpi_won"], L["kpi_lost"], L["src_conversion"], L["kpi_win_rate"]]
+    styles = ["integer", "integer", "integer", "percent", "percent"]
+    if c.costs is not None:
+        head += [L["src_cost"], L["src_per_lead"], L["src_per_won"]]
+        styles += ["integer"] * 3
+    for name, title, first in (("channel", "src_title", "src_channel"), ("campaign", "src_campaign_title",
+                                                                          "src_campaign")):
+        t = tables[name]
+        if name == "campaign" and not len(t):
+            continue
+        cols = ["leads", "won", "lost", "conversion", "win_rate"] + (
+            ["cost", "per_lead", "per_won"] if c.costs is not None else [])
+        rows = [[k, *[_plain(r[col]) for col in cols]] for k, r in t.iterrows()]
+        g.table(L[title], [L[first], *head], rows, [None, *styles])
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        x = float(v)
+        return None if math.isnan(x) else x
+    return v
+
+
+def backlog_block(c: OverviewContext, g: Grid) -> None:
+    """How far behind the recontacts are: overdue, the oldest and median age, and how many
+    are late enough for the manager (docs/scoring.md)."""
+    from .channels import overdue_backlog
+
+    if c.leads is None:
+        return
+    rules = getattr(c.schemas, "scoring", None)
+    days = rules.activity.overdue_manager_days if rules is not None else 7
+    b = overdue_backlog(c.leads, c.schemas, c.today, days)
+    L = c.L
+    _kv_block(g, L["backlog_title"], [L["kpi_metric"], L["kpi_value"]], [
+        (L["backlog_overdue"], b["overdue"], "integer"),
+        (L["backlog_oldest"], b["oldest"], "integer"),
+        (L["backlog_median"], _r1(b["median"]) if b["median"] is not None else None, "decimal"),
+        (L["backlog_over_n"].format(days=days), b["over_n"], "integer"),
+    ])
+
+
 def nurture_block(c: OverviewContext, g: Grid) -> None:
     """Nurture list figures: active, due, outcomes and rates."""
     L, nf = c.L, c.f["nurture"]
@@ -738,11 +808,50 @@ def reactivation_block(c: OverviewContext, g: Grid) -> None:
             [None, "integer", "integer", "integer", "percent", "note"])
 
 
+# Problem kinds, most actionable first: a lead nobody can call, then wrong contact data, then
+# what blocks the status chain, then the rest (docs/scoring.md#the-managers-view).
+ACTIONABLE = ("no_contact", "bad_phone", "bad_email", "missing_name", "missing_reason", "unknown_status",
+              "other_needs_detail", "unknown_reason", "bad_date", "future_date", "sheet_error",
+              "formula_uncalculated", "duplicate_id", "bad_id", "backward_move", "left_terminal", "issue")
+
+
+def issue_kinds(leads: pd.DataFrame | None, q: QualitySummary, language: str) -> dict[str, int]:
+    """Rows per problem kind: validation's own kinds, and the rows it did not flag (kind
+    `issue`) split by the status chain's texts (a missing reason, a backward move, ...)."""
+    kinds = dict(q.issues_by_kind)
+    if leads is None or "issues" not in leads or "valid" not in leads or not kinds.get("issue"):
+        return kinds
+    from .status import MESSAGES
+
+    texts = as_text(leads["issues"])
+    other = texts[leads["valid"].astype(bool) & texts.ne("")]
+    if not len(other):
+        return kinds
+    prefixes = []
+    for lang in (language, "vi", "en"):
+        for key, tmpl in MESSAGES.get(lang, {}).items():
+            head = tmpl.split("{", 1)[0].strip()
+            if len(head) >= 6:
+                prefixes.append((head, key))
+    parts = other.str.split("; ").explode()
+    kind = map_distinct(parts, lambda u: next((k for h, k in prefixes if u.startswith(h)), "issue"), "issue")
+    rows = pd.DataFrame({"row": parts.index, "kind": kind.to_numpy()}).drop_duplicates()
+    kinds.pop("issue", None)
+    for k, n in rows.groupby("kind")["row"].nunique().items():
+        kinds[k] = kinds.get(k, 0) + int(n)
+    return kinds
+
+
 def quality_block(c: OverviewContext, g: Grid) -> None:
-    """Data quality: rows with issues (by kind, most first) and duplicate counts."""
+    """Data quality: rows with issues, one line per kind of problem, most actionable first,
+    then duplicate counts."""
     L, q = c.L, c.q
+    lang = "en" if L.get("total") == "Total" else "vi"
+    kinds = issue_kinds(c.leads, q, lang)
+    rank = {k: i for i, k in enumerate(ACTIONABLE)}
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
-    for kind, rows_n in sorted(q.issues_by_kind.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+    for kind, rows_n in sorted(kinds.items(), key=lambda kv: (rank.get(str(kv[0]), len(rank) - 1), -kv[1],
+                                                              str(kv[0]))):
         items.append(("   " + L.get(f"issue_{kind}", str(kind)), int(rows_n), "integer"))
     items += [
         (L["quality_clusters"], q.duplicate_clusters, "integer"),
@@ -764,12 +873,14 @@ OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     key_figures_block,
     funnel_block,
     owner_status_block,
+    sources_block,
     reasons_block,
     reasons_by_owner_block,
     reasons_by_product_block,
     reasons_by_month_block,
     nurture_block,
     reactivation_block,
+    backlog_block,
     quality_block,
     reason_learning_block,
 ]
@@ -787,6 +898,7 @@ def build_overview(
     language: str = "vi",
     tab: str = OVERVIEW_TAB,
     blocks: Sequence[Callable[[OverviewContext, Grid], None]] | None = None,
+    costs: pd.Series | None = None,
 ) -> SheetLayout:
     """The overview tab for the frames of one sync (see the module doc for definitions).
 
@@ -798,7 +910,7 @@ def build_overview(
     rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
     rname["__unclassified__"] = L["unclassified"]
     ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname,
-                          leads, rejections)
+                          leads, rejections, costs)
     g = Grid()
     for block in OVERVIEW_BLOCKS if blocks is None else blocks:
         block(ctx, g)

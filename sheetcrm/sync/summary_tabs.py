@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -18,7 +18,9 @@ import pandas as pd
 from ..changes import SheetLayout
 from ..schema import Schemas, default_tab_title
 from ..text import fold
+from .activity import build_activity
 from .agenda import build_agenda
+from .forecast import build_forecast
 from .summary import build_overview
 
 
@@ -36,11 +38,18 @@ class SummaryInputs:
     now: dt.datetime
     language: str = "vi"
     existing_titles: tuple[str, ...] = ()  # the workbook's tabs, to keep a summary where it is
+    # the workbook's grids by title: a tab that keeps what earlier runs recorded reads them
+    # (the forecast's past months, docs/scoring.md)
+    existing: Mapping[str, list[list[Any]]] = field(default_factory=dict)
+    # what several tabs compute from the same frames, computed once (lead_history.shared)
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def overview(i: SummaryInputs, tab: str) -> SheetLayout:
+    from .channels import cost_table
+
     return build_overview(i.leads, i.history, i.rejections, i.nurture, i.quality, i.schemas, i.today, i.now,
-                          i.language, tab=tab)
+                          i.language, tab=tab, costs=cost_table(i.existing))
 
 
 def agenda(i: SummaryInputs, tab: str) -> SheetLayout:
@@ -50,6 +59,8 @@ def agenda(i: SummaryInputs, tab: str) -> SheetLayout:
 SUMMARY_TABS: dict[str, Callable[[SummaryInputs, str], SheetLayout]] = {
     "overview": overview,
     "agenda": agenda,
+    "forecast": build_forecast,
+    "activity": build_activity,
 }
 
 

@@ -195,7 +195,9 @@ def test_the_demo_scores_its_leads_and_learns_its_forecast(tmp_path):
     for h in ("Ngân sách", "Người quyết định", "Nhu cầu", "Thời điểm mua", "Giá trị dự kiến", "Ngày dự kiến chốt",
               "Điểm", "Hạng", "Lý do điểm"):
         assert h in head, h
-    assert head[-3:] == ["Điểm", "Hạng", "Lý do điểm"]
+    i = head.index("Điểm")
+    assert head[i:i + 3] == ["Điểm", "Hạng", "Lý do điểm"]  # side by side, after the person's columns
+    assert i > head.index("Lỗi dữ liệu")
     rows = [list(r) for r in wb["Khách hàng"].iter_rows(min_row=2, values_only=True)]
     sc, st = head.index("Điểm"), head.index("Trạng thái")
     won = [r[sc] for r in rows if r[st] == "Chốt"]

@@ -340,7 +340,11 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
                       ("team", "the reps new leads are handed to (caps, days off, products)"),
                       ("intake", "one row per imported form or export row, and what became of it"),
                       ("overview", "the overview for managers (status, funnel, reasons, charts)"),
-                      ("agenda", "who to call, per rep: overdue, today, this week, next 30 days")):
+                      ("agenda", "who to call, per rep: overdue, today, this week, next 30 days"),
+                      ("forecast", "what will close, per rep and month: weighted pipeline, the model's backtest"),
+                      ("activity", "each rep's weeks: new leads, first contacts, moves, wins, recontacts done"),
+                      ("notifications", "every digest and nurture email sent, once each"),
+                      ("nurture_content", "the nurture emails the team writes, per reason")):
         if key in tabs:
             _say(q, f"  {tabs[key]:<18} {text}")
     _say(q, "")

@@ -343,8 +343,9 @@ def test_configured_tab_and_header_names(tmp_path):
     assert code == 2 and "DS khách 2026" in err and "'Di động riêng'" in err and "did you mean 'Di động riên'" in err
 
 
-@pytest.mark.parametrize("language, titles", [("vi", ("Nhật ký đồng bộ", "Tổng quan", "Lịch liên hệ lại")),
-                                              ("en", ("Sync log", "Overview", "Recontact agenda"))])
+@pytest.mark.parametrize("language, titles", [
+    ("vi", ("Nhật ký đồng bộ", "Tổng quan", "Lịch liên hệ lại", "Dự báo", "Hoạt động")),
+    ("en", ("Sync log", "Overview", "Recontact agenda", "Forecast", "Activity"))])
 def test_demo_names_the_tabs_as_the_workbook_titles_them(tmp_path, language, titles):
     code, out, err = invoke("demo", "--dir", str(tmp_path), "--rows", "60", "--today", TODAY_S,
                             "--language", language)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..a1 import cell_name
 from ..schema import Schemas
-from ..text import as_text, fold_series, lookup, map_distinct
+from ..text import as_text, fold_series, lookup, map_distinct_many
 from .dates import parse_dates
 from .normalize import email_status, normalize_email, normalize_phone, phone_status
 from .tables import Table
@@ -66,18 +66,24 @@ class Validated:
     created_filled: pd.Series  # bool: Ngày tạo was blank and gets today
 
 
+def _text_one(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.strftime("%d/%m/%Y")
+    return str(v).strip()
+
+
+def _texts(uniques: list) -> list[str]:
+    # Text cells (nearly all) stripped inline; a call per value only for the others.
+    return [v.strip() if type(v) is str else _text_one(v) for v in uniques]
+
+
 def _text(s: pd.Series) -> pd.Series:
     """Raw cells → str ('' for blank). Numbers typed into text columns keep a clean form."""
-    def one(v: object) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return ""
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        if isinstance(v, (dt.datetime, dt.date)):
-            return v.strftime("%d/%m/%Y")
-        return str(v).strip()
-
-    return map_distinct(s, one, "")
+    return map_distinct_many(s, _texts, "")
 
 
 def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str = "vi",
@@ -200,12 +206,16 @@ class _Checks:
 def _is_sheet_error(s: pd.Series) -> pd.Series:
     # Error values come from spreadsheets themselves, so they start with '#' exactly.
     out = pd.Series(False, index=s.index)
-    try:
-        hash_start = s.str.startswith("#", na=False)
-    except AttributeError:  # no text at all in this column
+    values = s.to_numpy(dtype=object)
+    # One text of every cell, a line each: no line starting with '#' means no text cell
+    # does (str() of a non-text value never starts with '#'), found without a pass per cell.
+    big = "\n".join(map(str, values))
+    if not big.startswith("#") and "\n#" not in big:
         return out
+    hash_start = np.fromiter((isinstance(v, str) and v.startswith("#") for v in values), dtype=bool,
+                             count=len(values))
     if hash_start.any():
-        cand = s[hash_start.astype(bool)]
+        cand = s[hash_start]
         out[cand.index] = cand.str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
     return out
 

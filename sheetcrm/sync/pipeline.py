@@ -226,6 +226,10 @@ def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language:
     """Vectorised `_render`: each distinct value is rendered once."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.date.astype(object).where(values.notna(), None)
+    if col_type not in ("status", "reason") and values.dtype == object:
+        arr = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=False) == "string":
+            return pd.Series(arr, index=values.index, dtype=object)  # text renders as itself
     return map_distinct(values, lambda u: _render(u, col_type, schemas, language))
 
 
@@ -249,14 +253,15 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
                 width += 1
                 col_of[c.key] = width
     types = {c.key: c.type for c in schema.columns}
-    grid = pd.DataFrame(None, index=range(len(rows)), columns=range(width), dtype=object)
+    empty = [None] * len(rows)  # columns the rows do not fill stay empty cells
+    columns: list[list] = [empty] * width
     for k in rows.columns:
         if k in col_of:
-            grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
-                                                 schemas, language)
-    values = grid.to_numpy(dtype=object, copy=True)  # written to: never a read-only view (pandas 3)
-    values[pd.isna(values)] = None  # columns the rows do not fill stay empty cells
-    out = list(map(tuple, values.tolist()))
+            rendered = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"), schemas, language)
+            values = rendered.to_numpy(dtype=object, copy=True)  # written to: never a read-only view
+            values[pd.isna(values)] = None
+            columns[col_of[k] - 1] = values.tolist()
+    out = list(zip(*columns))  # the rows as tuples, built column by column
     key_col = col_of[key] - 1 if key and key in col_of else None
     changes.appends.append(AppendRows(table.title, tuple(out), key_col))
     return len(out)
@@ -384,7 +389,7 @@ def _status(r: _Run) -> None:
                                    schemas, r.today, lang)
     moved = st.status.ne(leads["status"]) & st.status.notna()
     if moved.any():
-        labels = st.status.map(lambda k: schemas.chain.get(k).display(lang) if k else "")
+        labels = map_distinct(st.status, lambda k: schemas.chain.get(k).display(lang) if k else "", "")
         changes.updates += _updates(w, "status", labels, moved, raw, new_ids)
         leads.loc[moved, "status"] = st.status[moved]
     rec = pd.to_datetime(st.recontact_on, errors="coerce")

@@ -103,39 +103,41 @@ class _Writer:
                 AddColumns(self.table.title, self.width - len(self.added) + 1, tuple(self.added)))
 
 
-def _same(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
+def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None) -> np.ndarray:
     """Vectorised equality of what a cell holds and what the sync wants there."""
     if kind == "date":
         o, _ = parse_dates(old)
         n = pd.to_datetime(new, errors="coerce")
         return ((o == n) | (o.isna() & n.isna())).to_numpy()
-    return (_text(old) == as_text(new)).to_numpy()
+    return ((_text(old) if old_text is None else old_text) == as_text(new)).to_numpy()
 
 
 def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
-             frame: pd.DataFrame, lead_ids: pd.Series, kind: str = "text") -> list[CellUpdate]:
-    """Cell updates where `new` differs from the sheet (limited to `mask` rows)."""
+             frame: pd.DataFrame, lead_ids: pd.Series, kind: str = "text",
+             old_text: pd.Series | None = None) -> list[CellUpdate]:
+    """Cell updates where `new` differs from the sheet (limited to `mask` rows).
+    `old_text`: `_text` of the sheet's column, when the caller has it already."""
     old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
     rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
-    differ = rows & ~_same(old, new, kind)
+    differ = rows & ~_same(old, new, kind, old_text if key in frame else None)
     if not differ.any():
         return []
     col = writer.column(key)
     idx = np.flatnonzero(differ)
     tab = writer.table.title
-    out = []
-    sheet_rows = frame["row"].to_numpy()
-    old_v = old.to_numpy(dtype=object)
-    new_v = new.to_numpy(dtype=object)
-    ids = lead_ids.to_numpy(dtype=object)
-    for i in idx:
-        v = new_v[i]
-        if kind == "date":
-            v = None if pd.isna(v) else pd.Timestamp(v).date()
-        elif v is None or (isinstance(v, float) and v != v):
-            v = ""
-        out.append(CellUpdate(tab, int(sheet_rows[i]), col, v, old_v[i], ids[i] or None))
-    return out
+    # Only the rows written are converted to cell values.
+    sheet_rows = frame["row"].to_numpy()[idx].tolist()
+    old_v = old.to_numpy(dtype=object)[idx].tolist()
+    ids = [i or None for i in lead_ids.to_numpy(dtype=object)[idx].tolist()]
+    sub = new.iloc[idx]
+    if kind == "date" and pd.api.types.is_datetime64_any_dtype(sub) and getattr(sub.dt, "tz", None) is None:
+        values = sub.dt.date.astype(object).where(sub.notna(), None).tolist()
+    elif kind == "date":
+        values = [None if pd.isna(v) else pd.Timestamp(v).date() for v in sub.to_numpy(dtype=object)]
+    else:
+        values = ["" if v is None or (isinstance(v, float) and v != v) else v
+                  for v in sub.to_numpy(dtype=object).tolist()]
+    return [CellUpdate(tab, r, col, v, o, i) for r, v, o, i in zip(sheet_rows, values, old_v, ids)]
 
 
 def _grid_for(sheets: Mapping[str, list[list[Any]]], schema: TabSchema) -> tuple[list[list[Any]] | None, str | None]:
@@ -339,7 +341,8 @@ def _ids(r: _Run) -> None:
     r.new_ids = new_ids = assign_ids(leads["lead_id"], r.settings.id_prefix, r.settings.id_digits)
     blank_id = leads["lead_id"].eq("")
     r.report.ids_assigned = int(blank_id.sum())
-    changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
+    texts = v.texts
+    changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids, old_text=texts.get("lead_id"))
     leads["lead_id"] = new_ids
     today_ts = pd.Timestamp(r.today).as_unit("ns")
     created = leads["created_at"].where(~v.created_filled, today_ts)
@@ -371,7 +374,8 @@ def _dedupe(r: _Run) -> None:
             res = res.copy()
             res.loc[gone, "duplicate_of"] = leads.loc[gone, "duplicate_of"]
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
-        r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids)
+        r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids,
+                                      old_text=r.validation.texts.get("duplicate_of"))
         leads["duplicate_of"] = as_text(res["duplicate_of"])
         r.issues["dedupe"] = _join(res["issue"], res["collision_issue"])
         leads["cluster"] = res["cluster"]
@@ -390,7 +394,8 @@ def _status(r: _Run) -> None:
     moved = st.status.ne(leads["status"]) & st.status.notna()
     if moved.any():
         labels = map_distinct(st.status, lambda k: schemas.chain.get(k).display(lang) if k else "", "")
-        changes.updates += _updates(w, "status", labels, moved, raw, new_ids)
+        changes.updates += _updates(w, "status", labels, moved, raw, new_ids,
+                                    old_text=r.validation.texts.get("status"))
         leads.loc[moved, "status"] = st.status[moved]
     rec = pd.to_datetime(st.recontact_on, errors="coerce")
     has_rec = rec.notna()
@@ -455,7 +460,8 @@ def _issues_column(r: _Run) -> None:
     leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
     joined = joined.reindex(leads.index).fillna("").where(~erased(leads["name"]), "")
-    r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids)
+    r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids,
+                                  old_text=r.validation.texts.get("issues"))
     leads["issues"] = joined
     r.report.rows_with_issues = int(joined.ne("").sum())
     # The computed columns exist even while nothing needs them, so people see them.

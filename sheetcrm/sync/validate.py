@@ -64,6 +64,8 @@ class Validated:
     leads: pd.DataFrame  # parsed frame (docs/frames.md)
     problems: Problems
     created_filled: pd.Series  # bool: Ngày tạo was blank and gets today
+    # `_text` of the raw columns validation read, by key (the sync compares cells with them)
+    texts: dict[str, pd.Series] = field(default_factory=dict)
 
 
 def _text_one(v: object) -> str:
@@ -108,7 +110,7 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     bad_rows = set(pf["index"]) if len(pf) else set()
     out["valid"] = ~out.index.isin(list(bad_rows))
     created_filled = out["created_at"].isna() & ~_col_has_text(f["created_at"])
-    return Validated(out, c.problems, created_filled)
+    return Validated(out, c.problems, created_filled, {**text, "email": out["email"], "phone": out["phone"]})
 
 
 class _Checks:

@@ -37,6 +37,8 @@ def as_text(values: pd.Series) -> pd.Series:
     map them through dicts whose values may be None. `.astype(str)` alone would give
     pandas 3's `str` dtype, where None becomes NaN, so the result is object explicitly."""
     s = values.astype(object)
+    if pd.api.types.infer_dtype(s.to_numpy(), skipna=False) == "string":
+        return s.copy() if s is values else s  # all text already: nothing to convert
     return s.where(s.notna(), "").astype(str).astype(object)
 
 

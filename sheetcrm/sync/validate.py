@@ -21,7 +21,7 @@ from ..schema import Schemas
 from ..text import as_text, fold_series, lookup, map_distinct_many
 from .dates import parse_dates
 from .normalize import email_status, normalize_email, normalize_phone, phone_status
-from .tables import Table
+from .tables import Table, _blank
 
 # What a backend reads for a formula with no cached result (a file saved by a program
 # that does not compute formulas): the row is reported, not read as empty.
@@ -148,8 +148,16 @@ class _Checks:
         for c in self.table.schema.columns:
             if c.key not in self.table.col_of or c.writer == "sync":
                 continue
-            uncalculated = f[c.key].eq(UNCALCULATED)
-            is_err = _is_sheet_error(f[c.key]) & ~uncalculated
+            values = f[c.key].to_numpy(dtype=object)
+            cand = _hash_rows(values)  # both kinds are text starting with '#': look only there
+            uncalculated = np.zeros(len(values), dtype=bool)
+            is_err = np.zeros(len(values), dtype=bool)
+            if len(cand):
+                texts = values[cand].tolist()
+                uncalculated[cand] = [v == UNCALCULATED for v in texts]
+                is_err[cand] = [v != UNCALCULATED and v.strip().upper() in _ERRORS for v in texts]
+            uncalculated = pd.Series(uncalculated, index=f.index)
+            is_err = pd.Series(is_err, index=f.index)
             errors[c.key] = is_err | uncalculated
             self.problems.add(is_err, "sheet_error", self.fmt(msgs["sheet_error"], f[c.key], header=c.header),
                               self.cells(c.key))
@@ -205,6 +213,29 @@ class _Checks:
                           self.cells("lead_id"))
 
 
+_ERRORS = frozenset(SHEET_ERRORS)
+
+
+def _hash_rows(values: np.ndarray) -> np.ndarray:
+    """Positions of the text cells that start with '#' (sheet errors start so exactly).
+    One text of every cell, a line each: str() of a value that is not text never starts
+    with '#', so the lines starting with it are the candidates, found in C."""
+    big = "\n".join(map(str, values))
+    if not big.startswith("#") and "\n#" not in big:
+        return np.zeros(0, dtype=np.int64)
+    if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell
+        hit = [k for k, v in enumerate(values) if isinstance(v, str) and v.startswith("#")]
+        return np.asarray(hit, dtype=np.int64)
+    rows, row, at = [], 0, 0
+    if big.startswith("#"):
+        rows.append(0)
+    while (nxt := big.find("\n#", at)) != -1:
+        row += big.count("\n", at, nxt + 1)
+        at = nxt + 1
+        rows.append(row)
+    return np.asarray([r for r in rows if isinstance(values[r], str)], dtype=np.int64)
+
+
 def _is_sheet_error(s: pd.Series) -> pd.Series:
     # Error values come from spreadsheets themselves, so they start with '#' exactly.
     out = pd.Series(False, index=s.index)
@@ -223,7 +254,7 @@ def _is_sheet_error(s: pd.Series) -> pd.Series:
 
 
 def _col_has_text(s: pd.Series) -> pd.Series:
-    return s.notna() & s.astype(str).str.strip().ne("")
+    return pd.Series(~_blank(s), index=s.index)
 
 
 def _show(v: Any) -> str:

@@ -42,6 +42,13 @@ def as_text(values: pd.Series) -> pd.Series:
     return s.where(s.notna(), "").astype(str).astype(object)
 
 
+def strip_text(values: pd.Series) -> pd.Series:
+    """`as_text(values).str.strip()`: each cell as stripped text in an object Series, by
+    one comprehension (the `.str` accessor costs several passes per cell)."""
+    s = as_text(values)
+    return pd.Series([v.strip() for v in s.to_numpy().tolist()], index=s.index, name=s.name, dtype=object)
+
+
 def map_distinct(values: pd.Series, fn: Callable[[Any], Any], missing: Any = None) -> pd.Series:
     """`fn` of each cell as an object Series aligned with `values`, calling `fn` once per
     distinct value (columns repeat a few values many times); missing cells (None/NaN) get

@@ -330,8 +330,7 @@ def _validate(r: _Run) -> None:
     if gone.any() and len(problems):  # erased rows keep their tombstones unflagged
         r.problems = problems = problems[~problems["index"].isin(v.leads.index[gone])]
     if len(problems):
-        r.issues["validate"] = problems.groupby("index")["message"].agg(_join_unique).reindex(
-            r.leads.index).fillna("")
+        r.issues["validate"] = _joined_messages(problems).reindex(r.leads.index).fillna("")
     r.w = _Writer(r.tables["leads"], r.changes)
 
 
@@ -405,7 +404,9 @@ def _status(r: _Run) -> None:
     leads["recontact_on"] = leads["recontact_on"].where(~has_rec, rec).where(~clear, pd.NaT)
     st_issues = st.issues
     if len(st_issues) and not isinstance(st_issues.iloc[0], str):
-        st_issues = st_issues.map(lambda x: "; ".join(x) if isinstance(x, (list, tuple)) else (x or ""))
+        st_issues = pd.Series([("; ".join(x) if x else "") if isinstance(x, (list, tuple)) else (x or "")
+                               for x in st_issues.to_numpy(dtype=object).tolist()],
+                              index=st_issues.index, dtype=object)
     r.issues["status"] = st_issues.reindex(leads.index).fillna("")
     report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
     report.counts.update(getattr(st, "counts", {}) or {})
@@ -491,6 +492,17 @@ def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: 
     rows = set(leads.loc[idx, "row"].astype(int).tolist())
     changes.updates = [u for u in changes.updates
                        if not (u.tab == tab and u.row in rows and u.col != issues_col)]
+
+
+def _joined_messages(problems: pd.DataFrame) -> pd.Series:
+    """Each row's problem messages joined by '; ' (each once, in order), by row index: a
+    row with one message (most) takes it as it is; only the others are joined."""
+    one = ~problems["index"].duplicated(keep=False)
+    single = pd.Series(problems.loc[one, "message"].to_numpy(dtype=object), index=problems.loc[one, "index"].to_numpy())
+    many = problems[~one]
+    if len(many):
+        single = pd.concat([single, many.groupby("index")["message"].agg(_join_unique)])
+    return single.sort_index()
 
 
 def _join_unique(messages: pd.Series) -> str:

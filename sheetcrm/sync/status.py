@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
-from sheetcrm.text import as_text, fold, fold_series, map_distinct
+from sheetcrm.text import as_text, fold, fold_series, map_distinct, strip_text
 
 from .frames import DATE_DTYPE, map_series, to_dates
 from .reasons import map_reasons, team_corrections
@@ -145,6 +145,13 @@ def _text(df: pd.DataFrame, key: str) -> pd.Series:
     return as_text(df[key])
 
 
+def _stripped(df: pd.DataFrame, key: str) -> pd.Series:
+    """`_text(df, key).str.strip()`, by one comprehension."""
+    if key not in df:
+        return pd.Series("", index=df.index, dtype=object)
+    return strip_text(df[key])
+
+
 def _dates(df: pd.DataFrame, key: str) -> pd.Series:
     if key not in df:
         return pd.Series(pd.NaT, index=df.index, dtype=DATE_DTYPE)
@@ -229,16 +236,16 @@ def read_status(s: ChainState) -> None:
     may move, log and schedule it).
     """
     leads, idx, chain = s.leads, s.idx, s.chain
-    s.lead_id = lead_id = _text(leads, "lead_id").str.strip()
+    s.lead_id = lead_id = _stripped(leads, "lead_id")
     s.raw = raw = _text(leads, "status_raw") if "status_raw" in leads else pd.Series("", index=idx, dtype=object)
     given = _keys(leads, "status")
     status = given.where(given.notna(), normalize_status(raw, chain) if len(leads) else given)
-    s.blank = blank = status.isna() & raw.str.strip().eq("")
+    s.blank = blank = status.isna() & strip_text(raw).eq("")
     s.unknown = unknown = status.isna() & ~blank
     s.status = status.where(~blank, chain.initial)
     valid = _flag(leads, "valid", True)
     s.dnc = _flag(leads, "do_not_contact", False)
-    dup_of = _text(leads, "duplicate_of").str.strip()
+    dup_of = _stripped(leads, "duplicate_of")
     ids_present = set(lead_id[lead_id.ne("")])
     dup_marked = dup_of.ne("") & dup_of.isin(ids_present) & dup_of.ne(lead_id)
     s.tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
@@ -265,7 +272,7 @@ def read_history(s: ChainState) -> None:
     """
     history, lead_id, chain = s.history, s.lead_id, s.chain
     H = pd.DataFrame({
-        "lead_id": _text(history, "lead_id").str.strip(),
+        "lead_id": _stripped(history, "lead_id"),
         "from_status": _keys(history, "from_status"),
         "to_status": _keys(history, "to_status"),
         "observed_at": _dates(history, "observed_at"),
@@ -366,7 +373,7 @@ def check_reasons(s: ChainState) -> None:
     s.issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
         {k: r.display(s.language) for k, r in s.r_by_key.items()})))
     guessed = (needs | status.eq(s.chain.nurture)) & rcat.notna() & ~s.rmatched
-    s.issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(s.leads, "reason_raw").str.strip()))
+    s.issues.append(_msg(guessed, msgs["unknown_reason"], value=_stripped(s.leads, "reason_raw")))
 
 
 def log_rejections(s: ChainState) -> None:
@@ -377,7 +384,7 @@ def log_rejections(s: ChainState) -> None:
     `attempts` (the episode's attempts including this one).
     """
     rejections, status, ep_key = s.rejections, s.status, s.ep_key
-    existing = set(_text(rejections, "event_key").str.strip())
+    existing = set(_stripped(rejections, "event_key"))
     existing.discard("")
     tries = pd.Series(sorted(k for k in existing if "|try:" in k), dtype=object)
     t_split = tries.str.rsplit("|try:", n=1, expand=True) if len(tries) else pd.DataFrame({0: [], 1: []})
@@ -424,7 +431,7 @@ def update_nurture_list(s: ChainState) -> None:
     `open_n` (a new nurture row).
     """
     N, status, tracked, lead_id = s.nurture, s.status, s.tracked, s.lead_id
-    s.n_lead = n_lead = _text(N, "lead_id").str.strip()
+    s.n_lead = n_lead = _stripped(N, "lead_id")
     n_state = _fold_lookup(_text(N, "state"), NURTURE_STATES, blank="active")
     n_active = n_state.eq("active") & n_lead.ne("")
     s.n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
@@ -522,7 +529,7 @@ def place_dates(s: ChainState) -> None:
     nominal = nominal.where(eligible)
     # A future date the sync never wrote for this lead is a person's: keep it.
     sync_dates = pd.concat([
-        pd.DataFrame({"lead_id": _text(s.rejections, "lead_id").str.strip(),
+        pd.DataFrame({"lead_id": _stripped(s.rejections, "lead_id"),
                       "d": _dates(s.rejections, "recontact_on")}),
         pd.DataFrame({"lead_id": s.n_lead, "d": _dates(s.nurture, "recontact_on")}),
     ]).dropna()
@@ -533,7 +540,7 @@ def place_dates(s: ChainState) -> None:
     to_place = nominal.notna() & ~kept
     counts_in_cap = existing_rec.notna() & ~to_place & ~dnc & ~status.isin(s.not_schedulable)
     fixed = existing_rec.where(counts_in_cap)
-    placed = apply_daily_cap(_text(leads, "owner").str.strip(), nominal.where(to_place), lead_id, fixed,
+    placed = apply_daily_cap(_stripped(leads, "owner"), nominal.where(to_place), lead_id, fixed,
                              s.cat.daily_cap, s.cal)
     s.recontact_out = recontact_out = placed.where(to_place)
     # A date the sync wrote for a rejection or nurture episode means nothing once the lead

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..text import as_text
+from ..text import strip_text
 
 TOMBSTONE = "[đã xoá]"
 
@@ -12,4 +12,4 @@ TOMBSTONE = "[đã xoá]"
 def erased(names: pd.Series) -> pd.Series:
     """True for rows `forget` erased (their name is the tombstone): the sync neither flags
     nor deduplicates them and leaves their cells as they are."""
-    return as_text(names).str.strip().eq(TOMBSTONE)
+    return strip_text(names).eq(TOMBSTONE)

@@ -270,11 +270,13 @@ def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     """Give blank ids the next free numbers after the highest `prefix`-number in use,
     in sheet order. Existing ids are returned unchanged."""
     ids = as_text(lead_ids)
-    blank = ids.str.strip().eq("")
+    values = ids.to_numpy().tolist()
+    blank = pd.Series([not v.strip() for v in values], index=ids.index)
     if not blank.any():
         return ids
-    ours = ids[ids.str.startswith(prefix)].str[len(prefix):]
-    nums = pd.to_numeric(ours.str.extract(_ID_NUM, expand=False), errors="coerce")
+    n = len(prefix)
+    found = [_ID_NUM.search(v[n:]) for v in values if v.startswith(prefix)]
+    nums = pd.to_numeric(pd.Series([m.group(1) if m else None for m in found], dtype=object), errors="coerce")
     start = int(nums.max()) + 1 if nums.notna().any() else 1
     new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]
     out = ids.copy()

@@ -20,7 +20,7 @@ from ..a1 import cell_name
 from ..schema import Schemas
 from ..text import as_text, fold_series, lookup, map_distinct_many
 from .dates import parse_dates
-from .normalize import email_status, normalize_email, normalize_phone, phone_status
+from .normalize import email_parts, phone_parts
 from .tables import Table, _blank
 
 # What a backend reads for a formula with no cached result (a file saved by a program
@@ -169,13 +169,13 @@ class _Checks:
         """A name, an email or a phone, and both well formed; normalised keys for dedupe."""
         f, msgs, add, cells = self.f, self.msgs, self.problems.add, self.cells
         add(self.text["name"].eq("") & no_error["name"], "missing_name", msgs["missing_name"], cells("name"))
-        e_status = email_status(f["email"])
-        p_status = phone_status(f["phone"], region)
+        e_norm, e_status = email_parts(f["email"])
+        p_norm, p_status = phone_parts(f["phone"], region)
         add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
         add(e_status.eq("invalid") & no_error["email"], "bad_email", msgs["bad_email"], cells("email"))
         add(p_status.eq("invalid") & no_error["phone"], "bad_phone", msgs["bad_phone"], cells("phone"))
-        self.out["email_norm"] = normalize_email(f["email"])
-        self.out["phone_e164"] = normalize_phone(f["phone"], region)
+        self.out["email_norm"] = e_norm
+        self.out["phone_e164"] = p_norm
 
     def dates(self, no_error: dict[str, pd.Series], today: dt.date) -> None:
         """Dates parse; creation and last contact are not in the future."""

@@ -343,19 +343,26 @@ def find_episodes(s: ChainState) -> None:
     cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
     C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
         if len(H) or len(person_rows) else H[cols]
-    C = C.sort_values(["lead_id", "pos"], kind="stable")
+    # Each lead's rows in order of position, grouped by an integer code of its id: the
+    # text ids are hashed once here, not by every groupby (the groups' order is free).
+    codes, ids = pd.factorize(C["lead_id"].to_numpy(dtype=object))
+    order = np.lexsort((C["pos"].to_numpy(), codes))
+    C = C.iloc[order].copy()
+    C["code"] = codes = codes[order]
     s.moves = C[["lead_id", "to_status", "observed_at"]]
     reached = C["to_status"].where(C["to_status"].isin(set(s.order)))
-    C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
-    C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
-    entries = C[C["to_status"].isin(s.logging)].groupby("lead_id").tail(1).set_index("lead_id")
-    last_person = C[C["by"].ne(BY_SYNC)].groupby("lead_id")["pos"].max()
-    e_pos = map_series(lead_id, entries["pos"])
-    e_status = map_series(lead_id, entries["to_status"])
-    s.e_date = e_date = pd.to_datetime(map_series(lead_id, entries["observed_at"]))
-    e_stage = map_series(lead_id, entries["stage_before"]).astype(object)
+    C["stage_before"] = reached.groupby(codes).shift(1)
+    C["stage_before"] = C["stage_before"].groupby(codes).ffill()
+    entries = C[C["to_status"].isin(s.logging).to_numpy()].groupby("code").tail(1).set_index("code")
+    last_person = C[C["by"].ne(BY_SYNC).to_numpy()].groupby("code")["pos"].max()
+    # Each lead's code (-1: no history), then every per-lead value is a lookup by code.
+    lead_code = pd.Series(pd.Index(ids, dtype=object).get_indexer(lead_id.to_numpy(dtype=object)), index=s.idx)
+    e_pos = map_series(lead_code, entries["pos"])
+    e_status = map_series(lead_code, entries["to_status"])
+    s.e_date = e_date = pd.to_datetime(map_series(lead_code, entries["observed_at"]))
+    e_stage = map_series(lead_code, entries["stage_before"]).astype(object)
     s.e_stage = e_stage.where(e_stage.notna(), None)
-    s.pending = pending = s.tracked & e_pos.notna() & (e_pos >= map_series(lead_id, last_person).fillna(0))
+    s.pending = pending = s.tracked & e_pos.notna() & (e_pos >= map_series(lead_code, last_person).fillna(0))
     ep_key = pd.Series("", index=s.idx, dtype=object)
     if pending.any():
         p = pending

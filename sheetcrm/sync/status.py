@@ -48,6 +48,7 @@ step report them too (when it runs without validation).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -246,8 +247,10 @@ def read_status(s: ChainState) -> None:
     valid = _flag(leads, "valid", True)
     s.dnc = _flag(leads, "do_not_contact", False)
     dup_of = _stripped(leads, "duplicate_of")
-    ids_present = set(lead_id[lead_id.ne("")])
-    dup_marked = dup_of.ne("") & dup_of.isin(ids_present) & dup_of.ne(lead_id)
+    # Marked a duplicate of an id present: the few marked rows are looked up among the ids.
+    has_dup = dup_of.ne("")
+    present = set(lead_id[lead_id.isin(set(dup_of[has_dup])) & lead_id.ne("")])
+    dup_marked = has_dup & dup_of.isin(present) & dup_of.ne(lead_id)
     s.tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
     s.auto_ok = s.tracked & valid & ~dup_marked
     if s.report_unknown:
@@ -691,7 +694,14 @@ def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:
 
 def _merge_issues(parts: list[pd.Series], index: pd.Index) -> pd.Series:
     """Per lead, the list of its issue texts (empty list when clean)."""
-    out = [[] for _ in range(len(index))]
+    # Allocating a list per lead is collector work, not cycles: pause it for these lists.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        out = [[] for _ in range(len(index))]
+    finally:
+        if paused:
+            gc.enable()
     for p in parts:
         values = p.to_numpy(dtype=object)
         for i in np.flatnonzero(values != ""):

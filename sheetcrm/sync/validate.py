@@ -275,8 +275,10 @@ def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     if not blank.any():
         return ids
     n = len(prefix)
-    found = [_ID_NUM.search(v[n:]) for v in values if v.startswith(prefix)]
-    nums = pd.to_numeric(pd.Series([m.group(1) if m else None for m in found], dtype=object), errors="coerce")
+    # The number ending each of our ids: the rest itself when it is all ASCII digits.
+    found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
+             for x in (v[n:] for v in values if v.startswith(prefix))]
+    nums = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce")
     start = int(nums.max()) + 1 if nums.notna().any() else 1
     new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]
     out = ids.copy()

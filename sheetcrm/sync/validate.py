@@ -218,9 +218,9 @@ _ERRORS = frozenset(SHEET_ERRORS)
 
 def _hash_rows(values: np.ndarray) -> np.ndarray:
     """Positions of the text cells that start with '#' (sheet errors start so exactly).
-    One text of every cell, a line each: str() of a value that is not text never starts
-    with '#', so the lines starting with it are the candidates, found in C."""
-    big = "\n".join(map(str, values))
+    One text of every cell, a line each (an empty line for a cell that is not text), so
+    the lines starting with it are the candidates, found in C."""
+    big = "\n".join([v if isinstance(v, str) else "" for v in values.tolist()])
     if not big.startswith("#") and "\n#" not in big:
         return np.zeros(0, dtype=np.int64)
     if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell

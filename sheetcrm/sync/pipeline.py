@@ -21,7 +21,7 @@ from ..changes import AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab, 
 from ..schema import Schemas, TabSchema
 from ..text import as_text, fold, fold_series, lookup, map_distinct
 from .dates import parse_dates
-from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
+from .dedupe import DedupeRules, find_duplicates, key_columns, match_previous_contacts
 from .frames import to_dates
 from .tables import Table, bind, find_tab
 from .tombstone import erased
@@ -288,6 +288,7 @@ class _Run:
     rules: DedupeRules | None = None
     parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
     st: Any = None  # the status chain's StatusResult
+    lead_keys: pd.DataFrame | None = None  # dedupe's normalised keys of the leads, when reusable
     now: dt.datetime | None = None
 
     @property
@@ -367,7 +368,11 @@ def _dedupe(r: _Run) -> None:
             records = records.copy()
             records.loc[gone, ["name", "company", "email", "phone"]] = ""
             records.loc[gone, ["phone_e164", "email_norm"]] = None
-        dd = find_duplicates(records.reset_index(drop=True), rules, r.lang)
+        # The keys are normalised once: for the duplicates and, when no row is erased (the
+        # same records then), for the previous contacts.
+        keys = key_columns(records, rules)
+        r.lead_keys = None if gone.any() else keys
+        dd = find_duplicates(records.reset_index(drop=True), rules, r.lang, keys=keys.copy())
         res = dd.frame.set_index(leads.index)
         if gone.any():
             res = res.copy()
@@ -427,7 +432,8 @@ def _previous_contacts(r: _Run) -> None:
     if r.rules is not None and len(leads):
         logged = {k: _reason_labels(_with_new(r.parsed[k], rows), schemas, lang)
                   for k, rows in (("rejections", st.rejection_rows), ("nurture", st.nurture_rows))}
-        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang)
+        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang,
+                                       lead_keys=r.lead_keys)
         r.issues["previous"] = prev.reindex(leads.index).fillna("")
     nu = st.nurture_updates
     if nu is not None and len(nu):

@@ -408,7 +408,12 @@ def log_rejections(s: ChainState) -> None:
     s.base_ok = base_ok = s.pending & s.auto_ok & s.usable
     s.log_plain = base_ok & ~is_attempt & (in_logging | status.eq(s.chain.nurture)) & ~ep_key.isin(existing)
     s.a_date = a_date = last_contact.where(last_contact.notna(), s.e_date)
-    s.a_key = a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
+    # An attempt's key, built only where an attempt can be logged ('' elsewhere).
+    a_key = pd.Series("", index=s.idx, dtype=object)
+    can_try = base_ok & is_attempt & in_logging
+    if can_try.any():
+        a_key[can_try] = ep_key[can_try] + "|try:" + a_date[can_try].dt.strftime("%Y-%m-%d").fillna("")
+    s.a_key = a_key
     prev_n = map_series(ep_key, t_count).fillna(0).astype(int)
     prev_max = pd.to_datetime(map_series(ep_key, t_max))
     s.log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
@@ -544,7 +549,11 @@ def place_dates(s: ChainState) -> None:
         pd.DataFrame({"lead_id": s.n_lead, "d": _dates(s.nurture, "recontact_on")}),
     ]).dropna()
     sync_keys = set(sync_dates["lead_id"] + "|" + sync_dates["d"].dt.strftime("%Y-%m-%d"))
-    rec_key = lead_id + "|" + existing_rec.dt.strftime("%Y-%m-%d").fillna("")
+    # A lead's recontact date as a key, only where it has one ('' elsewhere: it is never tested).
+    rec_key = pd.Series("", index=s.idx, dtype=object)
+    has_rec = existing_rec.notna()
+    if has_rec.any():
+        rec_key[has_rec] = lead_id[has_rec] + "|" + existing_rec[has_rec].dt.strftime("%Y-%m-%d")
     persons = existing_rec.notna() & (existing_rec >= t) & ~rec_key.isin(sync_keys)
     kept = nominal.notna() & persons
     to_place = nominal.notna() & ~kept

@@ -118,8 +118,12 @@ def _map_memo_picks(values: pd.Series, kind: str, region: str,
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     uniques = uniques.tolist()  # element access on an Index is slow
     memo = _MEMO.setdefault((kind, region), {})
-    for done, results, statuses in _PENDING.pop((kind, region), []):
-        memo.update(zip(_memo_keys(done), zip(results, statuses)))
+    # Earlier passes enter the table when this pass is not much smaller than them: filling
+    # it with a 600k-lead column to look up a log tab's few values costs more than parsing.
+    pending = _PENDING.get((kind, region), [])
+    if sum(len(done) for done, _, _ in pending) <= 2 * len(uniques):
+        for done, results, statuses in _PENDING.pop((kind, region), []):
+            memo.update(zip(_memo_keys(done), zip(results, statuses)))
     if memo:
         keys = _memo_keys(uniques)
         found = [memo.get(k) for k in keys]

@@ -85,6 +85,11 @@ def _texts(uniques: list) -> list[str]:
 
 def _text(s: pd.Series) -> pd.Series:
     """Raw cells → str ('' for blank). Numbers typed into text columns keep a clean form."""
+    values = s.to_numpy(dtype=object).tolist()
+    if set(map(type, values)) <= {str, type(None)}:
+        # Only text and empty cells (nearly always): one comprehension, cheaper than
+        # hashing every cell to find the distinct ones (names and ids nearly all differ).
+        return pd.Series([v.strip() if v is not None else "" for v in values], index=s.index, dtype=object)
     return map_distinct_many(s, _texts, "")
 
 

@@ -363,8 +363,10 @@ def _funnel(status: pd.Series, ids: pd.Series, h: pd.DataFrame, schemas: Schemas
     """(stage, leads that reached it, leads that reached the next) per chain stage; a lead
     reached the furthest stage its history (from or to) or its status shows, and the first."""
     order = {s.key: s.order for s in schemas.chain.active}
-    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
-    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
+    # The furthest of each row's two statuses, then per lead (NaN: neither is a stage).
+    ords = pd.Series(np.fmax(h["from_status"].map(order).to_numpy(dtype=float),
+                             h["to_status"].map(order).to_numpy(dtype=float)), index=h.index)
+    hist_max = ords.groupby(h["lead_id"]).max()
     reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
     reached = np.maximum(reached, 1.0)
     chain = list(schemas.chain.active)

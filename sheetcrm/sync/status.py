@@ -153,6 +153,13 @@ def _stripped(df: pd.DataFrame, key: str) -> pd.Series:
     return strip_text(df[key])
 
 
+def _text_at(df: pd.DataFrame, key: str, mask: pd.Series) -> pd.Series:
+    """`_text(df, key)[mask]`, converting only the rows kept."""
+    if key not in df:
+        return pd.Series("", index=df.index, dtype=object)[mask]
+    return as_text(df[key][mask])
+
+
 def _dates(df: pd.DataFrame, key: str) -> pd.Series:
     if key not in df:
         return pd.Series(pd.NaT, index=df.index, dtype=DATE_DTYPE)
@@ -642,12 +649,12 @@ def rejection_rows(s: ChainState) -> pd.DataFrame:
     return pd.DataFrame({
         "event_key": s.ep_key.where(~log_try, s.a_key)[log_mask],
         "lead_id": s.lead_id[log_mask],
-        **{k: _text(leads, k)[log_mask] for k in ("name", "company", "email", "phone", "owner", "product")},
+        **{k: _text_at(leads, k, log_mask) for k in ("name", "company", "email", "phone", "owner", "product")},
         "stage_before": s.e_stage[log_mask],
         "last_contact": _as_date(s.last_contact[log_mask]),
         "reason_category": s.rcat[log_mask],
-        "reason_text": _text(leads, "reason_raw")[log_mask],
-        "notes": _text(leads, "notes")[log_mask],
+        "reason_text": _text_at(leads, "reason_raw", log_mask),
+        "notes": _text_at(leads, "notes", log_mask),
         "logged_at": [s.today] * int(log_mask.sum()),
         "recontact_on": _as_date(s.effective[log_mask]),
         "outcome": "",
@@ -665,7 +672,7 @@ def nurture_rows(s: ChainState) -> pd.DataFrame:
             Offset(CADENCES[cadence], "m"), index=idx[m]), s.cal), s.cal)
     return pd.DataFrame({
         "lead_id": s.lead_id[open_n],
-        **{k: _text(leads, k)[open_n] for k in ("name", "email", "phone", "owner")},
+        **{k: _text_at(leads, k, open_n) for k in ("name", "email", "phone", "owner")},
         "reason_category": rcat[open_n],
         "nurture_start": [s.today] * int(open_n.sum()),
         "cadence": o_cad[open_n].map(lambda c: _label(c, CADENCE_LABELS, language)),

@@ -241,23 +241,6 @@ def _hash_rows(values: np.ndarray) -> np.ndarray:
     return np.asarray([r for r in rows if isinstance(values[r], str)], dtype=np.int64)
 
 
-def _is_sheet_error(s: pd.Series) -> pd.Series:
-    # Error values come from spreadsheets themselves, so they start with '#' exactly.
-    out = pd.Series(False, index=s.index)
-    values = s.to_numpy(dtype=object)
-    # One text of every cell, a line each: no line starting with '#' means no text cell
-    # does (str() of a non-text value never starts with '#'), found without a pass per cell.
-    big = "\n".join(map(str, values))
-    if not big.startswith("#") and "\n#" not in big:
-        return out
-    hash_start = np.fromiter((isinstance(v, str) and v.startswith("#") for v in values), dtype=bool,
-                             count=len(values))
-    if hash_start.any():
-        cand = s[hash_start]
-        out[cand.index] = cand.str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
-    return out
-
-
 def _col_has_text(s: pd.Series) -> pd.Series:
     return pd.Series(~_blank(s), index=s.index)
 

@@ -37,7 +37,16 @@ def as_text(values: pd.Series) -> pd.Series:
     map them through dicts whose values may be None. `.astype(str)` alone would give
     pandas 3's `str` dtype, where None becomes NaN, so the result is object explicitly."""
     s = values.astype(object)
+    if pd.api.types.infer_dtype(s.to_numpy(), skipna=False) == "string":
+        return s.copy() if s is values else s  # all text already: nothing to convert
     return s.where(s.notna(), "").astype(str).astype(object)
+
+
+def strip_text(values: pd.Series) -> pd.Series:
+    """`as_text(values).str.strip()`: each cell as stripped text in an object Series, by
+    one comprehension (the `.str` accessor costs several passes per cell)."""
+    s = as_text(values)
+    return pd.Series([v.strip() for v in s.to_numpy().tolist()], index=s.index, name=s.name, dtype=object)
 
 
 def map_distinct(values: pd.Series, fn: Callable[[Any], Any], missing: Any = None) -> pd.Series:

@@ -72,11 +72,14 @@ def parse_one(value: object, day_first: bool = True) -> dt.date | None:
 def parse_dates(values: pd.Series, day_first: bool = True) -> tuple[pd.Series, pd.Series]:
     """Vectorised parse. Returns (datetime64[ns] Series with NaT, bool Series 'unparseable')
     where 'unparseable' is True for non-blank cells that are not dates."""
-    obj = values.astype(object)
-    blank = obj.isna() | obj.astype(str).str.strip().eq("")
-    # Parse each distinct value once: a date column repeats few distinct values.
-    uniques = pd.unique(obj[~blank].to_numpy(dtype=object))
-    table = {u: parse_one(u, day_first) for u in uniques}
-    out = pd.to_datetime(obj.where(~blank).map(table), errors="coerce").astype(DATE_DTYPE)
-    bad = (~blank) & out.isna()
+    # Parse each distinct value once: a date column repeats few distinct values. Missing
+    # cells (None, NaN, NaT) are code -1; a blank text is one distinct value.
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    uniques = uniques.tolist()
+    u_blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True], dtype=bool)
+    u_dates = pd.to_datetime(pd.Series([None if b else parse_one(u, day_first) for u, b in zip(uniques, u_blank)]
+                                       + [None], dtype=object), errors="coerce").astype(DATE_DTYPE)
+    out = pd.Series(u_dates.to_numpy()[codes], index=values.index, name=values.name)  # -1: the last, NaT
+    blank = u_blank[codes]
+    bad = pd.Series(~blank, index=values.index, name=values.name) & out.isna()
     return out, bad

@@ -232,10 +232,12 @@ def _markers(raw: pd.Series, rules: DedupeRules) -> np.ndarray:
     return marked[codes] if len(uniques) else np.zeros(len(text), dtype=bool)
 
 
-def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "vi") -> DedupeResult:
+def find_duplicates(records: pd.DataFrame, rules: DedupeRules, language: str = "vi",
+                    keys: pd.DataFrame | None = None) -> DedupeResult:
+    """`keys`: `key_columns(records, rules)` when the caller has them already."""
     msg = rules.msg(language)
     n = len(records)
-    keys = key_columns(records, rules).reset_index(drop=True)
+    keys = (key_columns(records, rules) if keys is None else keys).reset_index(drop=True)
     marked = _markers(records["duplicate_of"], rules) if "duplicate_of" in records else np.zeros(n, bool)
     linked = eng.link(keys, rules.engine, exclude=marked)
     cluster = linked.cluster
@@ -368,10 +370,12 @@ def _fmt_date(v: Any) -> str:
 
 def match_previous_contacts(leads: pd.DataFrame, rejections: pd.DataFrame, nurture: pd.DataFrame,
                             rules: DedupeRules, language: str = "vi",
-                            reason_labels: Mapping[str, str] | None = None) -> pd.Series:
+                            reason_labels: Mapping[str, str] | None = None,
+                            lead_keys: pd.DataFrame | None = None) -> pd.Series:
     """Issue text per lead whose person is in the rejection log or the nurture list
     under a *different* lead id (matched on phone, email, or name+company); '' otherwise.
-    The most recent event wins. `reason_labels` maps reason keys to display labels."""
+    The most recent event wins. `reason_labels` maps reason keys to display labels;
+    `lead_keys` is `key_columns(leads, rules)` when the caller has it already."""
     msg = rules.msg(language)
     labels = dict(reason_labels or {})
     logs = []
@@ -388,7 +392,7 @@ def match_previous_contacts(leads: pd.DataFrame, rejections: pd.DataFrame, nurtu
     if not logs or len(leads) == 0:
         return out
     log = pd.concat(logs, ignore_index=True)
-    lk = key_columns(leads, rules).reset_index(drop=True)
+    lk = (key_columns(leads, rules) if lead_keys is None else lead_keys.copy()).reset_index(drop=True)
     lk["lead_id"] = _text(leads["lead_id"]).to_numpy() if "lead_id" in leads else ""
     lk["pos"] = np.arange(len(lk))
     # A switchboard or shared inbox says nothing about who the person is.

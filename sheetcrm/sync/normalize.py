@@ -106,20 +106,35 @@ def _ascii_lines(texts: list[str | None]) -> tuple[np.ndarray, str]:
 def _map_memo(values: pd.Series, kind: str, region: str,
               parse: Callable[[object], tuple[str | None, str]], pick: int, empty: object) -> pd.Series:
     """`parse(v)[pick]` per cell, each distinct value parsed once, through the shared memo."""
+    return _map_memo_picks(values, kind, region, parse, ((pick, empty),))[0]
+
+
+def _map_memo_picks(values: pd.Series, kind: str, region: str,
+                    parse: Callable[[object], tuple[str | None, str]],
+                    picks: tuple[tuple[int, object], ...]) -> list[pd.Series]:
+    """`parse(v)[pick]` per cell for each (pick, value for a missing cell) of `picks`, from
+    one pass: each distinct value parsed once, through the shared memo."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     uniques = uniques.tolist()  # element access on an Index is slow
     memo = _MEMO.setdefault((kind, region), {})
-    for done, results, statuses in _PENDING.pop((kind, region), []):
-        memo.update(zip(_memo_keys(done), zip(results, statuses)))
+    # Earlier passes enter the table when this pass is not much smaller than them: filling
+    # it with a 600k-lead column to look up a log tab's few values costs more than parsing.
+    pending = _PENDING.get((kind, region), [])
+    if sum(len(done) for done, _, _ in pending) <= 2 * len(uniques):
+        for done, results, statuses in _PENDING.pop((kind, region), []):
+            memo.update(zip(_memo_keys(done), zip(results, statuses)))
     if memo:
         keys = _memo_keys(uniques)
         found = [memo.get(k) for k in keys]
         todo = [n for n, r in enumerate(found) if r is None]
     else:
         found, todo = [], range(len(uniques))
-    out = np.empty(len(uniques) + 1, dtype=object)
-    out[-1] = empty  # code -1 (missing) indexes the last slot
+    outs = []
+    for _, empty in picks:
+        out = np.empty(len(uniques) + 1, dtype=object)
+        out[-1] = empty  # code -1 (missing) indexes the last slot
+        outs.append(out)
     if len(todo):
         batch = _BATCH.get((kind, region))
         values_todo = [uniques[n] for n in todo] if len(todo) < len(uniques) else uniques
@@ -132,15 +147,17 @@ def _map_memo(values: pd.Series, kind: str, region: str,
             clear_memo()
         if len(todo) <= _MEMO_MAX:
             _PENDING.setdefault((kind, region), []).append((values_todo, results, statuses))
-        picked = results if pick == 0 else statuses
-        if len(todo) == len(uniques):
-            out[:-1] = picked
-        else:
-            out[:-1] = [r[pick] if r is not None else None for r in found]
-            out[np.array(todo)] = picked
+        for out, (pick, _) in zip(outs, picks):
+            picked = results if pick == 0 else statuses
+            if len(todo) == len(uniques):
+                out[:-1] = picked
+            else:
+                out[:-1] = [r[pick] if r is not None else None for r in found]
+                out[np.array(todo)] = picked
     else:
-        out[:-1] = [r[pick] for r in found]
-    return pd.Series(out[codes], index=s.index, dtype=object)
+        for out, (pick, _) in zip(outs, picks):
+            out[:-1] = [r[pick] for r in found]
+    return [pd.Series(out[codes], index=s.index, dtype=object) for out in outs]
 
 
 def _line_heads(big: str, lines: int) -> np.ndarray:
@@ -363,6 +380,13 @@ def phone_status(s: pd.Series, region: str = "VN") -> pd.Series:
     return _map_memo(s, "phone", region, lambda v: _parse_phone(v, region), 1, "empty")
 
 
+def phone_parts(s: pd.Series, region: str = "VN") -> tuple[pd.Series, pd.Series]:
+    """(`normalize_phone(s)`, `phone_status(s)`) from one pass over the column."""
+    norm, status = _map_memo_picks(s, "phone", region, lambda v: _parse_phone(v, region),
+                                   ((0, None), (1, "empty")))
+    return norm, status
+
+
 def phone_is_valid(s: pd.Series, region: str = "VN") -> pd.Series:
     return phone_status(s, region).eq("valid")
 
@@ -414,6 +438,12 @@ def normalize_email(s: pd.Series) -> pd.Series:
 def email_status(s: pd.Series) -> pd.Series:
     """'empty', 'valid' or 'invalid' per cell."""
     return _map_memo(s, "email", "", _parse_email, 1, "empty")
+
+
+def email_parts(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(`normalize_email(s)`, `email_status(s)`) from one pass over the column."""
+    norm, status = _map_memo_picks(s, "email", "", _parse_email, ((0, None), (1, "empty")))
+    return norm, status
 
 
 _BATCH: dict[tuple[str, str], Callable[[list, Callable], tuple[list, list]]] = {

@@ -6,11 +6,13 @@ status chain (history, rejection log, nurture, scheduling) → issues column →
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import pickle
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,7 +23,7 @@ from ..changes import AddColumns, AppendRows, CellUpdate, ChangeSet, EnsureTab, 
 from ..schema import Schemas, TabSchema
 from ..text import as_text, fold, fold_series, lookup, map_distinct
 from .dates import parse_dates
-from .dedupe import DedupeRules, find_duplicates, match_previous_contacts
+from .dedupe import DedupeRules, find_duplicates, key_columns, match_previous_contacts
 from .frames import to_dates
 from .tables import Table, bind, find_tab
 from .tombstone import erased
@@ -103,39 +105,56 @@ class _Writer:
                 AddColumns(self.table.title, self.width - len(self.added) + 1, tuple(self.added)))
 
 
-def _same(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
+def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None) -> np.ndarray:
     """Vectorised equality of what a cell holds and what the sync wants there."""
     if kind == "date":
         o, _ = parse_dates(old)
         n = pd.to_datetime(new, errors="coerce")
         return ((o == n) | (o.isna() & n.isna())).to_numpy()
-    return (_text(old) == as_text(new)).to_numpy()
+    return ((_text(old) if old_text is None else old_text) == as_text(new)).to_numpy()
 
 
 def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
-             frame: pd.DataFrame, lead_ids: pd.Series, kind: str = "text") -> list[CellUpdate]:
-    """Cell updates where `new` differs from the sheet (limited to `mask` rows)."""
+             frame: pd.DataFrame, lead_ids: pd.Series, kind: str = "text",
+             old_text: pd.Series | None = None) -> list[CellUpdate]:
+    """Cell updates where `new` differs from the sheet (limited to `mask` rows).
+    `old_text`: `_text` of the sheet's column, when the caller has it already."""
     old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
     rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
-    differ = rows & ~_same(old, new, kind)
+    differ = rows & ~_same(old, new, kind, old_text if key in frame else None)
     if not differ.any():
         return []
     col = writer.column(key)
     idx = np.flatnonzero(differ)
     tab = writer.table.title
-    out = []
-    sheet_rows = frame["row"].to_numpy()
-    old_v = old.to_numpy(dtype=object)
-    new_v = new.to_numpy(dtype=object)
-    ids = lead_ids.to_numpy(dtype=object)
-    for i in idx:
-        v = new_v[i]
-        if kind == "date":
-            v = None if pd.isna(v) else pd.Timestamp(v).date()
-        elif v is None or (isinstance(v, float) and v != v):
-            v = ""
-        out.append(CellUpdate(tab, int(sheet_rows[i]), col, v, old_v[i], ids[i] or None))
-    return out
+    # Only the rows written are converted to cell values.
+    sheet_rows = frame["row"].to_numpy()[idx].tolist()
+    old_v = old.to_numpy(dtype=object)[idx].tolist()
+    ids = [i or None for i in lead_ids.to_numpy(dtype=object)[idx].tolist()]
+    sub = new.iloc[idx]
+    if kind == "date" and pd.api.types.is_datetime64_any_dtype(sub) and getattr(sub.dt, "tz", None) is None:
+        values = sub.dt.date.astype(object).where(sub.notna(), None).tolist()
+    elif kind == "date":
+        values = [None if pd.isna(v) else pd.Timestamp(v).date() for v in sub.to_numpy(dtype=object)]
+    else:
+        values = ["" if v is None or (isinstance(v, float) and v != v) else v
+                  for v in sub.to_numpy(dtype=object).tolist()]
+    with _gc_paused():
+        return [CellUpdate(tab, r, col, v, o, i) for r, v, o, i in zip(sheet_rows, values, old_v, ids)]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while the plan's output is allocated: hundreds of
+    thousands of cell updates or rows, no cycles among them, would each few hundred trigger
+    a collection that walks every object of the grid (600k leads: a third of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _grid_for(sheets: Mapping[str, list[list[Any]]], schema: TabSchema) -> tuple[list[list[Any]] | None, str | None]:
@@ -239,6 +258,10 @@ def _render_column(values: pd.Series, col_type: str, schemas: Schemas, language:
     """Vectorised `_render`: each distinct value is rendered once."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.date.astype(object).where(values.notna(), None)
+    if col_type not in ("status", "reason") and values.dtype == object:
+        arr = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=False) == "string":
+            return pd.Series(arr, index=values.index, dtype=object)  # text renders as itself
     return map_distinct(values, lambda u: _render(u, col_type, schemas, language))
 
 
@@ -269,14 +292,16 @@ def _append(table: Table, rows: pd.DataFrame, changes: ChangeSet, schemas: Schem
     elif missing:
         changes.add_columns.append(AddColumns(table.title, table.width + 1, tuple(c.header for c in missing)))
     types = {c.key: c.type for c in schema.columns}
-    grid = pd.DataFrame(None, index=range(len(rows)), columns=range(width), dtype=object)
+    empty = [None] * len(rows)  # columns the rows do not fill stay empty cells
+    columns: list[list] = [empty] * width
     for k in rows.columns:
         if k in col_of:
-            grid[col_of[k] - 1] = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"),
-                                                 schemas, language)
-    values = grid.to_numpy(dtype=object, copy=True)  # written to: never a read-only view (pandas 3)
-    values[pd.isna(values)] = None  # columns the rows do not fill stay empty cells
-    out = list(map(tuple, values.tolist()))
+            rendered = _render_column(rows[k].reset_index(drop=True), types.get(k, "text"), schemas, language)
+            values = rendered.to_numpy(dtype=object, copy=True)  # written to: never a read-only view
+            values[pd.isna(values)] = None
+            columns[col_of[k] - 1] = values.tolist()
+    with _gc_paused():
+        out = list(zip(*columns))  # the rows as tuples, built column by column
     key_col = col_of[key] - 1 if key and key in col_of else None
     changes.appends.append(AppendRows(table.title, tuple(out), key_col))
     return len(out)
@@ -301,6 +326,7 @@ class _Run:
     rules: DedupeRules | None = None
     parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
     st: Any = None  # the status chain's StatusResult
+    lead_keys: pd.DataFrame | None = None  # dedupe's normalised keys of the leads, when reusable
     now: dt.datetime | None = None
 
     @property
@@ -344,8 +370,7 @@ def _validate(r: _Run) -> None:
     if gone.any() and len(problems):  # erased rows keep their tombstones unflagged
         r.problems = problems = problems[~problems["index"].isin(v.leads.index[gone])]
     if len(problems):
-        r.issues["validate"] = problems.groupby("index")["message"].agg(_join_unique).reindex(
-            r.leads.index).fillna("")
+        r.issues["validate"] = _joined_messages(problems).reindex(r.leads.index).fillna("")
     r.w = _Writer(r.tables["leads"], r.changes)
 
 
@@ -355,7 +380,8 @@ def _ids(r: _Run) -> None:
     r.new_ids = new_ids = assign_ids(leads["lead_id"], r.settings.id_prefix, r.settings.id_digits)
     blank_id = leads["lead_id"].eq("")
     r.report.ids_assigned = int(blank_id.sum())
-    changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids)
+    texts = v.texts
+    changes.updates += _updates(w, "lead_id", new_ids, blank_id, raw, new_ids, old_text=texts.get("lead_id"))
     leads["lead_id"] = new_ids
     today_ts = pd.Timestamp(r.today).as_unit("ns")
     created = leads["created_at"].where(~v.created_filled, today_ts)
@@ -381,13 +407,18 @@ def _dedupe(r: _Run) -> None:
             records = records.copy()
             records.loc[gone, ["name", "company", "email", "phone"]] = ""
             records.loc[gone, ["phone_e164", "email_norm"]] = None
-        dd = find_duplicates(records.reset_index(drop=True), rules, r.lang)
+        # The keys are normalised once: for the duplicates and, when no row is erased (the
+        # same records then), for the previous contacts.
+        keys = key_columns(records, rules)
+        r.lead_keys = None if gone.any() else keys
+        dd = find_duplicates(records.reset_index(drop=True), rules, r.lang, keys=keys.copy())
         res = dd.frame.set_index(leads.index)
         if gone.any():
             res = res.copy()
             res.loc[gone, "duplicate_of"] = leads.loc[gone, "duplicate_of"]
         report.duplicates, report.clusters, report.collisions = dd.duplicates, dd.clusters, dd.collisions
-        r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids)
+        r.changes.updates += _updates(r.w, "duplicate_of", as_text(res["duplicate_of"]), None, r.raw, r.new_ids,
+                                      old_text=r.validation.texts.get("duplicate_of"))
         leads["duplicate_of"] = as_text(res["duplicate_of"])
         r.issues["dedupe"] = _join(res["issue"], res["collision_issue"])
         leads["cluster"] = res["cluster"]
@@ -405,8 +436,9 @@ def _status(r: _Run) -> None:
                                    schemas, r.today, lang)
     moved = st.status.ne(leads["status"]) & st.status.notna()
     if moved.any():
-        labels = st.status.map(lambda k: schemas.chain.get(k).display(lang) if k else "")
-        changes.updates += _updates(w, "status", labels, moved, raw, new_ids)
+        labels = map_distinct(st.status, lambda k: schemas.chain.get(k).display(lang) if k else "", "")
+        changes.updates += _updates(w, "status", labels, moved, raw, new_ids,
+                                    old_text=r.validation.texts.get("status"))
         leads.loc[moved, "status"] = st.status[moved]
     rec = pd.to_datetime(st.recontact_on, errors="coerce")
     has_rec = rec.notna()
@@ -416,7 +448,9 @@ def _status(r: _Run) -> None:
     leads["recontact_on"] = leads["recontact_on"].where(~has_rec, rec).where(~clear, pd.NaT)
     st_issues = st.issues
     if len(st_issues) and not isinstance(st_issues.iloc[0], str):
-        st_issues = st_issues.map(lambda x: "; ".join(x) if isinstance(x, (list, tuple)) else (x or ""))
+        st_issues = pd.Series([("; ".join(x) if x else "") if isinstance(x, (list, tuple)) else (x or "")
+                               for x in st_issues.to_numpy(dtype=object).tolist()],
+                              index=st_issues.index, dtype=object)
     r.issues["status"] = st_issues.reindex(leads.index).fillna("")
     report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
     report.counts.update(getattr(st, "counts", {}) or {})
@@ -437,7 +471,8 @@ def _previous_contacts(r: _Run) -> None:
     if r.rules is not None and len(leads):
         logged = {k: _reason_labels(_with_new(r.parsed[k], rows), schemas, lang)
                   for k, rows in (("rejections", st.rejection_rows), ("nurture", st.nurture_rows))}
-        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang)
+        prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang,
+                                       lead_keys=r.lead_keys)
         r.issues["previous"] = prev.reindex(leads.index).fillna("")
     nu = st.nurture_updates
     if nu is not None and len(nu):
@@ -487,7 +522,8 @@ def _issues_column(r: _Run) -> None:
     leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
     joined = joined.reindex(leads.index).fillna("").where(~erased(leads["name"]), "")
-    r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids)
+    r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids,
+                                  old_text=r.validation.texts.get("issues"))
     leads["issues"] = joined
     r.report.rows_with_issues = int(joined.ne("").sum())
     # The computed columns exist even while nothing needs them, so people see them.
@@ -527,6 +563,17 @@ def _leave_uncalculated_rows(changes: ChangeSet, problems: pd.DataFrame, leads: 
         report.transitions -= sum(len(a.rows) - len(k.rows) for a, k in zip(changes.appends, kept)
                                   if a.tab == history_tab)
         changes.appends = kept
+
+
+def _joined_messages(problems: pd.DataFrame) -> pd.Series:
+    """Each row's problem messages joined by '; ' (each once, in order), by row index: a
+    row with one message (most) takes it as it is; only the others are joined."""
+    one = ~problems["index"].duplicated(keep=False)
+    single = pd.Series(problems.loc[one, "message"].to_numpy(dtype=object), index=problems.loc[one, "index"].to_numpy())
+    many = problems[~one]
+    if len(many):
+        single = pd.concat([single, many.groupby("index")["message"].agg(_join_unique)])
+    return single.sort_index()
 
 
 def _join_unique(messages: pd.Series) -> str:

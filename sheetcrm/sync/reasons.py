@@ -576,6 +576,9 @@ def team_corrections(rejections: pd.DataFrame, leads: pd.DataFrame,
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
         return pd.Series("", index=frame.index, dtype=object)
+    values = frame[name].to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all text: strip it in one pass
+        return pd.Series([v.strip() for v in values.tolist()], index=frame.index, name=name, dtype=object)
     return frame[name].astype("string").fillna("").str.strip().astype(object)
 
 

@@ -48,13 +48,14 @@ step report them too (when it runs without validation).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sheetcrm.schema import CADENCES, Offset, Schemas, StatusChain
-from sheetcrm.text import as_text, fold, fold_series, map_distinct
+from sheetcrm.text import as_text, fold, fold_series, map_distinct, strip_text
 
 from .frames import DATE_DTYPE, map_series, to_dates
 from .reasons import map_reasons, team_corrections
@@ -145,6 +146,20 @@ def _text(df: pd.DataFrame, key: str) -> pd.Series:
     return as_text(df[key])
 
 
+def _stripped(df: pd.DataFrame, key: str) -> pd.Series:
+    """`_text(df, key).str.strip()`, by one comprehension."""
+    if key not in df:
+        return pd.Series("", index=df.index, dtype=object)
+    return strip_text(df[key])
+
+
+def _text_at(df: pd.DataFrame, key: str, mask: pd.Series) -> pd.Series:
+    """`_text(df, key)[mask]`, converting only the rows kept."""
+    if key not in df:
+        return pd.Series("", index=df.index, dtype=object)[mask]
+    return as_text(df[key][mask])
+
+
 def _dates(df: pd.DataFrame, key: str) -> pd.Series:
     if key not in df:
         return pd.Series(pd.NaT, index=df.index, dtype=DATE_DTYPE)
@@ -229,18 +244,20 @@ def read_status(s: ChainState) -> None:
     may move, log and schedule it).
     """
     leads, idx, chain = s.leads, s.idx, s.chain
-    s.lead_id = lead_id = _text(leads, "lead_id").str.strip()
+    s.lead_id = lead_id = _stripped(leads, "lead_id")
     s.raw = raw = _text(leads, "status_raw") if "status_raw" in leads else pd.Series("", index=idx, dtype=object)
     given = _keys(leads, "status")
     status = given.where(given.notna(), normalize_status(raw, chain) if len(leads) else given)
-    s.blank = blank = status.isna() & raw.str.strip().eq("")
+    s.blank = blank = status.isna() & strip_text(raw).eq("")
     s.unknown = unknown = status.isna() & ~blank
     s.status = status.where(~blank, chain.initial)
     valid = _flag(leads, "valid", True)
     s.dnc = _flag(leads, "do_not_contact", False)
-    dup_of = _text(leads, "duplicate_of").str.strip()
-    ids_present = set(lead_id[lead_id.ne("")])
-    dup_marked = dup_of.ne("") & dup_of.isin(ids_present) & dup_of.ne(lead_id)
+    dup_of = _stripped(leads, "duplicate_of")
+    # Marked a duplicate of an id present: the few marked rows are looked up among the ids.
+    has_dup = dup_of.ne("")
+    present = set(lead_id[lead_id.isin(set(dup_of[has_dup])) & lead_id.ne("")])
+    dup_marked = has_dup & dup_of.isin(present) & dup_of.ne(lead_id)
     s.tracked = lead_id.ne("") & ~lead_id.duplicated(keep="first") & ~unknown
     s.auto_ok = s.tracked & valid & ~dup_marked
     if s.report_unknown:
@@ -265,7 +282,7 @@ def read_history(s: ChainState) -> None:
     """
     history, lead_id, chain = s.history, s.lead_id, s.chain
     H = pd.DataFrame({
-        "lead_id": _text(history, "lead_id").str.strip(),
+        "lead_id": _stripped(history, "lead_id"),
         "from_status": _keys(history, "from_status"),
         "to_status": _keys(history, "to_status"),
         "observed_at": _dates(history, "observed_at"),
@@ -336,19 +353,26 @@ def find_episodes(s: ChainState) -> None:
     cols = ["lead_id", "to_status", "observed_at", "by", "pos"]
     C = pd.concat([f[cols] for f in (H, person_rows) if len(f)], ignore_index=True) \
         if len(H) or len(person_rows) else H[cols]
-    C = C.sort_values(["lead_id", "pos"], kind="stable")
+    # Each lead's rows in order of position, grouped by an integer code of its id: the
+    # text ids are hashed once here, not by every groupby (the groups' order is free).
+    codes, ids = pd.factorize(C["lead_id"].to_numpy(dtype=object))
+    order = np.lexsort((C["pos"].to_numpy(), codes))
+    C = C.iloc[order].copy()
+    C["code"] = codes = codes[order]
     s.moves = C[["lead_id", "to_status", "observed_at"]]
     reached = C["to_status"].where(C["to_status"].isin(set(s.order)))
-    C["stage_before"] = reached.groupby(C["lead_id"]).shift(1)
-    C["stage_before"] = C["stage_before"].groupby(C["lead_id"]).ffill()
-    entries = C[C["to_status"].isin(s.logging)].groupby("lead_id").tail(1).set_index("lead_id")
-    last_person = C[C["by"].ne(BY_SYNC)].groupby("lead_id")["pos"].max()
-    e_pos = map_series(lead_id, entries["pos"])
-    e_status = map_series(lead_id, entries["to_status"])
-    s.e_date = e_date = pd.to_datetime(map_series(lead_id, entries["observed_at"]))
-    e_stage = map_series(lead_id, entries["stage_before"]).astype(object)
+    C["stage_before"] = reached.groupby(codes).shift(1)
+    C["stage_before"] = C["stage_before"].groupby(codes).ffill()
+    entries = C[C["to_status"].isin(s.logging).to_numpy()].groupby("code").tail(1).set_index("code")
+    last_person = C[C["by"].ne(BY_SYNC).to_numpy()].groupby("code")["pos"].max()
+    # Each lead's code (-1: no history), then every per-lead value is a lookup by code.
+    lead_code = pd.Series(pd.Index(ids, dtype=object).get_indexer(lead_id.to_numpy(dtype=object)), index=s.idx)
+    e_pos = map_series(lead_code, entries["pos"])
+    e_status = map_series(lead_code, entries["to_status"])
+    s.e_date = e_date = pd.to_datetime(map_series(lead_code, entries["observed_at"]))
+    e_stage = map_series(lead_code, entries["stage_before"]).astype(object)
     s.e_stage = e_stage.where(e_stage.notna(), None)
-    s.pending = pending = s.tracked & e_pos.notna() & (e_pos >= map_series(lead_id, last_person).fillna(0))
+    s.pending = pending = s.tracked & e_pos.notna() & (e_pos >= map_series(lead_code, last_person).fillna(0))
     ep_key = pd.Series("", index=s.idx, dtype=object)
     if pending.any():
         p = pending
@@ -366,7 +390,7 @@ def check_reasons(s: ChainState) -> None:
     s.issues.append(_msg(no_detail, msgs["other_needs_detail"], reason=rcat.map(
         {k: r.display(s.language) for k, r in s.r_by_key.items()})))
     guessed = (needs | status.eq(s.chain.nurture)) & rcat.notna() & ~s.rmatched
-    s.issues.append(_msg(guessed, msgs["unknown_reason"], value=_text(s.leads, "reason_raw").str.strip()))
+    s.issues.append(_msg(guessed, msgs["unknown_reason"], value=_stripped(s.leads, "reason_raw")))
 
 
 def log_rejections(s: ChainState) -> None:
@@ -377,7 +401,7 @@ def log_rejections(s: ChainState) -> None:
     `attempts` (the episode's attempts including this one).
     """
     rejections, status, ep_key = s.rejections, s.status, s.ep_key
-    existing = set(_text(rejections, "event_key").str.strip())
+    existing = set(_stripped(rejections, "event_key"))
     existing.discard("")
     tries = pd.Series(sorted(k for k in existing if "|try:" in k), dtype=object)
     t_split = tries.str.rsplit("|try:", n=1, expand=True) if len(tries) else pd.DataFrame({0: [], 1: []})
@@ -391,7 +415,12 @@ def log_rejections(s: ChainState) -> None:
     s.base_ok = base_ok = s.pending & s.auto_ok & s.usable
     s.log_plain = base_ok & ~is_attempt & (in_logging | status.eq(s.chain.nurture)) & ~ep_key.isin(existing)
     s.a_date = a_date = last_contact.where(last_contact.notna(), s.e_date)
-    s.a_key = a_key = ep_key + "|try:" + a_date.dt.strftime("%Y-%m-%d").fillna("")
+    # An attempt's key, built only where an attempt can be logged ('' elsewhere).
+    a_key = pd.Series("", index=s.idx, dtype=object)
+    can_try = base_ok & is_attempt & in_logging
+    if can_try.any():
+        a_key[can_try] = ep_key[can_try] + "|try:" + a_date[can_try].dt.strftime("%Y-%m-%d").fillna("")
+    s.a_key = a_key
     prev_n = map_series(ep_key, t_count).fillna(0).astype(int)
     prev_max = pd.to_datetime(map_series(ep_key, t_max))
     s.log_try = (base_ok & is_attempt & in_logging & ~a_key.isin(existing)
@@ -424,7 +453,7 @@ def update_nurture_list(s: ChainState) -> None:
     `open_n` (a new nurture row).
     """
     N, status, tracked, lead_id = s.nurture, s.status, s.tracked, s.lead_id
-    s.n_lead = n_lead = _text(N, "lead_id").str.strip()
+    s.n_lead = n_lead = _stripped(N, "lead_id")
     n_state = _fold_lookup(_text(N, "state"), NURTURE_STATES, blank="active")
     n_active = n_state.eq("active") & n_lead.ne("")
     s.n_cadence = _fold_lookup(_text(N, "cadence"), CADENCE_LABELS, blank=None).fillna(DEFAULT_CADENCE)
@@ -522,18 +551,22 @@ def place_dates(s: ChainState) -> None:
     nominal = nominal.where(eligible)
     # A future date the sync never wrote for this lead is a person's: keep it.
     sync_dates = pd.concat([
-        pd.DataFrame({"lead_id": _text(s.rejections, "lead_id").str.strip(),
+        pd.DataFrame({"lead_id": _stripped(s.rejections, "lead_id"),
                       "d": _dates(s.rejections, "recontact_on")}),
         pd.DataFrame({"lead_id": s.n_lead, "d": _dates(s.nurture, "recontact_on")}),
     ]).dropna()
     sync_keys = set(sync_dates["lead_id"] + "|" + sync_dates["d"].dt.strftime("%Y-%m-%d"))
-    rec_key = lead_id + "|" + existing_rec.dt.strftime("%Y-%m-%d").fillna("")
+    # A lead's recontact date as a key, only where it has one ('' elsewhere: it is never tested).
+    rec_key = pd.Series("", index=s.idx, dtype=object)
+    has_rec = existing_rec.notna()
+    if has_rec.any():
+        rec_key[has_rec] = lead_id[has_rec] + "|" + existing_rec[has_rec].dt.strftime("%Y-%m-%d")
     persons = existing_rec.notna() & (existing_rec >= t) & ~rec_key.isin(sync_keys)
     kept = nominal.notna() & persons
     to_place = nominal.notna() & ~kept
     counts_in_cap = existing_rec.notna() & ~to_place & ~dnc & ~status.isin(s.not_schedulable)
     fixed = existing_rec.where(counts_in_cap)
-    placed = apply_daily_cap(_text(leads, "owner").str.strip(), nominal.where(to_place), lead_id, fixed,
+    placed = apply_daily_cap(_stripped(leads, "owner"), nominal.where(to_place), lead_id, fixed,
                              s.cat.daily_cap, s.cal)
     s.recontact_out = recontact_out = placed.where(to_place)
     # A date the sync wrote for a rejection or nurture episode means nothing once the lead
@@ -616,12 +649,12 @@ def rejection_rows(s: ChainState) -> pd.DataFrame:
     return pd.DataFrame({
         "event_key": s.ep_key.where(~log_try, s.a_key)[log_mask],
         "lead_id": s.lead_id[log_mask],
-        **{k: _text(leads, k)[log_mask] for k in ("name", "company", "email", "phone", "owner", "product")},
+        **{k: _text_at(leads, k, log_mask) for k in ("name", "company", "email", "phone", "owner", "product")},
         "stage_before": s.e_stage[log_mask],
         "last_contact": _as_date(s.last_contact[log_mask]),
         "reason_category": s.rcat[log_mask],
-        "reason_text": _text(leads, "reason_raw")[log_mask],
-        "notes": _text(leads, "notes")[log_mask],
+        "reason_text": _text_at(leads, "reason_raw", log_mask),
+        "notes": _text_at(leads, "notes", log_mask),
         "logged_at": [s.today] * int(log_mask.sum()),
         "recontact_on": _as_date(s.effective[log_mask]),
         "outcome": "",
@@ -639,7 +672,7 @@ def nurture_rows(s: ChainState) -> pd.DataFrame:
             Offset(CADENCES[cadence], "m"), index=idx[m]), s.cal), s.cal)
     return pd.DataFrame({
         "lead_id": s.lead_id[open_n],
-        **{k: _text(leads, k)[open_n] for k in ("name", "email", "phone", "owner")},
+        **{k: _text_at(leads, k, open_n) for k in ("name", "email", "phone", "owner")},
         "reason_category": rcat[open_n],
         "nurture_start": [s.today] * int(open_n.sum()),
         "cadence": o_cad[open_n].map(lambda c: _label(c, CADENCE_LABELS, language)),
@@ -677,7 +710,14 @@ def _msg(mask: pd.Series, template: str, **values: pd.Series) -> pd.Series:
 
 def _merge_issues(parts: list[pd.Series], index: pd.Index) -> pd.Series:
     """Per lead, the list of its issue texts (empty list when clean)."""
-    out = [[] for _ in range(len(index))]
+    # Allocating a list per lead is collector work, not cycles: pause it for these lists.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        out = [[] for _ in range(len(index))]
+    finally:
+        if paused:
+            gc.enable()
     for p in parts:
         values = p.to_numpy(dtype=object)
         for i in np.flatnonzero(values != ""):

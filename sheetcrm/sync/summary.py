@@ -270,9 +270,12 @@ def _text(s: pd.Series, blank: str) -> pd.Series:
 def population(leads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Leads minus duplicate records that point at a surviving lead id present here."""
     dup = _text(_col(leads, "duplicate_of", ""), "")
-    ids = set(as_text(_col(leads, "lead_id", "")))
+    marked = dup != ""
+    # The ids present among the few marked rows' targets (not a set of every id).
+    lead_ids = as_text(_col(leads, "lead_id", ""))
+    ids = set(lead_ids[lead_ids.isin(set(dup[marked]))])
     ids.discard("")
-    is_dup = dup.isin(ids) & (dup != "")
+    is_dup = dup.isin(ids) & marked
     return leads.loc[~is_dup], int(is_dup.sum())
 
 
@@ -301,7 +304,11 @@ def _history_sorted(history: pd.DataFrame) -> pd.DataFrame:
         }
     )
     h = h[(h["lead_id"] != "") & h["observed_at"].notna()]
-    return h.sort_values(["lead_id", "observed_at", "row"], kind="mergesort")
+    # Each lead's rows in date order, leads by an integer code of their id (text sorts slowly;
+    # every use groups by lead).
+    code = pd.Series(pd.factorize(h["lead_id"].to_numpy(dtype=object))[0], index=h.index)
+    return h.assign(_lead=code).sort_values(["_lead", "observed_at", "row"], kind="mergesort").drop(
+        columns="_lead")
 
 
 def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today: dt.date) -> dict[str, Any]:
@@ -361,8 +368,10 @@ def _funnel(status: pd.Series, ids: pd.Series, h: pd.DataFrame, schemas: Schemas
     """(stage, leads that reached it, leads that reached the next) per chain stage; a lead
     reached the furthest stage its history (from or to) or its status shows, and the first."""
     order = {s.key: s.order for s in schemas.chain.active}
-    ords = pd.concat([h["from_status"].map(order), h["to_status"].map(order)])
-    hist_max = ords.groupby(pd.concat([h["lead_id"], h["lead_id"]])).max()
+    # The furthest of each row's two statuses, then per lead (NaN: neither is a stage).
+    ords = pd.Series(np.fmax(h["from_status"].map(order).to_numpy(dtype=float),
+                             h["to_status"].map(order).to_numpy(dtype=float)), index=h.index)
+    hist_max = ords.groupby(h["lead_id"]).max()
     reached = np.maximum(ids.map(hist_max).fillna(0).to_numpy(float), status.map(order).fillna(0).to_numpy(float))
     reached = np.maximum(reached, 1.0)
     chain = list(schemas.chain.active)

@@ -57,12 +57,25 @@ def find_tab(titles: list[str], schema: TabSchema) -> str | None:
 
 def _blank(values: pd.Series) -> np.ndarray:
     """True for empty cells: None/NaN or text that is only whitespace."""
-    out = values.isna().to_numpy()
-    try:
-        spaces = values.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-    except AttributeError:  # no text in this column
-        return out
+    arr = values.to_numpy(dtype=object)
+    out = pd.isna(arr)
+    # One pass in a comprehension: `.str.strip()` on an object column costs several.
+    spaces = np.fromiter((isinstance(v, str) and not v.strip() for v in arr), dtype=bool, count=len(arr))
     return out | spaces
+
+
+def _blank_rows(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Rows whose `keys` cells are all blank. Each column is looked at only on the rows
+    still blank after the columns before it, so a filled column ends the search."""
+    cand = np.arange(len(frame))
+    for k in keys:
+        if not len(cand):
+            break
+        col = frame[k]
+        cand = cand[_blank(col.iloc[cand] if len(cand) < len(frame) else col)]
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[cand] = True
+    return blank
 
 
 def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, required: bool = True) -> Table:
@@ -131,7 +144,7 @@ def bind(grid: list[list[Any]] | None, title: str | None, schema: TabSchema, req
     person_rows = any(c.required for c in schema.columns)
     keys = [c.key for c in schema.columns if c.key in col_of and (c.writer != "sync" or not person_rows)]
     if keys and len(frame):
-        blank = np.column_stack([_blank(frame[k]) for k in keys]).all(axis=1)
+        blank = _blank_rows(frame, keys)
         frame = frame.loc[~blank].reset_index(drop=True)
     else:
         frame = frame.iloc[0:0].reset_index(drop=True)

@@ -18,10 +18,10 @@ import pandas as pd
 
 from ..a1 import cell_name
 from ..schema import Schemas
-from ..text import as_text, fold_series, lookup, map_distinct
+from ..text import as_text, fold_series, lookup, map_distinct_many
 from .dates import parse_dates
-from .normalize import email_status, normalize_email, normalize_phone, phone_status
-from .tables import Table
+from .normalize import email_parts, phone_parts
+from .tables import Table, _blank
 
 # What a backend reads for a formula with no cached result (a file saved by a program
 # that does not compute formulas): the row is reported, not read as empty.
@@ -64,20 +64,33 @@ class Validated:
     leads: pd.DataFrame  # parsed frame (docs/frames.md)
     problems: Problems
     created_filled: pd.Series  # bool: Ngày tạo was blank and gets today
+    # `_text` of the raw columns validation read, by key (the sync compares cells with them)
+    texts: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def _text_one(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.strftime("%d/%m/%Y")
+    return str(v).strip()
+
+
+def _texts(uniques: list) -> list[str]:
+    # Text cells (nearly all) stripped inline; a call per value only for the others.
+    return [v.strip() if type(v) is str else _text_one(v) for v in uniques]
 
 
 def _text(s: pd.Series) -> pd.Series:
     """Raw cells → str ('' for blank). Numbers typed into text columns keep a clean form."""
-    def one(v: object) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return ""
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        if isinstance(v, (dt.datetime, dt.date)):
-            return v.strftime("%d/%m/%Y")
-        return str(v).strip()
-
-    return map_distinct(s, one, "")
+    values = s.to_numpy(dtype=object).tolist()
+    if set(map(type, values)) <= {str, type(None)}:
+        # Only text and empty cells (nearly always): one comprehension, cheaper than
+        # hashing every cell to find the distinct ones (names and ids nearly all differ).
+        return pd.Series([v.strip() if v is not None else "" for v in values], index=s.index, dtype=object)
+    return map_distinct_many(s, _texts, "")
 
 
 def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str = "vi",
@@ -102,7 +115,7 @@ def validate_leads(table: Table, schemas: Schemas, today: dt.date, language: str
     bad_rows = set(pf["index"]) if len(pf) else set()
     out["valid"] = ~out.index.isin(list(bad_rows))
     created_filled = out["created_at"].isna() & ~_col_has_text(f["created_at"])
-    return Validated(out, c.problems, created_filled)
+    return Validated(out, c.problems, created_filled, {**text, "email": out["email"], "phone": out["phone"]})
 
 
 class _Checks:
@@ -140,8 +153,16 @@ class _Checks:
         for c in self.table.schema.columns:
             if c.key not in self.table.col_of or c.writer == "sync":
                 continue
-            uncalculated = f[c.key].eq(UNCALCULATED)
-            is_err = _is_sheet_error(f[c.key]) & ~uncalculated
+            values = f[c.key].to_numpy(dtype=object)
+            cand = _hash_rows(values)  # both kinds are text starting with '#': look only there
+            uncalculated = np.zeros(len(values), dtype=bool)
+            is_err = np.zeros(len(values), dtype=bool)
+            if len(cand):
+                texts = values[cand].tolist()
+                uncalculated[cand] = [v == UNCALCULATED for v in texts]
+                is_err[cand] = [v != UNCALCULATED and v.strip().upper() in _ERRORS for v in texts]
+            uncalculated = pd.Series(uncalculated, index=f.index)
+            is_err = pd.Series(is_err, index=f.index)
             errors[c.key] = is_err | uncalculated
             self.problems.add(is_err, "sheet_error", self.fmt(msgs["sheet_error"], f[c.key], header=c.header),
                               self.cells(c.key))
@@ -153,13 +174,13 @@ class _Checks:
         """A name, an email or a phone, and both well formed; normalised keys for dedupe."""
         f, msgs, add, cells = self.f, self.msgs, self.problems.add, self.cells
         add(self.text["name"].eq("") & no_error["name"], "missing_name", msgs["missing_name"], cells("name"))
-        e_status = email_status(f["email"])
-        p_status = phone_status(f["phone"], region)
+        e_norm, e_status = email_parts(f["email"])
+        p_norm, p_status = phone_parts(f["phone"], region)
         add(e_status.eq("empty") & p_status.eq("empty"), "no_contact", msgs["no_contact"], cells("phone"))
         add(e_status.eq("invalid") & no_error["email"], "bad_email", msgs["bad_email"], cells("email"))
         add(p_status.eq("invalid") & no_error["phone"], "bad_phone", msgs["bad_phone"], cells("phone"))
-        self.out["email_norm"] = normalize_email(f["email"])
-        self.out["phone_e164"] = normalize_phone(f["phone"], region)
+        self.out["email_norm"] = e_norm
+        self.out["phone_e164"] = p_norm
 
     def dates(self, no_error: dict[str, pd.Series], today: dt.date) -> None:
         """Dates parse; creation and last contact are not in the future."""
@@ -197,21 +218,31 @@ class _Checks:
                           self.cells("lead_id"))
 
 
-def _is_sheet_error(s: pd.Series) -> pd.Series:
-    # Error values come from spreadsheets themselves, so they start with '#' exactly.
-    out = pd.Series(False, index=s.index)
-    try:
-        hash_start = s.str.startswith("#", na=False)
-    except AttributeError:  # no text at all in this column
-        return out
-    if hash_start.any():
-        cand = s[hash_start.astype(bool)]
-        out[cand.index] = cand.str.strip().str.upper().isin(SHEET_ERRORS).to_numpy(bool)
-    return out
+_ERRORS = frozenset(SHEET_ERRORS)
+
+
+def _hash_rows(values: np.ndarray) -> np.ndarray:
+    """Positions of the text cells that start with '#' (sheet errors start so exactly).
+    One text of every cell, a line each (an empty line for a cell that is not text), so
+    the lines starting with it are the candidates, found in C."""
+    big = "\n".join([v if isinstance(v, str) else "" for v in values.tolist()])
+    if not big.startswith("#") and "\n#" not in big:
+        return np.zeros(0, dtype=np.int64)
+    if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell
+        hit = [k for k, v in enumerate(values) if isinstance(v, str) and v.startswith("#")]
+        return np.asarray(hit, dtype=np.int64)
+    rows, row, at = [], 0, 0
+    if big.startswith("#"):
+        rows.append(0)
+    while (nxt := big.find("\n#", at)) != -1:
+        row += big.count("\n", at, nxt + 1)
+        at = nxt + 1
+        rows.append(row)
+    return np.asarray([r for r in rows if isinstance(values[r], str)], dtype=np.int64)
 
 
 def _col_has_text(s: pd.Series) -> pd.Series:
-    return s.notna() & s.astype(str).str.strip().ne("")
+    return pd.Series(~_blank(s), index=s.index)
 
 
 def _show(v: Any) -> str:
@@ -227,11 +258,15 @@ def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     """Give blank ids the next free numbers after the highest `prefix`-number in use,
     in sheet order. Existing ids are returned unchanged."""
     ids = as_text(lead_ids)
-    blank = ids.str.strip().eq("")
+    values = ids.to_numpy().tolist()
+    blank = pd.Series([not v.strip() for v in values], index=ids.index)
     if not blank.any():
         return ids
-    ours = ids[ids.str.startswith(prefix)].str[len(prefix):]
-    nums = pd.to_numeric(ours.str.extract(_ID_NUM, expand=False), errors="coerce")
+    n = len(prefix)
+    # The number ending each of our ids: the rest itself when it is all ASCII digits.
+    found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
+             for x in (v[n:] for v in values if v.startswith(prefix))]
+    nums = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce")
     start = int(nums.max()) + 1 if nums.notna().any() else 1
     new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]
     out = ids.copy()

@@ -871,7 +871,7 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
     import pandas as pd
 
     from .delivery import Ledger, OutboxTransport, Outgoing, SmtpTransport, send_all
-    from .nurture_mail import NurtureSettings, Templates, build_message
+    from .nurture_mail import NurtureSettings, Templates, build_message, starter_file
     from .schema import SCHEMA_DIR
     from .sync.nurture_touch import ensure_content, fill_content_ids, plan_touches, record_touches
     from .sync.pipeline import bind_all
@@ -881,12 +881,12 @@ def nurture(workbook: str | Path | None = None, sheet: str | None = None, *,
     schemas = load_team_schemas(cfg)
     day = cfg.today(today)
     clock = now or dt.datetime.now(cfg.zone)
-    settings = NurtureSettings.from_config(cfg.nurture)
+    settings = NurtureSettings.from_config(cfg.nurture, cfg.language)
     preview = dry_run or outbox is not None
     if not dry_run:
         settings.check_for_sending()
-    templates = Templates(settings.templates or None)
-    starter = pd.read_csv(SCHEMA_DIR / "nurture_content.csv", dtype=str, keep_default_na=False)
+    templates = Templates(settings.templates or None, cfg.language)
+    starter = pd.read_csv(SCHEMA_DIR / starter_file(cfg.language), dtype=str, keep_default_na=False)
     backend = open_backend(cfg)
     warnings: list[str] = []
     outcomes: list[Any] = []

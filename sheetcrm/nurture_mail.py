@@ -3,8 +3,9 @@
 A touch (a row of `sync.nurture_touch.TouchPlan.touches`) becomes one `EmailMessage`: the
 content item's title and body (the team's own text, rendered in a sandbox so a lead's name
 can appear in it) inside the template of the lead's reason category — `<category>.txt.j2`
-and `<category>.html.j2` of the configured folder, else the shipped ones
-(`schemas/nurture_templates/`), else `default`. The HTML part is autoescaped.
+and `<category>.html.j2` of the configured folder, else the shipped ones in the configured
+language (`schemas/nurture_templates/en/` with `language = "en"`, else
+`schemas/nurture_templates/`), else `default`. The HTML part is autoescaped.
 
 Every message carries what Vietnamese rules on advertising email ask for: the sender's
 identity, the advertising label at the start of the subject, and a working unsubscribe
@@ -32,6 +33,9 @@ from .schema import SCHEMA_DIR
 TEMPLATE_DIR = SCHEMA_DIR / "nurture_templates"
 DEFAULT_TEMPLATE = "default"
 DEFAULT_HOURS = "07:00-22:00"
+# The advertising label before the subject and the unsubscribe mail's subject, per language.
+SUBJECT_PREFIX = {"vi": "[QC]", "en": "[ADV]"}
+UNSUBSCRIBE_SUBJECT = {"vi": "Huy dang ky", "en": "Unsubscribe"}
 
 
 @dataclass(frozen=True)
@@ -43,13 +47,20 @@ class NurtureSettings:
     identity: str = ""  # who sends: company, address, phone; in every message
     unsubscribe_email: str = ""  # default: the sender's address
     unsubscribe_url: str = ""  # "https://…?email={email}&id={lead_id}"
-    subject_prefix: str = "[QC]"
+    subject_prefix: str | None = None  # None: the language's label (SUBJECT_PREFIX)
     send_hours: str = DEFAULT_HOURS
     templates: str = ""  # the team's folder; the shipped templates fill the gaps
+    language: str = "vi"  # the configuration's `language`
 
     @classmethod
-    def from_config(cls, table: dict[str, Any]) -> NurtureSettings:
-        return cls(**{k: v for k, v in table.items() if k in cls.__dataclass_fields__})
+    def from_config(cls, table: dict[str, Any], language: str = "vi") -> NurtureSettings:
+        keys = {k: v for k, v in table.items() if k in cls.__dataclass_fields__ and k != "language"}
+        return cls(**keys, language="en" if language == "en" else "vi")
+
+    @property
+    def prefix(self) -> str:
+        p = SUBJECT_PREFIX[self.language] if self.subject_prefix is None else self.subject_prefix
+        return (p or "").strip()
 
     @property
     def sender_name(self) -> str:
@@ -87,18 +98,23 @@ def _paragraphs(text: Any) -> Markup:
 
 
 class Templates:
-    """The team's template folder over the shipped one; `render` gives (text, html)."""
+    """The team's template folder over the shipped one; `render` gives (text, html). With
+    `language = "en"` a name the team's folder lacks is looked up in the shipped `en/` first."""
 
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None, language: str = "vi"):
         from jinja2 import ChoiceLoader, Environment, FileSystemLoader
         from jinja2.sandbox import SandboxedEnvironment
 
         loaders = []
+        own: set[str] = set()
         if folder:
             if not Path(folder).is_dir():
                 raise ConfigError(f"[nurture] templates: {folder} is not a folder")
             loaders.append(FileSystemLoader(str(folder)))
+            own = set(loaders[0].list_templates())
         loaders.append(FileSystemLoader(str(TEMPLATE_DIR)))
+        self.own = own
+        self.lang_dir = "en/" if language == "en" else ""
         self.env = Environment(loader=ChoiceLoader(loaders), trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True,
                                autoescape=lambda name: bool(name) and name.endswith((".html.j2", ".html")))
@@ -107,17 +123,25 @@ class Templates:
         self.cells = SandboxedEnvironment(autoescape=False)
         self.names = set(self.env.list_templates())
 
+    def _find(self, name: str) -> str | None:
+        """`name` as the team's folder has it, else in the language's shipped folder, else shipped."""
+        both = lambda n, names: f"{n}.txt.j2" in names and f"{n}.html.j2" in names
+        if both(name, self.own):
+            return name
+        if self.lang_dir and both(self.lang_dir + name, self.names):
+            return self.lang_dir + name
+        return name if both(name, self.names) else None
+
     def name_for(self, template: str, reason: str | None) -> tuple[str, str | None]:
         """The template to use and, when the one the content tab names is missing, a warning."""
         wanted = (template or "").strip().removesuffix(".txt.j2").removesuffix(".html.j2")
         if wanted:
-            if f"{wanted}.txt.j2" in self.names and f"{wanted}.html.j2" in self.names:
-                return wanted, None
+            found = self._find(wanted)
+            if found:
+                return found, None
             fallback = self.name_for("", reason)[0]
             return fallback, f"template '{wanted}' not found; used '{fallback}'"
-        if reason and f"{reason}.txt.j2" in self.names and f"{reason}.html.j2" in self.names:
-            return reason, None
-        return DEFAULT_TEMPLATE, None
+        return (reason and self._find(reason)) or self._find(DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE, None
 
     def cell(self, text: str, ctx: dict[str, Any]) -> str:
         from jinja2 import TemplateError
@@ -136,7 +160,7 @@ class Templates:
 
 def unsubscribe_links(s: NurtureSettings, lead_id: str, email: str) -> tuple[str, str]:
     """(mailto link, form link or '') for one lead."""
-    subject = urllib.parse.quote(f"Huy dang ky {lead_id}".strip())
+    subject = urllib.parse.quote(f"{UNSUBSCRIBE_SUBJECT[s.language]} {lead_id}".strip())
     mailto = f"mailto:{s.unsubscribe_address}?subject={subject}"
     url = ""
     if s.unsubscribe_url:
@@ -174,7 +198,7 @@ def build_message(touch: dict[str, Any], owner: dict[str, str], s: NurtureSettin
     ctx["content"] = {"id": touch["content_id"], "title": title, "body": body, "link": touch.get("link") or ""}
     name, warning = templates.name_for(str(touch.get("template") or ""), touch.get("reason_category"))
     text, html = templates.render(name, ctx)
-    prefix = (s.subject_prefix or "").strip()
+    prefix = s.prefix
     subject = f"{prefix} {title}".strip() if prefix and not title.startswith(prefix) else title
     domain = (s.sender_address.rpartition("@")[2] or "sheetcrm.invalid")
     msg = EmailMessage()
@@ -193,3 +217,8 @@ def build_message(touch: dict[str, Any], owner: dict[str, str], s: NurtureSettin
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg, warning
+
+
+def starter_file(language: str) -> str:
+    """The shipped starter items of the content tab in `language` (a file of schemas/)."""
+    return "nurture_content_en.csv" if language == "en" else "nurture_content.csv"

@@ -302,3 +302,72 @@ def test_without_a_sender_and_identity_nothing_is_built_and_the_cli_exits_2(book
     dry = CliRunner().invoke(main, ["nurture", "--workbook", str(path), "--config", str(empty), "--dry-run",
                                     "--today", "2026-04-13"])
     assert dry.exit_code == 0 and "3 to send" in dry.output  # a dry run needs neither
+
+
+def _outbox(res):
+    return {m["X-Sheetcrm-Lead"]: m for m in
+            (email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in res.files)}
+
+
+def test_with_language_en_the_emails_and_the_content_tab_are_english(book, tmp_path):
+    path, cfg = book
+    t1 = _day(_by_lead(path)["KH-000001"]["Lần chăm sóc tới"])
+    en = tmp_path / "en.toml"
+    en.write_text('language = "en"\n' + cfg.read_text(encoding="utf-8"), encoding="utf-8")
+    res = api.nurture(workbook=path, config=en, today=t1, outbox=tmp_path / "outbox")
+    got = _outbox(res)
+    assert set(got) == SENDABLE_FIRST
+    an = got["KH-000001"]
+    assert an["Subject"] == "[ADV] Industry trends this month"  # the English label and starter item
+    assert "mailto:huy@minhphat.vn?subject=Unsubscribe%20KH-000001" in an["List-Unsubscribe"]
+    text = an.get_body(("plain",)).get_content()
+    assert text.startswith("Dear Nguyễn Văn An,")
+    assert "You told us you did not need Gói Cơ bản just yet" in text  # the "not now" opening
+    assert 'To stop receiving these emails: reply with the subject "Unsubscribe"' in text
+    assert "https://minhphat.vn/huy?email=" in text and "Công ty Minh Phát · 12 Lê Lợi" in text
+    html = an.get_body(("html",)).get_content()
+    assert '<html lang="en">' in html and "unsubscribe by email" in html and "open the unsubscribe page" in html
+    for m in got.values():
+        body = m.get_body(("plain",)).get_content()
+        assert "Kính gửi" not in body and "Hủy đăng ký" not in body and not m["Subject"].startswith("[QC]")
+    assert "Nurture content" not in load_workbook(path, read_only=True).sheetnames  # an outbox writes nothing
+    # The content tab the first sending run creates: English title and starter items.
+    with SmtpServer() as server:
+        smtp = SmtpSettings(host="127.0.0.1", port=server.port, security="none", attempts=1, wait_max=0.01)
+        sent = api.nurture(workbook=path, config=en, today=t1, now=dt.datetime.combine(t1, NOW.time()), smtp=smtp)
+        assert sent.sent == 3 and {m["Subject"] for m in server.handler.messages} == {an["Subject"]}
+    assert "Nurture content" in load_workbook(path, read_only=True).sheetnames
+    items = _rows(path, "Nurture content")
+    assert [r["Tiêu đề"] for r in items][:2] == ["Industry trends this month",
+                                                  '5 tips to get more out of {{ lead.product or "the product" }}']
+    assert items[0]["Nhóm lý do"] == "Not needed now, Not a fit for current needs, Other"
+    assert {r["Đang dùng"] for r in items} == {"yes"}
+
+
+def test_the_vietnamese_default_is_unchanged(book, tmp_path):
+    path, cfg = book
+    t1 = _day(_by_lead(path)["KH-000001"]["Lần chăm sóc tới"])
+    an = _outbox(api.nurture(workbook=path, config=cfg, today=t1, outbox=tmp_path / "outbox"))["KH-000001"]
+    assert an["Subject"] == "[QC] Xu hướng ngành tháng này"
+    assert "subject=Huy%20dang%20ky%20KH-000001" in an["List-Unsubscribe"]
+    text = an.get_body(("plain",)).get_content()
+    assert text.startswith("Kính gửi Nguyễn Văn An,") and "Không muốn nhận thư nữa" in text
+    assert '<html lang="vi">' in an.get_body(("html",)).get_content()
+
+
+def test_a_teams_folder_overrides_the_english_templates_too(tmp_path):
+    from sheetcrm.nurture_mail import NurtureSettings, Templates, build_message
+
+    (tmp_path / "price.txt.j2").write_text("Hi {{ lead.name }}: {{ content.title }}\n", encoding="utf-8")
+    (tmp_path / "price.html.j2").write_text("<p>Hi {{ lead.name }}</p>", encoding="utf-8")
+    s = NurtureSettings.from_config({"sender": "x@abc.vn", "identity": "ABC"}, "en")
+    t = Templates(tmp_path, "en")
+    touch = {"lead_id": "KH-1", "email": "a@b.vn", "name": "An", "title": "News", "content_id": "ND-1",
+             "reason_category": "price"}
+    msg, _ = build_message(touch, {}, s, t, dt.datetime(2026, 4, 13, 9))
+    assert msg.get_body(("plain",)).get_content().strip() == "Hi An: News"
+    other, warn = build_message({**touch, "reason_category": "budget", "template": "nope"}, {}, s, t,
+                                dt.datetime(2026, 4, 13, 9))
+    assert warn == "template 'nope' not found; used 'en/budget'"
+    assert "the budget does not allow it yet" in other.get_body(("plain",)).get_content()
+    assert NurtureSettings.from_config({"subject_prefix": ""}, "en").prefix == ""  # "" turns the label off

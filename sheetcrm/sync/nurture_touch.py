@@ -117,7 +117,7 @@ def parse_content(table: Table, schemas: Schemas, prefix: str = CONTENT_PREFIX) 
 
 
 def starter_rows(starter: pd.DataFrame, schemas: Schemas, language: str) -> pd.DataFrame:
-    """The shipped starter items (schemas/nurture_content.csv) as rows of the content tab;
+    """The shipped starter items (schemas/nurture_content.csv, or its _en twin) as rows of the content tab;
     categories shown in the run's language."""
     out = starter.fillna("").astype(str).copy()
     lookup = schemas.reasons.lookup()

@@ -654,7 +654,7 @@ def _notify_inputs(backend: Backend, sheets: dict, cfg: Config, schemas: Schemas
     log_frame = log_table.frame.copy()
     log_frame["state"] = [state_key(v) for v in log_frame["state"]] if len(log_frame) else pd.Series(dtype=object)
     digest = plan_digests(plan.leads, plan.tables["nurture"].frame, plan.tables["team"].frame, schemas, day,
-                          settings.stalled_days)
+                          settings.stalled_days, _auto_nurture(plan.tables, cfg, schemas, day))
     gid = None
     tab_gid = getattr(backend, "tab_gid", None)
     if tab_gid is not None:
@@ -664,6 +664,27 @@ def _notify_inputs(backend: Backend, sheets: dict, cfg: Config, schemas: Schemas
                       sequence_numbers(log_frame), schemas.summary_title("agenda", cfg.language),
                       dt.datetime.now(cfg.zone))
     return _NotifyInputs(digest, builder, log_table, log_frame)
+
+
+def _auto_nurture(tables: dict[str, Table], cfg: Config, schemas: Schemas, day: dt.date) -> set[str]:
+    """Lead ids `sheetcrm nurture` emails by itself today (none when `[nurture]` lacks the
+    sender or identity it needs to send); the content tab as its first run would create it."""
+    import pandas as pd
+
+    from .nurture_mail import NurtureSettings, starter_file
+    from .schema import SCHEMA_DIR
+    from .sync.digest import auto_emailed
+    from .sync.nurture_touch import ensure_content
+
+    try:
+        NurtureSettings.from_config(cfg.nurture, cfg.language).check_for_sending()
+    except ConfigError:
+        return set()
+    if "nurture_content" not in tables:
+        return set()
+    starter = pd.read_csv(SCHEMA_DIR / starter_file(cfg.language), dtype=str, keep_default_na=False)
+    content = ensure_content(tables, starter, schemas, cfg.language, ChangeSet())
+    return auto_emailed(tables, content, schemas, day)
 
 
 def _log_writer(backend: Backend, table: Table, schemas: Schemas, cfg: Config) -> Any:

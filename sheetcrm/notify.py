@@ -137,6 +137,13 @@ class Builder:
         if not len(items):
             return []
         reason = items["reason"].astype(object)
+        action = reason.map(self.action).fillna("").astype(object)
+        # A nurture touch the nurture run emails today needs nothing from the rep; the
+        # others are theirs to call or message.
+        nurture = items["section"].to_numpy() == SECTIONS.index("nurture")
+        auto = nurture & items["auto"].fillna(False).astype(bool).to_numpy()
+        manual = action.map(lambda a: self.t["notify_nurture_manual"] + (f": {a}" if a else ""))
+        action = action.where(~nurture, manual).where(~auto, self.t["notify_nurture_auto"])
         frame = pd.DataFrame({
             "date": items["date"].dt.strftime("%d/%m/%Y").fillna(""),
             "lead_id": as_text(items["lead_id"]), "name": as_text(items["name"]),
@@ -144,7 +151,7 @@ class Builder:
             "email": as_text(items["email"]),
             "status": items["status"].map(self.status_name).fillna(""),
             "reason": reason.map(self.reason_name).fillna(""),
-            "action": reason.map(self.action).fillna(""),
+            "action": action,
             "link": [row_link(self.sheet_id, self.gid, r) for r in items["row"].to_numpy()],
         })
         return frame.to_dict("records")

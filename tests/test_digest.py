@@ -17,12 +17,12 @@ from sheetcrm.sync.pipeline import Settings, plan_sync
 SCHEMAS = load_schemas()
 
 
-def plan(grid=None, team=None, nurture=None, day=TODAY):
+def plan(grid=None, team=None, nurture=None, day=TODAY, auto=()):
     sheets = {"Khách hàng": grid or leads_grid(), "Nhân viên": team or team_grid()}
     if nurture:
         sheets["Nuôi dưỡng"] = nurture
     p = plan_sync(sheets, SCHEMAS, Settings(summaries=False), day)
-    return plan_digests(p.leads, p.tables["nurture"].frame, p.tables["team"].frame, SCHEMAS, day)
+    return plan_digests(p.leads, p.tables["nurture"].frame, p.tables["team"].frame, SCHEMAS, day, auto_email=auto)
 
 
 def test_sections_per_rep_and_never_a_blocked_lead():
@@ -61,6 +61,10 @@ def test_nurture_touches_due_go_to_the_owner():
     due = d.items[d.items["section"] == SECTIONS.index("nurture")]
     assert list(due["lead_id"]) == ["KH-000005"] and list(due["owner_key"]) == ["lan"]
     assert due["reason"].iloc[0] == "not_now"
+    assert not d.items["auto"].any()  # nothing emailed by the nurture run unless it says so
+    marked = plan(nurture=nurture, auto={"KH-000005", "KH-000001"})
+    # only the nurture touch is marked: KH-000001's recontact stays the rep's
+    assert set(marked.items.loc[marked.items["auto"], "lead_id"]) == {"KH-000005"}
 
 
 @settings(max_examples=25, deadline=None)

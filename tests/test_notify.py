@@ -285,3 +285,59 @@ def test_the_team_webhook_serves_reps_without_their_own(tmp_path, smtp, hook):
     assert len(texts) == 3  # Lan, Minh and Hùng each have items; the manager is not a rep
     assert {p for p, _ in h.bodies} == {"/team"}
     assert run(cfg).exit_code == 0 and len(h.bodies) == 3
+
+
+def _nurture_blocks(msg, title):
+    """Lead id → its lines in the digest's nurture section (plain text)."""
+    text = msg.get_body(("plain",)).get_content()
+    part = text.split(f"== {title} (", 1)[1].split("\n== ", 1)[0].split("\n-- \n", 1)[0]
+    out: dict[str, str] = {}
+    for block in part.split("\n- ")[1:]:
+        ids = [w for w in block.split() if w.startswith("KH-")]
+        out[ids[0]] = block
+    return out
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_digest_marks_the_nurture_touches_the_nurture_run_emails_itself(tmp_path, language):
+    from nurture_helpers import T0, TEAM, leads_grid, write_config
+
+    team = [row[:] for row in TEAM]
+    team[2][1] = "minh@team.vn"  # both reps get a digest
+    wb = write_workbook(tmp_path / "crm.xlsx", {"Khách hàng": leads_grid(), "Nhân viên": team})
+    api.sync(workbook=wb, today=T0)
+    cfg = write_config(tmp_path / "sheetcrm.toml")
+    cfg.write_text(f'language = "{language}"\n' + cfg.read_text(encoding="utf-8")
+                   + '[notify]\nsender = "crm@team.vn"\n', encoding="utf-8")
+    day = dt.date(2026, 4, 13)
+    auto_ids = set(api.nurture(workbook=wb, config=cfg, today=day, dry_run=True).plan.touches["lead_id"])
+    assert auto_ids == {"KH-000001", "KH-000006", "KH-000007"}  # the selection the digest reuses
+    twin = tmp_path / "twin.xlsx"  # the same workbook, for a second morning's first digest
+    twin.write_bytes(wb.read_bytes())
+
+    def digests(config, book):
+        api.notify(workbook=book, config=config, today=day, outbox=tmp_path / f"out-{config.stem}")
+        msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in sorted((tmp_path / f"out-{config.stem}").rglob("*.eml"))]
+        return {m["To"].addresses[0].addr_spec: m for m in msgs}
+
+    title = "Nurture touches due" if language == "en" else "Đến lượt chăm sóc (nuôi dưỡng)"
+    auto = "sent automatically" if language == "en" else "email tự động"
+    manual = "call or message by hand" if language == "en" else "gọi hoặc nhắn tin cho khách"
+    got = digests(cfg, wb)
+    blocks = {**_nurture_blocks(got["lan@team.vn"], title), **_nurture_blocks(got["minh@team.vn"], title)}
+    # Due: An, Cường (said no), Dũng (no consent), Phương, Giang; Em is do-not-contact: in no digest.
+    assert set(blocks) == {"KH-000001", "KH-000003", "KH-000004", "KH-000006", "KH-000007"}
+    for lid, block in blocks.items():
+        if lid in auto_ids:
+            assert auto in block and manual not in block, block
+        else:
+            assert manual in block and auto not in block, block
+    assert "KH-000005" not in got["minh@team.vn"].get_body(("plain",)).get_content()
+
+    # Without the [nurture] settings the nurture run needs to send, every touch is the rep's.
+    bare = tmp_path / "bare.toml"
+    bare.write_text(f'language = "{language}"\n[notify]\nsender = "crm@team.vn"\n', encoding="utf-8")
+    got = digests(bare, twin)
+    blocks = {**_nurture_blocks(got["lan@team.vn"], title), **_nurture_blocks(got["minh@team.vn"], title)}
+    assert len(blocks) == 5 and all(manual in b and auto not in b for b in blocks.values())

@@ -9,12 +9,15 @@ do-not-contact and erased leads are never in any of them.
 Sections of a rep's digest, in order: `new` (new leads nobody has called yet, due today or
 earlier), `overdue`, `today`, `closing` (leads in the last stage before won whose recontact
 falls in the rest of this week), `week` (the other recontacts of this week), `nurture`
-(nurture touches due). The calendar holds every agenda row of the next 30 days.
+(nurture touches due; `auto` marks those `sheetcrm nurture` emails by itself today, the
+others are the rep's to call or message). The calendar holds every agenda row of the next
+30 days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +27,7 @@ from ..schema import Schemas
 from ..text import as_text, fold, map_distinct
 from .agenda import agenda_frame, reason_keys
 from .summary import _col, _dates, nurture_state_keys, population
+from .tables import Table
 from .tombstone import erased
 from .validate import _TRUE as DNC_TRUE
 
@@ -31,7 +35,7 @@ SECTIONS = ("new", "overdue", "today", "closing", "week", "nurture")
 _MANAGERS = {"quan ly", "manager", "truong nhom", "admin"}
 _NO = {"khong", "no", "n", "0", "false", "nghi", "da nghi", "inactive"}
 ITEM_COLUMNS = ["owner_key", "section", "date", "lead_id", "name", "company", "phone", "email", "status",
-                "reason", "row"]
+                "reason", "row", "auto"]
 
 
 @dataclass
@@ -111,15 +115,17 @@ def _nurture_due(nurture: pd.DataFrame, leads: pd.DataFrame, today: dt.date) -> 
         "status": "nurture",
         "reason": as_text(_col(n, "reason_category", "")),
         "row": lead_rows["row"].reindex(ids.to_numpy()).to_numpy() if "row" in lead_rows else np.nan,
+        "auto": False,
     }, index=n.index)
 
 
 def plan_digests(leads: pd.DataFrame, nurture: pd.DataFrame | None, team: pd.DataFrame, schemas: Schemas,
-                 today: dt.date, stalled_days: int = 14) -> DigestPlan:
+                 today: dt.date, stalled_days: int = 14, auto_email: Iterable[str] = ()) -> DigestPlan:
     """The day's digest items for every person of `team` (see the module doc).
 
     `leads`: the pipeline's leads frame (as the sync computes it); `nurture`: the nurture
-    tab's frame (schema keys); `team`: the team tab's frame (schema keys)."""
+    tab's frame (schema keys); `team`: the team tab's frame (schema keys); `auto_email`: the
+    lead ids today's nurture run emails (`auto_emailed`), their touches marked `auto`."""
     people = team_people(team)
     ok = _contactable(leads)
     a = agenda_frame(ok, schemas, today)  # sorted owner, section, fresh first, date, lead id
@@ -136,17 +142,28 @@ def plan_digests(leads: pd.DataFrame, nurture: pd.DataFrame | None, team: pd.Dat
         [0, 1, 2, 3, 4], default=-1)
     calendar = a.assign(kind="recontact")[["owner_key", "date", "lead_id", "name", "company", "phone", "email",
                                            "status", "reason", "row", "kind", "section"]]
-    items = a.assign(section=section)
+    items = a.assign(section=section, auto=False)
     items = items.loc[items["section"] >= 0, ITEM_COLUMNS]
     due = _nurture_due(nurture, ok, today)
     if len(due):
-        due = due.assign(reason=_reason_of(due["reason"], schemas))
+        due = due.assign(reason=_reason_of(due["reason"], schemas),
+                         auto=as_text(due["lead_id"]).str.strip().isin(set(auto_email)).to_numpy())
         items = pd.concat([items, due[ITEM_COLUMNS]])
     items = items.sort_values(["owner_key", "section", "date", "lead_id"], kind="mergesort")
     counts = pd.crosstab(items["owner_key"], items["section"]).reindex(columns=range(len(SECTIONS)), fill_value=0)
     counts.columns = list(SECTIONS)
     counts["total"] = counts.sum(axis=1)
     return DigestPlan(today, people, items, calendar, _stalled(ok, schemas, today, stalled_days), counts)
+
+
+def auto_emailed(tables: Mapping[str, Table], content: Table, schemas: Schemas, today: dt.date) -> set[str]:
+    """Lead ids whose nurture touch `sheetcrm nurture` emails by itself today: the touches
+    its plan sends (consented, not unsubscribed nor erased, a valid email, an item left;
+    sync/nurture_touch.py decides, the same code as the nurture run)."""
+    from .nurture_touch import plan_touches
+
+    touches = plan_touches(tables, content, schemas, today).touches
+    return set(as_text(touches["lead_id"])) if len(touches) else set()
 
 
 def _reason_of(labels: pd.Series, schemas: Schemas) -> pd.Series:

@@ -26,6 +26,7 @@ import pandas as pd
 from ..schema import Schemas
 from ..text import as_text, fold, map_distinct
 from .agenda import agenda_frame, reason_keys
+from .dates import parse_dates
 from .summary import _col, _dates, nurture_state_keys, population
 from .tables import Table
 from .tombstone import erased
@@ -95,7 +96,9 @@ def _nurture_due(nurture: pd.DataFrame, leads: pd.DataFrame, today: dt.date) -> 
         return pd.DataFrame(columns=ITEM_COLUMNS)
     state = nurture_state_keys(_col(nurture, "state", "")).fillna("active")
     blank = as_text(_col(nurture, "state", "")).str.strip().eq("")
-    nxt = _dates(nurture, "next_touch").dt.normalize()
+    # The nurture tab as read: Google gives date serials, a person may type text.
+    nxt = (parse_dates(nurture["next_touch"])[0] if "next_touch" in nurture
+           else _dates(nurture, "next_touch")).astype("datetime64[ns]").dt.normalize()
     ids = as_text(_col(nurture, "lead_id", "")).str.strip()
     ok_ids = set(as_text(_col(leads, "lead_id", "")))
     keep = (state.eq("active") | blank) & nxt.notna() & (nxt <= pd.Timestamp(today)) & ids.isin(ok_ids) & ids.ne("")

@@ -80,3 +80,38 @@ def test_nurture_on_google_sends_the_due_touches_once_and_an_unsubscribe_stops_t
     assert content[0][:2] == ["Mã nội dung", "Tiêu đề"] and len(content) > 5
     # Text from the content tab is written raw: a title like a formula stays text.
     assert any("{{ lead.product" in c for r in content for c in r)
+
+
+def test_in_english_on_google_the_digest_marks_the_automatic_touches_and_the_emails_are_english(
+        fake, account, tmp_path):
+    import email
+    import email.policy
+
+    info, keyfile = account
+    team = [row[:] for row in TEAM]
+    team[2][1] = "minh@team.vn"
+    tabs = {"Khách hàng": [[to_api(v) for v in r] for r in leads_grid()], "Nhân viên": team}
+    sid = fake.admin.create_spreadsheet("CRM", tabs=tabs, owner=info["client_email"])
+    target = dict(sheet=sid, credentials=keyfile, api_endpoint=fake.url)
+    cfg = write_config(tmp_path / "sheetcrm.toml")
+    cfg.write_text('language = "en"\n' + cfg.read_text(encoding="utf-8") + '[notify]\nsender = "crm@team.vn"\n',
+                   encoding="utf-8")
+    api.sync(today=T0, **target)
+    t1 = dt.date(2026, 4, 13)
+    api.notify(config=cfg, today=t1, outbox=tmp_path / "digests", **target)
+    text = "".join(email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                   .get_body(("plain",)).get_content() for p in sorted((tmp_path / "digests").rglob("*.eml")))
+    nurture = text.count("sent automatically"), text.count("call or message by hand")
+    assert nurture == (3, 2), text  # An, Phương, Giang emailed by the nurture run; Cường and Dũng for the rep
+    # The next touch read from Google's date serials: Bình (quarterly) is not due yet.
+    assert "13/04/2026  KH-000001" in text and "01/01/1970" not in text and "KH-000002" not in text
+
+    with SmtpServer() as server:
+        smtp = SmtpSettings(host="127.0.0.1", port=server.port, security="none", attempts=1, wait_max=0.01)
+        res = api.nurture(config=cfg, today=t1, now=dt.datetime.combine(t1, NOW.time()), smtp=smtp, **target)
+        assert res.sent == 3
+        assert {m["Subject"] for m in server.handler.messages} == {"[ADV] Industry trends this month"}
+        body = server.handler.messages[0].get_body(("plain",)).get_content()
+        assert body.startswith("Dear ") and "To stop receiving these emails" in body
+    items = _rows(fake, sid, "Nurture content")
+    assert items[0]["Tiêu đề"] == "Industry trends this month" and items[0]["Đang dùng"] == "yes"

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,11 +154,15 @@ def _unchanged_plan(log_table: Table, digest: str) -> SyncPlan | None:
 
 PHONE_LIKE = re.compile(r"[+\-]?[\d\s().\-]+")  # "+84 912 345 678": a number, not a formula
 _CALLS_PENDING = -2_147_483_000  # stands for this run's API request count until the write
+_STAMP_PENDING = "…"  # stands for the digest of the state the write leaves (xlsx)
 
 
 def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backend: Backend,
-              started: dt.datetime, t0: float, today: dt.date, outcome: str, digest: str) -> None:
-    """Queue this run's row in `Nhật ký đồng bộ`, trimming the tab to the configured size."""
+              started: dt.datetime, t0: float, today: dt.date, outcome: str, digest: str,
+              finish: Callable[[str], str] | None = None) -> None:
+    """Queue this run's row in `Nhật ký đồng bộ`, trimming the tab to the configured size.
+    `digest` is the state this run leaves when it writes nothing but this row; a backend
+    that can digest what it writes (xlsx) records, with `finish`, the state after the write."""
     import pandas as pd
 
     from .sync.pipeline import _append
@@ -180,7 +185,7 @@ def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backe
         "cells_written": changes.cells + len(schema.columns),
         "api_calls": _CALLS_PENDING if hasattr(backend, "count_calls_into") else backend.api_calls,
         "outcome": outcome,
-        "input_hash": digest,
+        "input_hash": _STAMP_PENDING if finish is not None and hasattr(backend, "stamp_output_into") else digest,
     }
     row = dict(zip(schema.keys, sync_log_row(fields, cfg.language, schemas)))
     _append(table, pd.DataFrame([row]), changes, schemas, cfg.language)
@@ -189,6 +194,9 @@ def _sync_log(plan: SyncPlan, table: Table, schemas: Schemas, cfg: Config, backe
         # backend puts the run's whole count in the cell holding the placeholder.
         logged = changes.appends[-1]
         backend.count_calls_into(logged, list(logged.rows[0]).index(_CALLS_PENDING))
+    if fields["input_hash"] is _STAMP_PENDING:
+        logged = changes.appends[-1]
+        backend.stamp_output_into(logged, list(logged.rows[0]).index(_STAMP_PENDING), finish)
     if len(table.frame) + 1 > cfg.sync_log_keep:
         changes.trims.append(TrimRows(table.title, cfg.sync_log_keep))
 
@@ -232,7 +240,10 @@ def sync(workbook: str | Path | None = None, sheet: str | None = None, *,
                                      settings, day, __version__)
             plan = plan_sync(sheets, schemas, settings, day, cfg.now())
         if not dry_run:
-            _sync_log(plan, log_table, schemas, cfg, backend, started, t0, day, "ok", digest)
+            def finish(content: str) -> str:
+                return plan_digest(content, schemas, settings, day, __version__)
+
+            _sync_log(plan, log_table, schemas, cfg, backend, started, t0, day, "ok", digest, finish)
         applied = None if dry_run else backend.apply(plan.changes)
     result = SyncResult(plan.report, plan.changes, applied, backend.name, backend.location, day,
                         time.perf_counter() - t0, dry_run, _all_titles(plan.report.tabs, schemas, cfg))

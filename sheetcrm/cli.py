@@ -420,7 +420,7 @@ def _print_result(result: api.SyncResult, quiet: bool) -> None:
     r = result.report
     _say(quiet, f"Synced {result.backend} {result.location} (today = {result.today:%d/%m/%Y})")
     if r.unchanged:
-        _say(quiet, "  same input as the last run today: nothing to plan again; its counts: "
+        _say(quiet, "  the workbook is as the last run left it today: nothing to plan; its counts: "
                     f"rows read: {r.rows_read}; rows with issues: {r.rows_with_issues}; "
                     f"duplicates: {r.duplicates}")
     else:

@@ -1,6 +1,7 @@
 """Test-wide settings."""
 
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
 
@@ -10,6 +11,10 @@ settings.register_profile("ci", derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# The reason classifier's answer cache (docs/reasons-classifier.md) in a folder of this run,
+# not the user's: each test process starts cold, and CLI subprocesses inherit it.
+os.environ.setdefault("SHEETCRM_CACHE_DIR", tempfile.mkdtemp(prefix="sheetcrm-cache-"))
 
 
 # Figures a test reports (`record_property("figure", "...")`) are printed at the end of the

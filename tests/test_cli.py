@@ -110,14 +110,15 @@ def test_sync_today_fills_created_and_exits_0(tmp_path):
     assert column_values(path, H["created_at"]) == [dt.datetime(2026, 2, 20)]
 
 
-def test_a_rerun_on_the_same_input_says_so_instead_of_zero_clusters(tmp_path):
+def test_a_rerun_on_the_state_the_last_run_left_says_so_instead_of_zero_clusters(tmp_path):
     leads = people(4)
     leads[3]["phone"] = leads[0]["phone"]  # one duplicate pair
     path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid(leads)})
     outs = [invoke("sync", "--workbook", str(path), "--today", TODAY_S)[1] for _ in range(3)]
-    assert "duplicates: 1 in 1 clusters" in outs[1]  # planned: ids were filled by run 1
-    assert "same input as the last run today" in outs[2]
-    assert "duplicates: 1" in outs[2] and "clusters" not in outs[2]
+    assert "duplicates: 1 in 1 clusters" in outs[0]  # planned
+    for out in outs[1:]:  # the file as run 1 (then run 2) left it
+        assert "the workbook is as the last run left it today" in out
+        assert "duplicates: 1" in out and "clusters" not in out
 
 
 def test_sync_with_data_problems_still_exits_0(bad_wb):

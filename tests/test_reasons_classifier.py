@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sheetcrm.errors import SchemaError
 from sheetcrm.schema import load_reasons, load_schemas
 from sheetcrm.sync import reasons as R
+from sheetcrm.sync import reasons_model as RM
 from sheetcrm.sync.reasons import map_reasons
 from sheetcrm.text import fold
 
@@ -103,12 +104,68 @@ def test_confident_other_keeps_the_text_as_its_detail():
 
 def test_the_model_is_trained_once_per_training_set():
     R._CACHE.clear()
-    map_reasons(pd.Series(["khách chê đắt"]), CAT)
-    model = R._model(CAT, ())
+    key = R._fingerprint(CAT, ())
+    model = R._model(key, CAT, ())
     map_reasons(pd.Series(["họ chọn bên khác"]), replace(CAT, daily_cap=3))  # same training data
-    assert R._model(CAT, ()) is model and len(R._CACHE) == 1
+    assert R._fingerprint(replace(CAT, daily_cap=3), ()) == key
+    assert R._model(key, CAT, ()) is model and len(R._CACHE) == 1
     team = (("khách vướng hóa đơn VAT", "price"),)
-    assert R._model(CAT, team) is not model and len(R._CACHE) == 2
+    assert R._fingerprint(CAT, team) != key
+    assert R._model(R._fingerprint(CAT, team), CAT, team) is not model and len(R._CACHE) == 2
+
+
+UNSURE = ["khách hỏi lại sau tết mới tính", "anh ấy bảo để xem đã", "chưa ưng mẫu mã lắm",
+          "giao hàng lâu quá nên thôi"]
+
+
+def _cold():
+    """As a new process: nothing in memory."""
+    R._CACHE.clear()
+    R._ANSWERS.clear()
+
+
+def test_answers_are_kept_on_disk_and_a_later_run_needs_no_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", str(tmp_path))
+    _cold()
+    first = map_reasons(pd.Series(UNSURE), CAT)
+    assert len(R._CACHE) == 1  # the texts needed the model
+    files = list(tmp_path.glob("reasons-*.json"))
+    assert len(files) == 1
+    stored = files[0].read_text(encoding="utf-8")
+    assert not any(word in stored for t in UNSURE for word in t.split() if len(word) > 3)  # digests only
+    _cold()
+    again = map_reasons(pd.Series(UNSURE[::-1]), CAT)
+    assert not R._CACHE  # every text answered from the file: no training, no scikit-learn
+    pd.testing.assert_frame_equal(again.iloc[::-1].reset_index(drop=True), first)
+    _cold()
+    more = map_reasons(pd.Series([*UNSURE, "đợi sếp duyệt ngân sách quý sau"]), CAT)
+    assert len(R._CACHE) == 1  # a new text: the model, once
+    pd.testing.assert_frame_equal(more.iloc[:len(UNSURE)], first)
+    # the team's corrections are another training set: another file
+    team = (("chưa ưng mẫu mã lắm", "product"),)
+    _cold()
+    map_reasons(pd.Series(UNSURE), CAT, team)
+    assert len(list(tmp_path.glob("reasons-*.json"))) == 2
+
+
+def test_a_damaged_or_disabled_cache_costs_only_speed(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", str(tmp_path))
+    _cold()
+    first = map_reasons(pd.Series(UNSURE), CAT)
+    (file,) = tmp_path.glob("reasons-*.json")
+    file.write_text('{"answers": {"x": ', encoding="utf-8")
+    _cold()
+    pd.testing.assert_frame_equal(map_reasons(pd.Series(UNSURE), CAT), first)
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", "off")
+    file.unlink()
+    _cold()
+    pd.testing.assert_frame_equal(map_reasons(pd.Series(UNSURE), CAT), first)
+    assert not list(tmp_path.glob("reasons-*.json"))
+    unwritable = tmp_path / "file-not-folder"
+    unwritable.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", str(unwritable / "sub"))
+    _cold()
+    pd.testing.assert_frame_equal(map_reasons(pd.Series(UNSURE), CAT), first)
 
 
 def test_without_examples_the_keywords_answer_alone():
@@ -156,5 +213,5 @@ def test_per_word_char_ngrams_equal_the_vectoriser(texts):
 
     train = [t for t, _ in CAT.examples[:400]]
     ref = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32).fit(train)
-    ours = R._PerWord(ngram_range=(2, 4)).fit(train)
+    ours = RM._PerWord(ngram_range=(2, 4)).fit(train)
     assert abs(ref.transform(texts) - ours.transform(texts)).max() < 1e-6

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sheetcrm.schema import load_schemas
 from sheetcrm.sync import reasons as R
+from sheetcrm.sync import reasons_model as RM
 
 CAT = load_schemas().reasons
 M = R._Matcher.build(CAT)
@@ -58,8 +59,8 @@ def test_the_models_features_equal_scikit_learns_vectorizers(texts):
                             dtype=np.float32).fit(train)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
                             dtype=np.float32).fit(train)
-    got_words = R._WordGrams().fit(train).transform(normal)
-    got_chars = R._PerWord((2, 5), 2).fit(train).transform(pd.Series(normal))
+    got_words = RM._WordGrams().fit(train).transform(normal)
+    got_chars = RM._PerWord((2, 5), 2).fit(train).transform(pd.Series(normal))
     assert abs(got_words - words.transform(normal)).max() == 0 if normal else True
     assert abs(got_chars - chars.transform(normal)).max() < 1e-6
 

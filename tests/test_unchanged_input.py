@@ -1,8 +1,10 @@
-"""A run whose input is the same as the last logged run's on the same day only logs."""
+"""A run that finds the workbook as the last logged run left it, on the same day, only logs."""
 
 from __future__ import annotations
 
 import datetime as dt
+
+import pytest
 
 from openpyxl import load_workbook
 
@@ -64,3 +66,67 @@ def test_same_input_reads_only_the_log_tab(tmp_path, monkeypatch):
     monkeypatch.setattr(XlsxBackend, "read", no_full_read)
     result = api.sync(workbook=path, today=DAY)
     assert result.changes.describe() == ["append 1 row(s) to 'Nhật ký đồng bộ'"]
+
+
+# The log records the state a run leaves (xlsx: a digest of the package as written), so
+# the next run that finds the file untouched plans nothing. That is sound only if a sync
+# of what a sync wrote plans nothing: a dry run (which always plans) checks it.
+
+def _no_full_read(monkeypatch):
+    from sheetcrm.backends.xlsx import XlsxBackend
+
+    def no_full_read(self):
+        raise AssertionError("the whole workbook was read")
+
+    monkeypatch.setattr(XlsxBackend, "read", no_full_read)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_run_after_a_writing_run_finds_the_state_it_left(tmp_path, monkeypatch, language):
+    path = write_demo_workbook(tmp_path / "w.xlsx", 80, 5, DAY)
+    first = api.sync(workbook=path, today=DAY, language=language)
+    assert len(first.changes.describe()) > 1  # ids, summaries, logs: a writing run
+    again = api.sync(workbook=path, today=DAY, language=language, dry_run=True)
+    assert again.changes.is_empty(), again.changes.describe()  # converged in one run
+    with monkeypatch.context() as m:
+        _no_full_read(m)
+        skipped = api.sync(workbook=path, today=DAY, language=language)
+    assert skipped.report.unchanged and skipped.report.rows_read == 80
+    assert skipped.changes.describe() == [f"append 1 row(s) to '{'Sync log' if language == 'en' else 'Nhật ký đồng bộ'}'"]
+
+
+def test_a_file_put_back_as_it_was_before_the_last_run_is_planned_again(tmp_path):
+    path = write_demo_workbook(tmp_path / "w.xlsx", 40, 5, DAY)
+    before = path.read_bytes()
+    first = api.sync(workbook=path, today=DAY)
+    assert first.report.ids_assigned > 0
+    path.write_bytes(before)  # a backup restored: the ids the run gave are gone
+    again = api.sync(workbook=path, today=DAY)
+    assert not again.report.unchanged and again.report.ids_assigned == first.report.ids_assigned
+
+
+def test_an_edit_after_a_writing_run_is_planned(tmp_path):
+    path = write_demo_workbook(tmp_path / "w.xlsx", 40, 5, DAY)
+    api.sync(workbook=path, today=DAY)
+    wb = load_workbook(path)
+    ws = wb["Khách hàng"]
+    status_col = [c.value for c in ws[1]].index("Trạng thái") + 1
+    ws.cell(row=3, column=status_col).value = "Chốt"
+    wb.save(path)
+    result = api.sync(workbook=path, today=DAY)
+    assert not result.report.unchanged and result.report.transitions == 1
+
+
+def test_the_log_row_of_a_writing_run_holds_the_digest_the_next_run_computes(tmp_path):
+    from sheetcrm.backends.xlsx import XlsxBackend
+    from sheetcrm.sync.pipeline import plan_digest
+
+    path = write_demo_workbook(tmp_path / "w.xlsx", 30, 5, DAY)
+    api.sync(workbook=path, today=DAY)
+    log = load_workbook(path)["Nhật ký đồng bộ"]
+    col = [c.value for c in log[1]].index("Dấu dữ liệu") + 1
+    logged = log.cell(row=log.max_row, column=col).value
+    content = XlsxBackend(path).content_digest("Nhật ký đồng bộ")
+    cfg = api._config(None, workbook=str(path))
+    expected = plan_digest(content, api.load_team_schemas(cfg), api._settings(cfg), DAY, api.__version__)
+    assert logged == expected and len(logged) == 24

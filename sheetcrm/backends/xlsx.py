@@ -11,13 +11,12 @@ and never written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from filelock import FileLock, Timeout
 from lxml import etree
 
 from ..a1 import cell_name, col_letter
-from ..changes import ChangeSet, EnsureTab, TabFormat
+from ..changes import AppendRows, ChangeSet, EnsureTab, TabFormat
 from ..errors import BackendError, LockHeldError, OfficeLockError, WorkbookError
 from ..logs import log
 from .base import ApplyResult, RawSheet
@@ -38,9 +37,11 @@ from .xlsx_patch import (
     Package,
     SheetXml,
     Styles,
+    col_index,
     dump,
     edit_cells,
     edit_skeleton,
+    package_digest,
     q,
     set_dimension,
     sheet_paths,
@@ -59,6 +60,7 @@ class XlsxBackend:
         self.api_calls = 0
         self._read_stamp: tuple[int, int] | None = None  # the file as read(): mtime, size
         self._grids: dict[str, list[list[Any]]] = {}  # what read() or read_tab() found
+        self._stamp: tuple[AppendRows, int, Callable[[str], str]] | None = None
 
     # ------------------------------------------------------------------ checks
     def _check_file(self) -> None:
@@ -175,11 +177,14 @@ class XlsxBackend:
         self._read_stamp = _stamp(self.path)
         with zipfile.ZipFile(self.path) as z:
             skip = sheet_paths(z).get(exclude_title) if exclude_title else None
-            h = hashlib.blake2b(digest_size=12)
-            for info in sorted(z.infolist(), key=lambda i: i.filename):
-                if info.filename != skip:
-                    h.update(f"{info.filename}:{info.CRC}:{info.file_size}\n".encode())
-        return h.hexdigest()
+            return package_digest({i.filename: (i.CRC, i.file_size) for i in z.infolist()}, skip)
+
+    def stamp_output_into(self, append: AppendRows, col: int, finish: Callable[[str], str]) -> None:
+        """When `append` is written, put `finish(content)` in cell `col` of its first row,
+        where `content` is `content_digest` of the workbook as this write leaves it (its tab
+        excluded): the sync log records the state it left, so the next run that finds the
+        file untouched knows it without reading the tabs (docs/tabs.md, sync log)."""
+        self._stamp = (append, col, finish)
 
     # ------------------------------------------------------------------ write
     def apply(self, changes: ChangeSet) -> ApplyResult:
@@ -194,7 +199,7 @@ class XlsxBackend:
         def write(tmp: str) -> bool:
             try:
                 with zipfile.ZipFile(src) as z:
-                    return _patch(z, Path(tmp), changes, self._grid, result)
+                    return _patch(z, Path(tmp), changes, self._grid, result, self._stamp)
             except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, ValueError) as exc:
                 raise WorkbookError(f"{self.path}: cannot be opened for writing ({exc})") from None
 
@@ -256,8 +261,6 @@ def _marked_cells(path: Path) -> dict[str, tuple[dict[tuple[int, int], str], fro
     reads as '' — python-calamine #105 — and formulas with no cached result), and every
     cell holding a formula. Both are rare or cheap to find: the sheet XML is searched for
     `t="e"` and formula elements and only those cells are looked at."""
-    from openpyxl.utils import column_index_from_string
-
     from ..sync.validate import UNCALCULATED
 
     out = {}
@@ -279,7 +282,7 @@ def _marked_cells(path: Path) -> dict[str, tuple[dict[tuple[int, int], str], fro
                     ref = _CELL_R.search(xml, start, close)
                     if ref is None:
                         continue
-                    rc = (int(ref.group(2)), column_index_from_string(ref.group(1).decode()))
+                    rc = (int(ref.group(2)), col_index(ref.group(1).decode()))
                     v = _ERROR_V.search(xml, close, end)
                     if is_formula:
                         formulas.add(rc)
@@ -400,10 +403,10 @@ def _rels(items: list[tuple[str, str]]) -> bytes:
     return dump(root)
 
 
-def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result: ApplyResult) -> bool:
-    """Write the package in `z` plus `changes` to `dst`; False when nothing changed."""
-    from .xlsx_layout import write_layout
-
+def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result: ApplyResult,
+           stamp: tuple[AppendRows, int, Callable[[str], str]] | None = None) -> bool:
+    """Write the package in `z` plus `changes` to `dst`; False when nothing changed.
+    `stamp`: see `XlsxBackend.stamp_output_into`."""
     pkg = Package(z)
     styles = Styles(pkg)
     cells = 0
@@ -413,7 +416,7 @@ def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result:
             pkg.add_sheet(t.tab, _new_tab_xml(t, styles))
             cells += len(t.headers)
     paths = pkg.sheet_paths()
-    edits, headers = _cell_edits(changes, grid, result)
+    edits, headers, at = _cell_edits(changes, grid, result, stamp)
     trims = {t.tab: t.keep for t in changes.trims}
     for tab in edits.keys() | trims.keys():
         part = paths[tab]
@@ -426,24 +429,41 @@ def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result:
             last_row = max(edits[tab])
             last_col = max(c for row in edits[tab].values() for c in row)
             data = set_dimension(data, last_row, last_col)
-        if tab in trims:
+        if tab in trims and (at is None or tab != at[0]):
             data = _trim(data, trims[tab])
         if data != pkg.read(part):
             pkg.put(part, data)
     for f in changes.formats:
         cells += _format_tab(pkg, paths[f.tab], f)
-    for layout in changes.replacements:
-        cells += write_layout(pkg, styles, layout)
+    if changes.replacements:
+        from .xlsx_layout import write_layout  # openpyxl's charts: imported only to draw
+
+        for layout in changes.replacements:
+            cells += write_layout(pkg, styles, layout)
     styles.flush()
     result.cells_written = cells
     if not pkg.new and not pkg.dropped:
         return False
+    if at is not None:
+        # Every other member is final now: the digest of the package as it will be read
+        # next goes into the one cell (an inline string: no style, no other part changes).
+        # Its tab is trimmed after, as the rows move.
+        tab, row, col = at
+        part = paths[tab]
+        value = stamp[2](package_digest(pkg.directory(), skip=part))
+        data, _, _ = edit_cells(SheetXml(pkg.read(part)), {row: {col: value}}, styles)
+        if tab in trims:
+            data = _trim(data, trims[tab])
+        pkg.put(part, data)
     pkg.save(dst)
     return True
 
 
-def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult) -> tuple[dict, set[str]]:
-    """{tab: {row: {col: value}}} for updates, new headers and appended rows."""
+def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult,
+                stamp: tuple[AppendRows, int, Any] | None = None
+                ) -> tuple[dict, set[str], tuple[str, int, int] | None]:
+    """{tab: {row: {col: value}}} for updates, new headers and appended rows; and the
+    cell (tab, row, column) of `stamp`'s append, when it is written."""
     edits: dict[str, dict[int, dict[int, Any]]] = {}
     headers = set()
     for a in changes.add_columns:
@@ -454,6 +474,7 @@ def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult) -> tuple[dic
     for u in changes.updates:
         edits.setdefault(u.tab, {}).setdefault(u.row, {})[u.col] = u.value
     next_row: dict[str, int] = {}
+    at = None
     for a in changes.appends:
         if not a.rows:
             continue
@@ -466,11 +487,13 @@ def _cell_edits(changes: ChangeSet, grid: Any, result: ApplyResult) -> tuple[dic
             have = {str(r[a.key_col]) for r in g[1:] if len(r) > a.key_col and r[a.key_col] not in (None, "")}
             rows = tuple(r for r in rows if str(r[a.key_col]) not in have)
         tab = edits.setdefault(a.tab, {})
+        if stamp is not None and stamp[0] is a and rows and rows[0] is a.rows[0]:
+            at = (a.tab, next_row[a.tab], stamp[1] + 1)
         for values in rows:
             tab[next_row[a.tab]] = {j: v for j, v in enumerate(values, start=1) if v is not None}
             next_row[a.tab] += 1
         result.rows_appended += len(rows)
-    return edits, headers
+    return edits, headers, at
 
 
 def _trim(data: bytes, keep: int) -> bytes:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import numbers
 import posixpath
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -163,9 +165,20 @@ class Package:
         return name
 
     # -------------------------------------------------------------- output
-    def save(self, dst: Path) -> None:
+    def directory(self) -> dict[str, tuple[int, int]]:
+        """Member name → (CRC-32, size) of the package `save` would write now."""
+        self._final_types()
+        out = {i.filename: (i.CRC, i.file_size) for i in self.zin.infolist()
+               if i.filename not in self.dropped and i.filename not in self.new}
+        out.update({name: (zlib.crc32(data), len(data)) for name, data in self.new.items()})
+        return out
+
+    def _final_types(self) -> None:
         if self._types is not None:
             self.new["[Content_Types].xml"] = dump(self._types)
+
+    def save(self, dst: Path) -> None:
+        self._final_types()
         with zipfile.ZipFile(dst, "w") as zout:
             for info in self.zin.infolist():
                 if info.filename in self.dropped:
@@ -182,6 +195,17 @@ class Package:
                 if name not in self.names:
                     zout.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
                                   compress_type=zipfile.ZIP_DEFLATED)
+
+
+def package_digest(directory: Mapping[str, tuple[int, int]], skip: str | None = None) -> str:
+    """A digest of a package's members (name, CRC-32, size) but `skip`: what its parts
+    hold, without reading them."""
+    h = hashlib.blake2b(digest_size=12)
+    for name in sorted(directory):
+        if name != skip:
+            crc, size = directory[name]
+            h.update(f"{name}:{crc}:{size}\n".encode())
+    return h.hexdigest()
 
 
 def _level(data: bytes) -> int:

@@ -18,32 +18,33 @@ by word (`[abbreviations]`). Then, first answer wins:
 
 Each distinct text is classified once, the distinct texts of a column together (vectorised
 passes over all their words; docs/reasons-classifier.md, "Training and speed"), and a model
-is trained once per process for a given training set (cached by its content).
+is trained once per process for a given training set (cached by its content); its answers
+are kept on disk by text digest, so a later run trains only for a text never seen.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
+from sheetcrm import __version__
+from sheetcrm.logs import log
 from sheetcrm.schema import ReasonCatalogue
 from sheetcrm.text import fold
 
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
 _SEPARATOR = re.compile(r"^\s*[:\-–—(,;/.]+\s*")
-C = 20.0  # weak regularisation: the examples are curated, not noisy
 
 
 def _fold_table() -> dict[int, str]:
@@ -303,120 +304,6 @@ def _rows(indptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
 
 
-class _PerWord(BaseEstimator, TransformerMixin):
-    """TfidfVectorizer(analyzer="char_wb", sublinear_tf=True), computed word by word.
-
-    char_wb n-grams never cross a space, so a text's counts are the sum of its words'
-    counts: each distinct word is analysed once and the texts are one sparse product.
-    """
-
-    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1):
-        self.ngram_range, self.min_df = ngram_range, min_df
-
-    def fit(self, texts, y=None):
-        self.count_ = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
-                                      dtype=np.float32)
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.count_.fit_transform(texts))
-        return self
-
-    def transform(self, texts):
-        return self.from_tokens(*_tokens(texts))
-
-    def from_tokens(self, codes: np.ndarray, words: np.ndarray, indptr: np.ndarray):
-        """`transform` of texts already split by `_tokens`."""
-        n = len(indptr) - 1
-        if not len(words):
-            return self.tfidf_.transform(sparse.csr_matrix((n, len(self.count_.vocabulary_)), dtype=np.float32))
-        docs = sparse.csr_matrix((np.ones(len(codes), dtype=np.float32), codes, indptr), shape=(n, len(words)))
-        return self.tfidf_.transform(docs @ self.count_.transform(words.tolist()))
-
-
-class _WordGrams(BaseEstimator, TransformerMixin):
-    r"""TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
-    sublinear_tf=True): the same features, counted for all texts at once from their words
-    (a bigram is two neighbouring words of one text; each distinct one is looked up once)."""
-
-    def fit(self, texts, y=None):
-        self.count_ = CountVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+", dtype=np.float32)
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.count_.fit_transform(texts))
-        return self
-
-    def transform(self, texts):
-        return self.from_tokens(*_tokens(texts))
-
-    def from_tokens(self, codes: np.ndarray, words: np.ndarray, indptr: np.ndarray):
-        """`transform` of texts already split by `_tokens`."""
-        vocab = self.count_.vocabulary_
-        n = len(indptr) - 1
-        if not len(words):
-            return self.tfidf_.transform(sparse.csr_matrix((n, len(vocab)), dtype=np.float32))
-        words = np.array([w.lower() for w in words], dtype=object)  # as CountVectorizer(lowercase=True)
-        rows = _rows(indptr)
-        uni = np.fromiter((vocab.get(w, -1) for w in words), dtype=np.int64, count=len(words))[codes]
-        # neighbouring words of the same text
-        inner = np.ones(len(codes), dtype=bool)
-        inner[indptr[1:] - 1] = False  # a text's last word starts no bigram
-        inner = inner[:-1] if len(inner) else inner
-        left, right = codes[:-1][inner], codes[1:][inner]
-        pair, distinct = pd.factorize(left * len(words) + right)
-        d = np.asarray(distinct, dtype=np.int64)
-        names = [f"{a} {b}" for a, b in zip(words[d // len(words)], words[d % len(words)])]
-        bi = np.fromiter((vocab.get(b, -1) for b in names), dtype=np.int64, count=len(names))[pair]
-        r = np.r_[rows, rows[:-1][inner]]
-        c = np.r_[uni, bi]
-        keep = c >= 0
-        counts = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (r[keep], c[keep])),
-                                   shape=(n, len(vocab)))
-        counts.sum_duplicates()
-        return self.tfidf_.transform(counts)
-
-
-class _Model:
-    """Character + word n-grams of the folded and the original text, and a multinomial
-    logistic regression over them."""
-
-    key = ""  # the training set's fingerprint
-
-    def __init__(self, matcher: _Matcher, texts: list[str], labels: list[str],
-                 weights: np.ndarray):
-        self.matcher = matcher
-        self.features = ColumnTransformer([
-            ("folded_chars", _PerWord(ngram_range=(2, 5), min_df=2), "normal"),
-            ("folded_words", _WordGrams(), "normal"),
-            # accents kept: "đắt" (dear) and "dát" fold alike
-            ("original_chars", _PerWord(ngram_range=(1, 3), min_df=2), "original"),
-        ])
-        # one BLAS thread: on a busy 2-core machine more threads made the fit seven times slower
-        with threadpool_limits(1):
-            X = self.features.fit_transform(self._frame(texts))
-            self.clf = LogisticRegression(C=C, max_iter=300)
-            self.clf.fit(X, labels, sample_weight=weights)
-
-    def _frame(self, texts: list[str], normals: list[str] | None = None) -> pd.DataFrame:
-        return pd.DataFrame({"normal": normals if normals is not None else [self.matcher.normal(t) for t in texts],
-                             "original": [unicodedata.normalize("NFC", t).casefold() for t in texts]})
-
-    def predict(self, texts: list[str], normals: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(category keys, confidence) for each text (`normals`: their _Matcher.normal, if known)."""
-        if not texts:
-            return np.array([], dtype=object), np.array([], dtype=float)
-        frame = self._frame(texts, normals)
-        # the ColumnTransformer's columns, in its order; the two readers of the folded text
-        # share one split of it
-        tr = self.features.named_transformers_
-        tokens = _tokens(frame["normal"].tolist())
-        X = sparse.hstack([tr["folded_chars"].from_tokens(*tokens), tr["folded_words"].from_tokens(*tokens),
-                           tr["original_chars"].transform(frame["original"].tolist())], format="csr")
-        with threadpool_limits(1):
-            proba = self.clf.predict_proba(X)
-        best = proba.argmax(axis=1)
-        conf = proba[np.arange(len(texts)), best]
-        # no word the examples know ("abc xyz"): the answer would be the classes' prior
-        words = X[:, self.features.output_indices_["folded_words"]]
-        conf[np.diff(words.indptr) == 0] = 0.0
-        return self.clf.classes_[best].astype(object), conf
-
-
 def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> str:
     h = hashlib.sha256()
     for r in catalogue.reasons:
@@ -427,25 +314,90 @@ def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) 
     return h.hexdigest()
 
 
-_CACHE: dict[str, _Model] = {}
+_CACHE: dict[str, Any] = {}  # fingerprint → reasons_model._Model
 _CACHE_SIZE = 4
-_ANSWERS: dict[str, dict[str, tuple[str, float]]] = {}  # per model: text → (key, confidence)
+# Per model: digest of a text → (key, confidence). Kept on disk too (docs/reasons-classifier.md,
+# "Training and speed"): a text answered once is answered again without the model.
+_ANSWERS: dict[str, dict[str, tuple[str, float]]] = {}
+_ANSWER_FILES = 16  # the newest answer files kept in the cache folder
 
 
-def _model(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> _Model | None:
+def _model(key: str, catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> Any:
     """The trained model for this catalogue and these team corrections (trained once)."""
-    if not catalogue.examples:
-        return None
-    key = _fingerprint(catalogue, team)
     if key not in _CACHE:
+        from .reasons_model import _Model
+
         texts = [t for t, _ in catalogue.examples] + [t for t, _ in team]
         labels = [k for _, k in catalogue.examples] + [k for _, k in team]
         weights = np.r_[np.ones(len(catalogue.examples)), np.full(len(team), catalogue.team_weight)]
         if len(_CACHE) >= _CACHE_SIZE:
-            _ANSWERS.pop(_CACHE.pop(next(iter(_CACHE))).key, None)
+            _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = _Model(_Matcher.build(catalogue), texts, labels, weights)
-        _CACHE[key].key = key
     return _CACHE[key]
+
+
+def cache_dir() -> Path | None:
+    """The folder of the classifier's answers: `SHEETCRM_CACHE_DIR`, else the user's cache
+    folder; None when `SHEETCRM_CACHE_DIR` is `off`."""
+    env = os.environ.get("SHEETCRM_CACHE_DIR", "").strip()
+    if env.lower() in ("off", "none", "0"):
+        return None
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sheetcrm", appauthor=False))
+
+
+def _answer_file(key: str) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    from importlib.metadata import version
+
+    # a newer scikit-learn or numpy could answer a text differently: its own file
+    libs = "|".join(version(p) for p in ("scikit-learn", "scipy", "numpy"))
+    tag = hashlib.blake2b(f"{key}|{__version__}|{libs}".encode(), digest_size=12).hexdigest()
+    return folder / f"reasons-{tag}.json"
+
+
+def _answers(key: str) -> dict[str, tuple[str, float]]:
+    if key not in _ANSWERS:
+        if len(_ANSWERS) >= _CACHE_SIZE:
+            _ANSWERS.pop(next(iter(_ANSWERS)))
+        _ANSWERS[key] = {}
+        path = _answer_file(key)
+        try:
+            if path is not None and path.exists():
+                data = json.loads(path.read_text(encoding="utf-8"))
+                _ANSWERS[key] = {d: (str(k), float(c)) for d, (k, c) in data["answers"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: answered again
+            log.debug("reasons cache %s unreadable (%s)", path, exc)
+    return _ANSWERS[key]
+
+
+def _save_answers(key: str) -> None:
+    """Write the answers atomically (a concurrent run reads the old file or the new one);
+    a folder that cannot be written costs only speed."""
+    path = _answer_file(key)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".reasons-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"answers": {d: [k, c] for d, (k, c) in _ANSWERS[key].items()}}, f)
+        os.replace(tmp, path)
+        old = sorted(path.parent.glob("reasons-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for p in old[_ANSWER_FILES:]:
+            p.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("reasons cache %s not written (%s)", path, exc)
+
+
+def _text_digest(text: str) -> str:
+    # The cache holds no text a person typed, only its digest.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def classify(texts: list[str], catalogue: ReasonCatalogue,
@@ -475,22 +427,27 @@ def classify(texts: list[str], catalogue: ReasonCatalogue,
         else:
             ask.append(i)
             normals[i] = normal
-    model = _model(catalogue, team)
-    if model is None:  # no examples shipped: keywords alone
+    if not catalogue.examples:  # no examples shipped: keywords alone
         order = {r.key: p for p, r in enumerate(catalogue.reasons)}
         for i in ask:
             raw = str(texts[i]).strip()
             k = m.keyword_best(m.normal(raw), order)
             out[i] = (k, "", True, 1.0) if k else (m.other, raw, False, 0.0)
         return out
-    answers = _ANSWERS.setdefault(model.key, {})  # a sync asks twice: status, then overview
-    todo = {raws[i]: normals[i] for i in ask}
-    todo = {t: n for t, n in todo.items() if t not in answers}
-    for text, k, c in zip(todo, *model.predict(list(todo), list(todo.values()))):
-        answers[text] = (k, float(c))
+    if not ask:
+        return out
+    key = _fingerprint(catalogue, team)
+    answers = _answers(key)  # a sync asks twice: status, then overview
+    digests = {raws[i]: _text_digest(raws[i]) for i in ask}
+    todo = {t: normals[i] for i in ask if digests[(t := raws[i])] not in answers}
+    if todo:
+        model = _model(key, catalogue, team)
+        for text, k, c in zip(todo, *model.predict(list(todo), list(todo.values()))):
+            answers[digests[text]] = (str(k), float(c))
+        _save_answers(key)
     for i in ask:
         raw = raws[i]
-        k, c = answers[raw]
+        k, c = answers[digests[raw]]
         if c < catalogue.min_confidence:
             out[i] = (m.other, raw, False, float(c))
         else:

@@ -5,8 +5,9 @@ memory (max RSS) is per step:
   - python-calamine read of every tab (the yardstick for a sync that changes nothing),
   - openpyxl load_workbook + save (what a sync cost when it re-saved the workbook),
   - sheetcrm sync #1 (fills ids, issues, duplicates, history, logs, summaries),
-  - sheetcrm sync #2 (nothing changed, but the input differs from what #1 read: plans again),
-  - sheetcrm sync #3 (the same input as #2: only the sync-log row is appended),
+  - sheetcrm sync #2 (the file as #1 left it: the log says so, only its row is appended),
+  - sheetcrm sync #3 (nothing to change, but the file was saved since — as an office app does
+    when nobody edited a cell —, so it plans again),
   - sheetcrm sync #4 (after 1% of the leads changed status: a typical changed run),
   - sheetcrm sync #5 (the next day, nobody touched the file: summaries move).
 Each sync prints its split: read (backend.read), plan (the rest), write (backend.apply).
@@ -122,6 +123,20 @@ def edit_statuses(path: Path, count: int) -> None:
     wb.save(path)
 
 
+def resave_unchanged(path: Path) -> None:
+    """Rewrite the package with one byte added to docProps/app.xml (whitespace after the
+    root, as a save that changed no cell): the content digest moves, the cells do not."""
+    tmp = path.with_suffix(".resaved.xlsx")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = zin.namelist()
+        for name in names:
+            data = zin.read(name)
+            if name == "docProps/app.xml" or (name == names[-1] and "docProps/app.xml" not in names):
+                data += b"\n"
+            zout.writestr(zin.getinfo(name), data)
+    os.replace(tmp, path)
+
+
 def unzipped_mb(path: Path) -> float:
     with zipfile.ZipFile(path) as z:
         return sum(i.file_size for i in z.infolist()) / 1e6
@@ -143,8 +158,9 @@ def bench(n: int, folder: Path) -> None:
     write_demo_workbook(path, n, 7, dt.date.fromisoformat(TODAY))
     print(f"\n== {n:,} leads (generated in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 1e6:.1f} MB)")
     s1 = sync("sync #1 (first: fills, logs, summaries)", path)
-    s2 = sync("sync #2 (no change, plans again)", path)
-    s3 = sync("sync #3 (same input: log row only)", path)
+    s2 = sync("sync #2 (as #1 left it: log row only)", path)
+    resave_unchanged(path)
+    s3 = sync("sync #3 (no change, saved: plans again)", path)
     read = run("calamine_read", path)
     edit_statuses(path, n // 100)
     read4 = run("calamine_read", path)
@@ -172,7 +188,7 @@ def bench(n: int, folder: Path) -> None:
               f"{r['label'].split(' (')[0]} {r['cpu']:.2f} ({r['cpu'] / (read4 if r is s4 else read)['cpu']:.2f} x read, "
               f"{r['cpu'] / floor4['cpu']:.2f} x openpyxl)" for r in (s1, s2, s3, s4, s5)))
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (on {os.cpu_count()} cores)")
-    print("goals: #2 and #5 <= 1.5 x read; #4 <= 3 x read and <= 0.2 x openpyxl; cells written <= 1.1 x "
+    print("goals: #3 and #5 <= 1.5 x read; #4 <= 3 x read and <= 0.2 x openpyxl; cells written <= 1.1 x "
           "changed; peak <= 2 x unzipped. 'peak MB' is the whole sync process (pandas and the plan included); "
           "'write MB' is what the write adds above the process as it was when the write began.")
 
@@ -186,6 +202,8 @@ def main() -> None:
           f"command: python bench/xlsx.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     folder = Path(tempfile.mkdtemp(prefix="sheetcrm-bench-"))
+    # the reason classifier's answer cache starts empty, as on a new cron host
+    os.environ["SHEETCRM_CACHE_DIR"] = str(folder / "cache")
     try:
         for n in sizes:
             bench(n, folder)

@@ -51,6 +51,36 @@ def test_the_model_recovers_the_known_ordering_and_is_used(known):
     assert rho > 0.8
 
 
+def test_a_later_run_on_the_same_closed_leads_reuses_the_fit(tmp_path, monkeypatch):
+    """The coefficients are cached by a digest of the training data (docs/cache.md): the
+    same answer, without scikit-learn; another training set is fitted again."""
+    import sklearn.linear_model
+
+    from sheetcrm.sync import forecast as F
+
+    leads, h, r = make_crm(1200, seed=4, today=T, signal="bant")
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", "off")
+    cold, _, bt_cold = forecast_frame(inputs(leads, h, r))
+    assert bt_cold.used == "model"
+    monkeypatch.setenv("SHEETCRM_CACHE_DIR", str(tmp_path))
+    first, _, _ = forecast_frame(inputs(leads, h, r))
+    assert len(list(tmp_path.glob("forecast-*.json"))) == 2  # the backtest's fit and the final one
+
+    fits = []
+    real = sklearn.linear_model.LogisticRegression.fit
+    monkeypatch.setattr(sklearn.linear_model.LogisticRegression, "fit",
+                        lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    again, _, bt = forecast_frame(inputs(leads, h, r))
+    assert not fits and bt.factors == bt_cold.factors
+    np.testing.assert_array_equal(again["p"].to_numpy(), cold["p"].to_numpy())
+    np.testing.assert_array_equal(first["p"].to_numpy(), cold["p"].to_numpy())
+    forecast_frame(inputs(leads, h, r, today=T + dt.timedelta(days=1)))  # closed leads' features kept
+    assert not fits
+    forecast_frame(inputs(*make_crm(1200, seed=6, today=T, signal="bant")))  # other closed leads
+    assert fits
+    assert F._predict((np.array([1.0]), 0.0, np.array([0.0]), np.array([1.0])), np.array([[0.0]]))[0] == 0.5
+
+
 def test_with_no_signal_the_backtest_says_about_0_5_and_the_stage_defaults_are_used():
     leads, h, r = make_crm(3000, seed=5, today=T, signal="none")
     pop, facts, bt = forecast_frame(inputs(leads, h, r))

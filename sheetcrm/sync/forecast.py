@@ -11,6 +11,7 @@ work (groupby over history, one matrix for the model), no loop over leads.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -196,19 +197,37 @@ def stage_default(status: pd.Series, stage: pd.Series, settings: ForecastSetting
     return p_status.fillna(p_stage).fillna(0.0).to_numpy(float)
 
 
-def _fit(A: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import LogisticRegression
+def _fit(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(coefficients, intercept, mean, scale) of a logistic regression on standardised `A`.
+    The coefficients are kept in the cache folder under a digest of `A` and `y`
+    (docs/cache.md): a later run on the same closed leads neither imports scikit-learn nor
+    fits again."""
+    from .. import cache
 
     mu, sd = A.mean(axis=0), A.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
+    h = hashlib.blake2b(digest_size=12)
+    for part in (np.ascontiguousarray(A, dtype=float), np.ascontiguousarray(y, dtype=np.int64)):
+        h.update(repr(part.shape).encode())
+        h.update(part.tobytes())
+    h.update(f"C=1.0|max_iter=300|{cache.libraries()}".encode())
+    key = h.hexdigest()
+    got = cache.load("forecast", key)
+    if isinstance(got, dict) and len(got.get("coef", ())) == A.shape[1]:
+        return np.asarray(got["coef"], dtype=float), float(got["intercept"]), mu, sd
+    from sklearn.linear_model import LogisticRegression
+
     m = LogisticRegression(C=1.0, max_iter=300)
     m.fit((A - mu) / sd, y)
-    return m, mu, sd
+    coef, intercept = m.coef_[0].astype(float), float(m.intercept_[0])
+    cache.save("forecast", key, {"coef": coef.tolist(), "intercept": intercept})
+    return coef, intercept, mu, sd
 
 
-def _predict(model, A: np.ndarray) -> np.ndarray:
-    m, mu, sd = model
-    return m.predict_proba((A - mu) / sd)[:, 1]
+def _predict(model: tuple[np.ndarray, float, np.ndarray, np.ndarray], A: np.ndarray) -> np.ndarray:
+    # the logistic function of the decision value, as LogisticRegression.predict_proba
+    coef, intercept, mu, sd = model
+    return 1.0 / (1.0 + np.exp(-(((A - mu) / sd) @ coef + intercept)))
 
 
 def _spellings(values: pd.Series) -> dict[str, str]:
@@ -260,7 +279,7 @@ def win_probability(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame, setti
     final = _fit(A[ci], y_all[ci].astype(int))
     shown = {c: _spellings(pop[c]) if c in pop else {} for c in CAT_FEATURES}
     names = list(NUM_FEATURES) + [f"{c}={shown[c].get(k, k)}" for c in CAT_FEATURES for k in cats[c]]
-    coefs = final[0].coef_[0]
+    coefs = final[0]
     top = np.argsort(-np.abs(coefs), kind="stable")[:8]
     bt.factors = [(names[i], float(coefs[i])) for i in top if abs(coefs[i]) > 1e-6]
     return pd.Series(_predict(final, A), index=pop.index), bt

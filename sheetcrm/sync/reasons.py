@@ -25,21 +25,15 @@ are kept on disk by text digest, so a later run trains only for a text never see
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sheetcrm import __version__
-from sheetcrm.logs import log
 from sheetcrm.schema import ReasonCatalogue
 from sheetcrm.text import fold
 
@@ -316,10 +310,9 @@ def _fingerprint(catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) 
 
 _CACHE: dict[str, Any] = {}  # fingerprint → reasons_model._Model
 _CACHE_SIZE = 4
-# Per model: digest of a text → (key, confidence). Kept on disk too (docs/reasons-classifier.md,
-# "Training and speed"): a text answered once is answered again without the model.
+# Per model: digest of a text → (key, confidence). Kept on disk too (docs/cache.md): a text
+# answered once is answered again without the model.
 _ANSWERS: dict[str, dict[str, tuple[str, float]]] = {}
-_ANSWER_FILES = 16  # the newest answer files kept in the cache folder
 
 
 def _model(key: str, catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ...]) -> Any:
@@ -336,63 +329,33 @@ def _model(key: str, catalogue: ReasonCatalogue, team: tuple[tuple[str, str], ..
     return _CACHE[key]
 
 
-def cache_dir() -> Path | None:
-    """The folder of the classifier's answers: `SHEETCRM_CACHE_DIR`, else the user's cache
-    folder; None when `SHEETCRM_CACHE_DIR` is `off`."""
-    env = os.environ.get("SHEETCRM_CACHE_DIR", "").strip()
-    if env.lower() in ("off", "none", "0"):
-        return None
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("sheetcrm", appauthor=False))
-
-
-def _answer_file(key: str) -> Path | None:
-    folder = cache_dir()
-    if folder is None:
-        return None
-    from importlib.metadata import version
+def _answer_key(key: str) -> str:
+    from sheetcrm.cache import libraries
 
     # a newer scikit-learn or numpy could answer a text differently: its own file
-    libs = "|".join(version(p) for p in ("scikit-learn", "scipy", "numpy"))
-    tag = hashlib.blake2b(f"{key}|{__version__}|{libs}".encode(), digest_size=12).hexdigest()
-    return folder / f"reasons-{tag}.json"
+    return hashlib.blake2b(f"{key}|{libraries()}".encode(), digest_size=12).hexdigest()
 
 
 def _answers(key: str) -> dict[str, tuple[str, float]]:
+    from sheetcrm import cache
+
     if key not in _ANSWERS:
         if len(_ANSWERS) >= _CACHE_SIZE:
             _ANSWERS.pop(next(iter(_ANSWERS)))
         _ANSWERS[key] = {}
-        path = _answer_file(key)
+        data = cache.load("reasons", _answer_key(key))
         try:
-            if path is not None and path.exists():
-                data = json.loads(path.read_text(encoding="utf-8"))
+            if data is not None:
                 _ANSWERS[key] = {d: (str(k), float(c)) for d, (k, c) in data["answers"].items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: answered again
-            log.debug("reasons cache %s unreadable (%s)", path, exc)
+        except (ValueError, KeyError, TypeError, AttributeError):  # not ours: answered again
+            pass
     return _ANSWERS[key]
 
 
 def _save_answers(key: str) -> None:
-    """Write the answers atomically (a concurrent run reads the old file or the new one);
-    a folder that cannot be written costs only speed."""
-    path = _answer_file(key)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".reasons-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"answers": {d: [k, c] for d, (k, c) in _ANSWERS[key].items()}}, f)
-        os.replace(tmp, path)
-        old = sorted(path.parent.glob("reasons-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for p in old[_ANSWER_FILES:]:
-            p.unlink(missing_ok=True)
-    except OSError as exc:
-        log.debug("reasons cache %s not written (%s)", path, exc)
+    from sheetcrm import cache
+
+    cache.save("reasons", _answer_key(key), {"answers": {d: [k, c] for d, (k, c) in _ANSWERS[key].items()}})
 
 
 def _text_digest(text: str) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -817,35 +818,99 @@ def reactivation_block(c: OverviewContext, g: Grid) -> None:
             [None, "integer", "integer", "integer", "percent", "note"])
 
 
-# Problem kinds, most actionable first: a lead nobody can call, then wrong contact data, then
-# what blocks the status chain, then the rest (docs/scoring.md#the-managers-view).
-ACTIONABLE = ("no_contact", "bad_phone", "bad_email", "missing_name", "missing_reason", "unknown_status",
-              "other_needs_detail", "unknown_reason", "bad_date", "future_date", "sheet_error",
-              "formula_uncalculated", "duplicate_id", "bad_id", "backward_move", "left_terminal", "issue")
+# Problem kinds, most actionable first (docs/scoring.md#the-managers-view): a reason the rep
+# still has to type for a closed lead (`Từ chối`, `Chưa chốt`), then a lead nobody can call
+# or write to, then what blocks the status chain, then the people the team meets twice
+# (two owners on one customer, someone rejected or in nurture under another id, a duplicate
+# record the sync already linked), then the cells to tidy, then the history's notes.
+ACTIONABLE = ("missing_reason", "other_needs_detail", "unknown_reason", "no_contact", "bad_phone", "bad_email",
+              "missing_name", "unknown_status", "owner_collision", "previously_rejected", "in_nurture",
+              "duplicate", "bad_date", "future_date", "sheet_error", "formula_uncalculated", "duplicate_id",
+              "bad_id", "backward_move", "left_terminal", "issue")
+# Kinds only validation reports: its own count (QualitySummary) is the one shown.
+VALIDATION_KINDS = frozenset({"missing_name", "no_contact", "bad_email", "bad_phone", "bad_date", "future_date",
+                              "sheet_error", "formula_uncalculated", "unknown_status", "duplicate_id", "bad_id"})
+# Issue texts of the dedupe step (schemas/dedupe.toml [messages]) by kind.
+_DEDUPE_KINDS = {"duplicate": "duplicate", "collision": "owner_collision", "rejected": "previously_rejected",
+                 "nurture": "in_nurture"}
 
 
-def issue_kinds(leads: pd.DataFrame | None, q: QualitySummary, language: str) -> dict[str, int]:
-    """Rows per problem kind: validation's own kinds, and the rows it did not flag (kind
-    `issue`) split by the status chain's texts (a missing reason, a backward move, ...)."""
-    kinds = dict(q.issues_by_kind)
-    if leads is None or "issues" not in leads or "valid" not in leads or not kinds.get("issue"):
-        return kinds
+def issue_templates(schemas: Schemas | None = None) -> list[tuple[str, str]]:
+    """(kind, text template) of every issue text the sync writes into `Lỗi dữ liệu`, both
+    languages: validation's and the scoring texts' (messages.toml), the status chain's
+    (with a team's own wording), the dedupe step's (dedupe.toml)."""
+    from ..schema import load_schemas
     from .status import MESSAGES
 
-    texts = as_text(leads["issues"])
-    other = texts[leads["valid"].astype(bool) & texts.ne("")]
-    if not len(other):
+    sch = schemas if schemas is not None else load_schemas()
+    out: list[tuple[str, str]] = []
+    for lang in ("vi", "en"):
+        msgs = (sch.messages or {}).get(lang, {})
+        out += [(k, v) for k, v in MESSAGES.get(lang, {}).items()]
+        out += [(k, v) for k, v in msgs.items() if isinstance(v, str) and (k in VALIDATION_KINDS or k in MESSAGES[lang])]
+        dd = ((sch.dedupe or {}).get("messages") or {}).get(lang, {})
+        out += [(kind, dd[k]) for k, kind in _DEDUPE_KINDS.items() if isinstance(dd.get(k), str)]
+    return out
+
+
+def _template_regex(templates: list[tuple[str, str]]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern matching a whole issue text to its template: each `{placeholder}` any
+    text, the rest literal; the template with the most literal text is tried first.
+    Templates with under 4 literal characters (a team's `{header}`) match nothing."""
+    seen, alts = set(), []
+    for kind, tmpl in templates:
+        parts = re.split(r"\{[^{}]*\}", tmpl)
+        literal = sum(len(p.strip()) for p in parts)
+        if literal < 4 or (kind, tmpl) in seen:
+            continue
+        seen.add((kind, tmpl))
+        alts.append((literal, kind, "(?:" + ".*?".join(re.escape(p) for p in parts) + ")"))
+    alts.sort(key=lambda a: -a[0])
+    groups: dict[str, str] = {}
+    body = []
+    for i, (_, kind, rx) in enumerate(alts):
+        name = f"k{i}"
+        groups[name] = kind
+        body.append(f"(?P<{name}>{rx})")
+    pattern = re.compile(r"\A(?:" + "|".join(body) + r")\Z", re.S) if body else re.compile(r"(?!)")
+    return pattern, groups
+
+
+def issue_kind_of(texts: pd.Series, schemas: Schemas | None = None) -> pd.Series:
+    """The kind of each single issue text (one part of a `Lỗi dữ liệu` cell), `issue` when
+    no known template matches; each distinct text matched once."""
+    pattern, groups = _template_regex(issue_templates(schemas))
+
+    def one(u: str) -> str:
+        m = pattern.match(u.strip())
+        return groups[m.lastgroup] if m and m.lastgroup else "issue"
+
+    return map_distinct(as_text(texts), one, "issue")
+
+
+def issue_kinds(leads: pd.DataFrame | None, q: QualitySummary, language: str = "vi",
+                schemas: Schemas | None = None) -> dict[str, int]:
+    """Rows per problem kind: validation's own kinds (its counts), and the kinds of the
+    other texts of `Lỗi dữ liệu` (the status chain's, dedupe's) by their templates, on
+    every row; a text no template matches stays `issue` (rows validation did not flag
+    only, since on a flagged row it is validation's own text). `language` is kept for
+    callers; both languages' texts are recognised."""
+    kinds = dict(q.issues_by_kind)
+    if leads is None or "issues" not in leads or not len(leads):
         return kinds
-    prefixes = []
-    for lang in (language, "vi", "en"):
-        for key, tmpl in MESSAGES.get(lang, {}).items():
-            head = tmpl.split("{", 1)[0].strip()
-            if len(head) >= 6:
-                prefixes.append((head, key))
-    parts = other.str.split("; ").explode()
-    kind = map_distinct(parts, lambda u: next((k for h, k in prefixes if u.startswith(h)), "issue"), "issue")
-    rows = pd.DataFrame({"row": parts.index, "kind": kind.to_numpy()}).drop_duplicates()
-    kinds.pop("issue", None)
+    texts = as_text(leads["issues"])
+    has = texts.ne("")
+    if not has.any():
+        return kinds
+    valid = leads["valid"].astype(bool) if "valid" in leads else pd.Series(True, index=leads.index)
+    parts = texts[has].str.split("; ").explode()
+    kind = issue_kind_of(parts, schemas)
+    ok = valid.reindex(parts.index).to_numpy(bool)
+    kv = kind.to_numpy(dtype=object)
+    # on a row validation flagged, only the other steps' kinds are added to its counts
+    keep = ok | ~(pd.Series(kv).isin(VALIDATION_KINDS | {"issue"}).to_numpy())
+    rows = pd.DataFrame({"row": parts.index[keep], "kind": kv[keep]}).drop_duplicates()
+    kinds.pop("issue", None)  # the rows validation did not flag, counted again by kind
     for k, n in rows.groupby("kind")["row"].nunique().items():
         kinds[k] = kinds.get(k, 0) + int(n)
     return kinds
@@ -856,7 +921,7 @@ def quality_block(c: OverviewContext, g: Grid) -> None:
     then duplicate counts."""
     L, q = c.L, c.q
     lang = "en" if L.get("total") == "Total" else "vi"
-    kinds = issue_kinds(c.leads, q, lang)
+    kinds = issue_kinds(c.leads, q, lang, c.schemas)
     rank = {k: i for i, k in enumerate(ACTIONABLE)}
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
     for kind, rows_n in sorted(kinds.items(), key=lambda kv: (rank.get(str(kv[0]), len(rank) - 1), -kv[1],

@@ -337,6 +337,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     h = _history_sorted(history)
     h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
     days = _cycle_days(pop, status, ids, h, won_key)
+    won_at = _won_at(pop, status, ids, h, won_key)
     pre_won = [s.key for s in schemas.chain.active if s.kind == "active"]
     n_won = by_status.get(won_key, 0)
     n_lost = sum(by_status[k] for k in lost_keys)
@@ -360,6 +361,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "reasons": _reason_figures(rejections, schemas, today),
         "lost_keys": lost_keys,
         "won_key": won_key,
+        "won_at": won_at,
         "nurture": _nurture_figures(nurture, today),
         "reactivation": reactivation_figures(nurture, schemas),
     }
@@ -396,6 +398,16 @@ def _cycle_days(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.Data
     end = map_series(won_ids, won_at)
     days = ((end - start).dt.total_seconds() / 86400.0).dropna()
     return days[days >= 0]
+
+
+def _won_at(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.DataFrame, won_key: str | None) -> pd.Series:
+    """When each lead currently won was won (NaT for the others): its earliest history row
+    into won, else its last contact, else its created date (as the forecast dates a close)."""
+    first = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
+    is_won = status.eq(won_key).fillna(False).astype(bool)
+    at = map_series(ids, first).astype(DATE_DTYPE)
+    at = at.fillna(_dates(pop, "last_contact")).fillna(_dates(pop, "created_at"))
+    return at.where(is_won)
 
 
 def _stage_time(h: pd.DataFrame, pre_won: list[str]) -> list[tuple]:
@@ -528,6 +540,7 @@ class OverviewContext:
     leads: pd.DataFrame | None = None
     rejections: pd.DataFrame | None = None
     costs: pd.Series | None = None  # cost per folded source name, from a `Chi phí` tab
+    cost_detail: Any = None  # channels.Costs: the `Chi phí` tab's rows, for the quarterly review
 
 
 def header_block(c: OverviewContext, g: Grid) -> None:
@@ -742,6 +755,56 @@ def sources_block(c: OverviewContext, g: Grid) -> None:
         g.table(L[title], [L[first], *head], rows, [None, *styles])
 
 
+COST_NOTES = 10  # unreadable cells of the `Chi phí` tab named one by one; the rest counted
+
+
+def cost_quarter_block(c: OverviewContext, g: Grid) -> None:
+    """The quarterly cost review of a `Chi phí` tab with months: per quarter the cost, the
+    new leads and wins, the cost per lead and per won customer, for the sources spent on
+    together and one by one, then all time; under it the cells that could not be read
+    (docs/scoring.md#the-managers-view)."""
+    from .channels import cost_by_quarter
+
+    cd = c.cost_detail
+    if cd is None or c.leads is None or not (cd.has_month or cd.bad):
+        return
+    L, rules = c.L, getattr(c.schemas, "scoring", None)
+    if cd.has_month:
+        pop, _ = population(c.leads)
+        aliases = dict(rules.source_aliases) if rules is not None else None
+        t = cost_by_quarter(pop, c.f["won_at"], cd, aliases, L["no_source"])
+
+        def quarter(q: Any) -> str:
+            return L["cost_q_label"].format(q=q.quarter, year=q.year)
+
+        def cells(r: Any) -> list[Any]:
+            return [_plain(r.cost), int(r.leads), int(r.won), _plain(r.per_lead), _plain(r.per_won)]
+
+        body = t.iloc[:-1]
+        rows = [[quarter(r.quarter), r.source or L["cost_q_all"], *cells(r)]
+                for r in body.itertuples(index=False)]
+        last = t.iloc[-1]
+        at = g.table(L["cost_q_title"], [L["cost_q_quarter"], L["src_channel"], L["src_cost"], L["cost_q_leads"],
+                                          L["cost_q_won"], L["src_per_lead"], L["src_per_won"]],
+                     rows, [None, None, "integer", "integer", "integer", "integer", "integer"],
+                     total=[L["cost_q_total"], L["cost_q_all"], *cells(last)])
+        # each quarter's all-sources line in bold, its sources under it
+        g.styles.extend((at["first"] + i, col, "bold") for i, r in enumerate(body.itertuples(index=False))
+                        if not r.source for col in (1, 2))
+        top = g.row - 1
+    else:
+        top = g.row
+        g.put(top, 1, L["cost_q_title"], "subtitle")
+        top += 1
+    notes = [L["cost_bad_" + kind].format(cell=cell, value=value) for cell, value, kind in cd.bad[:COST_NOTES]]
+    if len(cd.bad) > COST_NOTES:
+        notes.append(L["cost_bad_more"].format(n=len(cd.bad) - COST_NOTES))
+    for i, text in enumerate(notes):
+        g.put(top + i, 1, text, "note")
+    if notes:
+        g.row = top + len(notes) + 1
+
+
 def _plain(v: Any) -> Any:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -948,6 +1011,7 @@ OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     funnel_block,
     owner_status_block,
     sources_block,
+    cost_quarter_block,
     reasons_block,
     reasons_by_owner_block,
     reasons_by_product_block,
@@ -973,18 +1037,23 @@ def build_overview(
     tab: str = OVERVIEW_TAB,
     blocks: Sequence[Callable[[OverviewContext, Grid], None]] | None = None,
     costs: pd.Series | None = None,
+    cost_detail: Any = None,
 ) -> SheetLayout:
     """The overview tab for the frames of one sync (see the module doc for definitions).
 
-    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom.
+    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom. `costs` is the cost per
+    source name (`channels.cost_table`), `cost_detail` the `Chi phí` tab as read
+    (`channels.read_costs`, for the quarterly cost review; its `by_source` when `costs` is None).
     """
     L = labels(language, schemas)
+    if costs is None and cost_detail is not None:
+        costs = cost_detail.by_source
     f = compute_figures(leads, history, rejections, nurture, schemas, today)
     name = {s.key: s.display(language) for s in schemas.chain.statuses}
     rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
     rname["__unclassified__"] = L["unclassified"]
     ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname,
-                          leads, rejections, costs)
+                          leads, rejections, costs, cost_detail)
     g = Grid()
     for block in OVERVIEW_BLOCKS if blocks is None else blocks:
         block(ctx, g)

@@ -916,37 +916,54 @@ def issue_templates(schemas: Schemas | None = None) -> list[tuple[str, str]]:
     return out
 
 
-def _template_regex(templates: list[tuple[str, str]]) -> tuple[re.Pattern[str], dict[str, str]]:
-    """One pattern matching a whole issue text to its template: each `{placeholder}` any
-    text, the rest literal; the template with the most literal text is tried first.
-    Templates with under 4 literal characters (a team's `{header}`) match nothing."""
-    seen, alts = set(), []
+@dataclass(frozen=True)
+class _Template:
+    kind: str
+    literal: int  # characters of literal text: the more, the more specific
+    prefix: str   # literal text before the first placeholder, after the last
+    suffix: str
+    pattern: re.Pattern[str]
+
+
+def _matchers(templates: list[tuple[str, str]]) -> tuple[dict[str, list[_Template]], list[_Template]]:
+    """Templates as whole-text patterns (each `{placeholder}` any text, the rest literal),
+    the most literal text first, keyed by their first 3 characters (the few starting with
+    a placeholder apart). Templates with under 4 literal characters (a team's own
+    `{header}`) match nothing."""
+    seen, out = set(), []
     for kind, tmpl in templates:
         parts = re.split(r"\{[^{}]*\}", tmpl)
         literal = sum(len(p.strip()) for p in parts)
         if literal < 4 or (kind, tmpl) in seen:
             continue
         seen.add((kind, tmpl))
-        alts.append((literal, kind, "(?:" + ".*?".join(re.escape(p) for p in parts) + ")"))
-    alts.sort(key=lambda a: -a[0])
-    groups: dict[str, str] = {}
-    body = []
-    for i, (_, kind, rx) in enumerate(alts):
-        name = f"k{i}"
-        groups[name] = kind
-        body.append(f"(?P<{name}>{rx})")
-    pattern = re.compile(r"\A(?:" + "|".join(body) + r")\Z", re.S) if body else re.compile(r"(?!)")
-    return pattern, groups
+        rx = re.compile(r"\A" + ".*?".join(re.escape(p) for p in parts) + r"\Z", re.S)
+        out.append(_Template(kind, literal, parts[0], parts[-1] if len(parts) > 1 else "", rx))
+    out.sort(key=lambda t: -t.literal)
+    keyed: dict[str, list[_Template]] = {}
+    loose = []
+    for t in out:
+        if len(t.prefix) >= 3:
+            keyed.setdefault(t.prefix[:3], []).append(t)
+        else:
+            loose.append(t)
+    # a text starting like some templates is tried on them and on those starting anyhow
+    keyed = {k: sorted(v + loose, key=lambda t: -t.literal) for k, v in keyed.items()}
+    return keyed, loose
 
 
 def issue_kind_of(texts: pd.Series, schemas: Schemas | None = None) -> pd.Series:
     """The kind of each single issue text (one part of a `Lỗi dữ liệu` cell), `issue` when
-    no known template matches; each distinct text matched once."""
-    pattern, groups = _template_regex(issue_templates(schemas))
+    no known template matches; each distinct text matched once, against the few templates
+    it starts and ends like."""
+    keyed, loose = _matchers(issue_templates(schemas))
 
     def one(u: str) -> str:
-        m = pattern.match(u.strip())
-        return groups[m.lastgroup] if m and m.lastgroup else "issue"
+        u = u.strip()
+        for t in keyed.get(u[:3], loose):
+            if u.startswith(t.prefix) and u.endswith(t.suffix) and t.pattern.match(u):
+                return t.kind
+        return "issue"
 
     return map_distinct(as_text(texts), one, "issue")
 

@@ -184,3 +184,9 @@ def test_a_sync_of_an_xlsx_with_a_costs_tab_writes_the_review(tmp_path, language
     # the source table keeps the all-months cost, without the unreadable row
     src = [r[0] for r in cells].index(L["src_title"])
     assert cells[src + 2][0] == "Facebook" and cells[src + 2][cells[src + 1].index(L["src_cost"])] == 4_000_000
+
+
+def test_an_empty_costs_tab_adds_no_review():
+    L = labels("vi")
+    cells = _overview_cells("Chi phí", [["Tháng", "Nguồn", "Chi phí"], [None, None, None]])
+    assert L["cost_q_title"] not in [r[0] for r in cells]

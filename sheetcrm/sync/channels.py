@@ -152,8 +152,7 @@ def read_costs(grids: Mapping[str, list[list[Any]]]) -> Costs | None:
         if name and cost is not None:
             keep.append((fold(name), name, q, cost))
     rows = pd.DataFrame(keep, columns=["key", "name", "quarter", "cost"])
-    rows["quarter"] = pd.Series([q for q in rows["quarter"]], dtype="period[Q-DEC]") if len(rows) else (
-        pd.Series([], dtype="period[Q-DEC]"))
+    rows["quarter"] = pd.Series(list(rows["quarter"]), index=rows.index, dtype="period[Q-DEC]")
     rows["cost"] = rows["cost"].astype(float)
     by_source = rows.groupby("key")["cost"].sum()
     return Costs(tab, by_source, rows, mon is not None, bad)

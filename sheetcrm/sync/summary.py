@@ -766,7 +766,7 @@ def cost_quarter_block(c: OverviewContext, g: Grid) -> None:
     from .channels import cost_by_quarter
 
     cd = c.cost_detail
-    if cd is None or c.leads is None or not (cd.has_month or cd.bad):
+    if cd is None or c.leads is None or not cd.bad and not (cd.has_month and len(cd.rows)):
         return
     L, rules = c.L, getattr(c.schemas, "scoring", None)
     if cd.has_month:
@@ -885,12 +885,13 @@ def reactivation_block(c: OverviewContext, g: Grid) -> None:
 # still has to type for a closed lead (`Từ chối`, `Chưa chốt`), then a lead nobody can call
 # or write to, then what blocks the status chain, then the people the team meets twice
 # (two owners on one customer, someone rejected or in nurture under another id, a duplicate
-# record the sync already linked), then the cells to tidy, then the history's notes.
+# record the sync already linked), then the cells to tidy, then the status moves to check.
 ACTIONABLE = ("missing_reason", "other_needs_detail", "unknown_reason", "no_contact", "bad_phone", "bad_email",
               "missing_name", "unknown_status", "owner_collision", "previously_rejected", "in_nurture",
               "duplicate", "bad_date", "future_date", "sheet_error", "formula_uncalculated", "duplicate_id",
               "bad_id", "backward_move", "left_terminal", "issue")
-# Kinds only validation reports: its own count (QualitySummary) is the one shown.
+# Kinds validation reports: on a row it flagged, its own count (QualitySummary) is the one
+# shown, the row's texts are not counted again.
 VALIDATION_KINDS = frozenset({"missing_name", "no_contact", "bad_email", "bad_phone", "bad_date", "future_date",
                               "sheet_error", "formula_uncalculated", "unknown_status", "duplicate_id", "bad_id"})
 # Issue texts of the dedupe step (schemas/dedupe.toml [messages]) by kind.
@@ -900,8 +901,8 @@ _DEDUPE_KINDS = {"duplicate": "duplicate", "collision": "owner_collision", "reje
 
 def issue_templates(schemas: Schemas | None = None) -> list[tuple[str, str]]:
     """(kind, text template) of every issue text the sync writes into `Lỗi dữ liệu`, both
-    languages: validation's and the scoring texts' (messages.toml), the status chain's
-    (with a team's own wording), the dedupe step's (dedupe.toml)."""
+    languages: validation's (messages.toml), the status chain's (with a team's own wording
+    from messages.toml), the dedupe step's (dedupe.toml [messages])."""
     from ..schema import load_schemas
     from .status import MESSAGES
 

@@ -16,7 +16,7 @@ from sheetcrm.sync.channels import cost_by_quarter, cost_table, quarter_of, read
 from sheetcrm.sync.summary import QualitySummary, build_overview, labels
 
 S = load_schemas()
-Q = lambda y, q: pd.Period(year=y, quarter=q, freq="Q")  # noqa: E731
+Q = lambda y, q: pd.Period(year=y, quarter=q, freq="Q")
 
 
 @pytest.mark.parametrize("typed, want", [

@@ -130,7 +130,7 @@ def _with_expected_close(rows):
 
 
 def test_closing_this_week_follows_the_expected_close_date():
-    D = lambda n: TODAY + dt.timedelta(days=n)  # noqa: E731  TODAY is a Thursday: Sunday is D(3)
+    D = lambda n: TODAY + dt.timedelta(days=n)  # TODAY is a Thursday: Sunday is D(3)
     g = _with_expected_close([
         ("KH-000021", "Lan", "Tiềm năng", D(-3), D(20), D(3)),    # recontact next month, closes Sunday
         ("KH-000022", "Lan", "Đã tìm hiểu", D(-3), None, D(1)),   # no recontact at all, closes tomorrow

@@ -109,3 +109,58 @@ def test_html_digest_escapes_what_people_typed():
     html = lan.email.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert '<script>alert("x")</script>' in lan.email.get_body(("plain",)).get_content()  # text stays as typed
+
+
+def _with_expected_close(rows):
+    """notify_helpers' workbook plus a `Ngày dự kiến chốt` column and extra leads:
+    (lead id, owner, status, last contact, recontact on, expected close)."""
+    g = leads_grid()
+    g[0] = [*g[0], "Ngày dự kiến chốt"]
+    g[1:] = [[*r, None] for r in g[1:]]
+    width = len(g[0])
+    col = {h: i for i, h in enumerate(g[0])}
+    for lid, owner, status, last, when, close in rows:
+        line = [None] * width
+        n = int(lid[-2:])
+        line[col["Mã KH"]], line[col["Tên khách hàng"]], line[col["Người phụ trách"]] = lid, f"Khách {lid[-2:]}", owner
+        line[col["Số điện thoại"]], line[col["Trạng thái"]], line[col["Ngày liên hệ cuối"]] = f"09877766{n:02d}", status, last
+        line[col["Ngày tạo"]], line[col["Ngày liên hệ lại"]], line[col["Ngày dự kiến chốt"]] = TODAY - dt.timedelta(days=60), when, close
+        g.append(line)
+    return g
+
+
+def test_closing_this_week_follows_the_expected_close_date():
+    D = lambda n: TODAY + dt.timedelta(days=n)  # TODAY is a Thursday: Sunday is D(3)
+    g = _with_expected_close([
+        ("KH-000021", "Lan", "Tiềm năng", D(-3), D(20), D(3)),    # recontact next month, closes Sunday
+        ("KH-000022", "Lan", "Đã tìm hiểu", D(-3), None, D(1)),   # no recontact at all, closes tomorrow
+        ("KH-000023", "Lan", "Nóng", D(-3), D(2), D(30)),         # last stage, due this week, closes next month
+        ("KH-000024", "Lan", "Tiềm năng", D(-9), D(-2), D(2)),    # overdue recontact: listed as overdue
+        ("KH-000025", "Lan", "Nóng", D(-3), D(20), D(-2)),        # its close date has passed
+        ("KH-000026", "Lan", "Nóng", D(-3), D(20), D(4)),         # closes next Monday
+        ("KH-000027", "Lan", "Chốt", D(-3), None, D(1)),          # already won
+    ])
+    d = plan(grid=g)
+    lan = d.rep_items("lan")
+    got = dict(zip(lan["lead_id"], lan["section"].map(dict(enumerate(SECTIONS)))))
+    assert {k: v for k, v in got.items() if v == "closing"} == {
+        "KH-000004": "closing",  # no close date: the last stage with a recontact this week, as before
+        "KH-000021": "closing", "KH-000022": "closing"}
+    assert got["KH-000023"] == "week" and got["KH-000024"] == "overdue"
+    assert not {"KH-000025", "KH-000026", "KH-000027"} & set(got)
+    closing = lan[lan["section"] == SECTIONS.index("closing")].set_index("lead_id")
+    # dated by the expected close, in date order
+    assert closing.loc["KH-000021", "date"] == pd.Timestamp(D(3)) and closing.loc["KH-000022", "date"] == pd.Timestamp(D(1))
+    assert list(closing.index) == ["KH-000022", "KH-000004", "KH-000021"]
+    assert closing.loc["KH-000022", "phone"] != "" and closing.loc["KH-000022", "row"] == 13  # its sheet row
+    assert not d.items.duplicated("lead_id").any()
+    assert d.counts.loc["lan", "closing"] == 3
+    # the email lists them under "closing this week" with their close date
+    from zoneinfo import ZoneInfo
+
+    from sheetcrm.notify import Builder, NotifySettings
+
+    b = Builder(d, SCHEMAS, "vi", ZoneInfo("Asia/Ho_Chi_Minh"), NotifySettings(sender="crm@team.vn"))
+    text = next(m for m in b.messages() if m.recipient == "Lan").email.get_body(("plain",)).get_content()
+    part = text.split(SCHEMAS.messages["vi"]["notify_closing"], 1)[1]
+    assert "Khách 22" in part and D(1).strftime("%d/%m/%Y") in part

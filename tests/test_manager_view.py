@@ -127,7 +127,55 @@ def test_status_chain_problems_get_their_own_lines_most_actionable_first():
     cells = [list(r) for r in lay.cells]
     start = next(i for i, r in enumerate(cells) if r[0] == L["quality_title"])
     lines = [cells[k][0].strip() for k in range(start + 3, start + 7)]
-    assert lines == [L["issue_bad_email"], L["issue_missing_reason"], L["issue_backward_move"], L["issue_issue"]]
+    # a missing reason first: the rep types it in one cell, and the reasons analysis needs it
+    assert lines == [L["issue_missing_reason"], L["issue_bad_email"], L["issue_backward_move"], L["issue_issue"]]
+
+
+def test_a_flagged_row_still_counts_under_the_status_chains_kinds():
+    leads = pd.DataFrame({"valid": [False, True], "issues": [
+        "Email không hợp lệ; Thiếu lý do cho trạng thái Từ chối", "Thiếu lý do cho trạng thái Chưa chốt"]})
+    q = QualitySummary(rows_with_issues=2, issues_by_kind={"bad_email": 1, "issue": 1})
+    # validation's own kind keeps its count (not counted twice); the missing reason counts both rows
+    assert issue_kinds(leads, q, "vi") == {"bad_email": 1, "missing_reason": 2}
+
+
+DEDUPE_TEXTS = {  # every text the dedupe step writes, both languages, filled as it fills them
+    "duplicate": ["trùng số điện thoại với KH-000075", "trùng tên và công ty với dòng 12", "same email as KH-000003"],
+    "owner_collision": ["cùng khách hàng với KH-000392 nhưng do nhiều người phụ trách: Thảo, Lan",
+                        "same customer as KH-000010, worked by several owners: An, Bình"],
+    "previously_rejected": ["đã từ chối ngày 19/10/2026 vì Ngân sách chưa cho phép (KH-000359)",
+                            "rejected on 01/02/2026 because Price too high (KH-000002)"],
+    "in_nurture": ["đang nuôi dưỡng từ 24/07/2026 (KH-000129)", "in nurture since 24/07/2026 (KH-000129)"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DEDUPE_TEXTS))
+def test_dedupe_texts_get_their_own_kind_and_label(kind):
+    from sheetcrm.sync.summary import issue_kind_of
+
+    got = issue_kind_of(pd.Series(DEDUPE_TEXTS[kind]), S)
+    assert got.tolist() == [kind] * len(DEDUPE_TEXTS[kind])
+    assert labels("vi")[f"issue_{kind}"] != labels("en")[f"issue_{kind}"]
+
+
+def test_every_known_issue_template_has_a_kind_a_label_and_a_place_in_the_order():
+    """A text the sync writes never lands in "other": each template, filled with sample
+    values, is matched back to its own kind, which has a label in both languages and a rank."""
+    from sheetcrm.sync.summary import ACTIONABLE, issue_kind_of, issue_templates
+
+    tpl = issue_templates(S)
+    assert len(tpl) > 30
+    sample = {"value": "abc", "header": "Ngày tạo", "status": "Từ chối", "reason": "Khác", "old": "Nóng",
+              "new": "Mới", "row": 7, "example": "KH-000001", "survivor": "KH-000001", "owners": "An, Bình",
+              "date": "01/02/2026", "lead_id": "KH-000009"}
+    filled = pd.Series([t.format(**sample) for _, t in tpl])
+    got = issue_kind_of(filled, S)
+    assert got.tolist() == [k for k, _ in tpl]
+    assert "issue" not in set(got)
+    for kind in set(got):
+        assert kind in ACTIONABLE
+        assert f"issue_{kind}" in labels("vi") and f"issue_{kind}" in labels("en")
+    assert ACTIONABLE[0] == "missing_reason" and ACTIONABLE[-1] == "issue"
 
 
 def test_a_costs_tab_puts_cost_per_lead_in_the_overview_of_an_xlsx(tmp_path):

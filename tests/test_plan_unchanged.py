@@ -206,8 +206,8 @@ def scenarios() -> dict[str, list]:
 
 
 EXPECTED = {
-    'vi_three_syncs': ['965661394038c80095487c31', '6798f09faacd19dc11e56e1d', 'd4d64d5c6882075b44a95d99'],
-    'en_two_syncs': ['096ec375867cb285e1dbfe2a', '6ee744300cb4e901d242a6e0'],
+    'vi_three_syncs': ['8a687a09821dfd46a8adc3e1', 'f1ce7a5b8c3fb9e7bec4ba3c', 'ecd2f86bb91115e13d782b0f'],
+    'en_two_syncs': ['377b6ea8b8a370f9aa1e1e25', '4cd70666de82a1f1743e6d82'],
     'google_values': ['84f9864b2beee17c7a11a19e', 'a5eace34d774ba23853465b9'],
 }
 

@@ -7,11 +7,13 @@ nhóm) gets the team's totals, the overdue count per rep and the stalled deals. 
 do-not-contact and erased leads are never in any of them.
 
 Sections of a rep's digest, in order: `new` (new leads nobody has called yet, due today or
-earlier), `overdue`, `today`, `closing` (leads in the last stage before won whose recontact
-falls in the rest of this week), `week` (the other recontacts of this week), `nurture`
+earlier), `overdue`, `today`, `closing` (open deals whose expected close date, `Ngày dự
+kiến chốt` as the forecast reads it, falls in the rest of this week, dated by it, whether
+or not a recontact is due; a deal without that date: in the last stage before won with a
+recontact in the rest of this week), `week` (the other recontacts of this week), `nurture`
 (nurture touches due; `auto` marks those `sheetcrm nurture` emails by itself today, the
 others are the rep's to call or message). The calendar holds every agenda row of the next
-30 days.
+30 days. A lead is in one section only, the first that applies in this order.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..schema import Schemas
 from ..text import as_text, fold, map_distinct
 from .agenda import agenda_frame, reason_keys
 from .dates import parse_dates
-from .summary import _col, _dates, nurture_state_keys, population
+from .summary import _col, _dates, nurture_state_keys, population, week_end
 from .tables import Table
 from .tombstone import erased
 from .validate import _TRUE as DNC_TRUE
@@ -138,14 +140,32 @@ def plan_digests(leads: pd.DataFrame, nurture: pd.DataFrame | None, team: pd.Dat
     won = {s.key for s in schemas.chain.statuses if s.kind == "won"}
     active = [s for s in schemas.chain.active if s.key not in won]
     closing_stage = active[-1].key if active else None
+    # Closing this week: open deals expected to close from today to Sunday (the forecast's
+    # `expected_close`); without that date, the last stage before won due this week.
+    pop, _ = population(ok)
+    expected = _dates(pop, "expected_close").dt.normalize()
+    t, we = pd.Timestamp(today), pd.Timestamp(week_end(today))
+    closes = _col(pop, "status", None).isin([s.key for s in active]) & expected.between(t, we)
+    close_at = expected[closes]
+    has_date = expected.reindex(a.index).notna().to_numpy()
+    in_week = a.index.isin(close_at.index)
     sec = a["section"].to_numpy()
     section = np.select(
-        [fresh.to_numpy() & (sec <= 1), sec == 0, sec == 1, (sec == 2) & a["status"].eq(closing_stage).to_numpy(),
-         sec == 2],
+        [fresh.to_numpy() & (sec <= 1), sec == 0, sec == 1,
+         in_week | ((sec == 2) & a["status"].eq(closing_stage).to_numpy() & ~has_date), sec == 2],
         [0, 1, 2, 3, 4], default=-1)
     calendar = a.assign(kind="recontact")[["owner_key", "date", "lead_id", "name", "company", "phone", "email",
                                            "status", "reason", "row", "kind", "section"]]
     items = a.assign(section=section, auto=False)
+    closing = items["section"].eq(3) & items.index.isin(close_at.index)
+    items.loc[closing, "date"] = close_at.reindex(items.index[closing]).to_numpy()
+    # deals closing this week with no recontact on the agenda: their row as the agenda shows one
+    rest = close_at.index.difference(a.index)
+    if len(rest):
+        extra = agenda_frame(ok.loc[rest].assign(recontact_on=close_at[rest]), schemas, today)
+        extra = extra.assign(owner_key=map_distinct(extra["owner"], fold, ""), section=3, auto=False,
+                             row=_col(ok, "row", np.nan).reindex(extra.index).to_numpy())
+        items = pd.concat([items, extra])
     items = items.loc[items["section"] >= 0, ITEM_COLUMNS]
     due = _nurture_due(nurture, ok, today)
     if len(due):

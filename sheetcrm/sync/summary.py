@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -336,6 +337,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
     h = _history_sorted(history)
     h = h[h["lead_id"].isin(set(ids))]  # duplicates and deleted rows say nothing about the team
     days = _cycle_days(pop, status, ids, h, won_key)
+    won_at = _won_at(pop, status, ids, h, won_key)
     pre_won = [s.key for s in schemas.chain.active if s.kind == "active"]
     n_won = by_status.get(won_key, 0)
     n_lost = sum(by_status[k] for k in lost_keys)
@@ -359,6 +361,7 @@ def compute_figures(leads, history, rejections, nurture, schemas: Schemas, today
         "reasons": _reason_figures(rejections, schemas, today),
         "lost_keys": lost_keys,
         "won_key": won_key,
+        "won_at": won_at,
         "nurture": _nurture_figures(nurture, today),
         "reactivation": reactivation_figures(nurture, schemas),
     }
@@ -395,6 +398,16 @@ def _cycle_days(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.Data
     end = map_series(won_ids, won_at)
     days = ((end - start).dt.total_seconds() / 86400.0).dropna()
     return days[days >= 0]
+
+
+def _won_at(pop: pd.DataFrame, status: pd.Series, ids: pd.Series, h: pd.DataFrame, won_key: str | None) -> pd.Series:
+    """When each lead currently won was won (NaT for the others): its earliest history row
+    into won, else its last contact, else its created date (as the forecast dates a close)."""
+    first = h[h["to_status"] == won_key].groupby("lead_id")["observed_at"].min()
+    is_won = status.eq(won_key).fillna(False).astype(bool)
+    at = map_series(ids, first).astype(DATE_DTYPE)
+    at = at.fillna(_dates(pop, "last_contact")).fillna(_dates(pop, "created_at"))
+    return at.where(is_won)
 
 
 def _stage_time(h: pd.DataFrame, pre_won: list[str]) -> list[tuple]:
@@ -527,6 +540,7 @@ class OverviewContext:
     leads: pd.DataFrame | None = None
     rejections: pd.DataFrame | None = None
     costs: pd.Series | None = None  # cost per folded source name, from a `Chi phí` tab
+    cost_detail: Any = None  # channels.Costs: the `Chi phí` tab's rows, for the quarterly review
 
 
 def header_block(c: OverviewContext, g: Grid) -> None:
@@ -741,6 +755,56 @@ def sources_block(c: OverviewContext, g: Grid) -> None:
         g.table(L[title], [L[first], *head], rows, [None, *styles])
 
 
+COST_NOTES = 10  # unreadable cells of the `Chi phí` tab named one by one; the rest counted
+
+
+def cost_quarter_block(c: OverviewContext, g: Grid) -> None:
+    """The quarterly cost review of a `Chi phí` tab with months: per quarter the cost, the
+    new leads and wins, the cost per lead and per won customer, for the sources spent on
+    together and one by one, then all time; under it the cells that could not be read
+    (docs/scoring.md#the-managers-view)."""
+    from .channels import cost_by_quarter
+
+    cd = c.cost_detail
+    if cd is None or c.leads is None or not cd.bad and not (cd.has_month and len(cd.rows)):
+        return
+    L, rules = c.L, getattr(c.schemas, "scoring", None)
+    if cd.has_month:
+        pop, _ = population(c.leads)
+        aliases = dict(rules.source_aliases) if rules is not None else None
+        t = cost_by_quarter(pop, c.f["won_at"], cd, aliases, L["no_source"])
+
+        def quarter(q: Any) -> str:
+            return L["cost_q_label"].format(q=q.quarter, year=q.year)
+
+        def cells(r: Any) -> list[Any]:
+            return [_plain(r.cost), int(r.leads), int(r.won), _plain(r.per_lead), _plain(r.per_won)]
+
+        body = t.iloc[:-1]
+        rows = [[quarter(r.quarter), r.source or L["cost_q_all"], *cells(r)]
+                for r in body.itertuples(index=False)]
+        last = t.iloc[-1]
+        at = g.table(L["cost_q_title"], [L["cost_q_quarter"], L["src_channel"], L["src_cost"], L["cost_q_leads"],
+                                          L["cost_q_won"], L["src_per_lead"], L["src_per_won"]],
+                     rows, [None, None, "integer", "integer", "integer", "integer", "integer"],
+                     total=[L["cost_q_total"], L["cost_q_all"], *cells(last)])
+        # each quarter's all-sources line in bold, its sources under it
+        g.styles.extend((at["first"] + i, col, "bold") for i, r in enumerate(body.itertuples(index=False))
+                        if not r.source for col in (1, 2))
+        top = g.row - 1
+    else:
+        top = g.row
+        g.put(top, 1, L["cost_q_title"], "subtitle")
+        top += 1
+    notes = [L["cost_bad_" + kind].format(cell=cell, value=value) for cell, value, kind in cd.bad[:COST_NOTES]]
+    if len(cd.bad) > COST_NOTES:
+        notes.append(L["cost_bad_more"].format(n=len(cd.bad) - COST_NOTES))
+    for i, text in enumerate(notes):
+        g.put(top + i, 1, text, "note")
+    if notes:
+        g.row = top + len(notes) + 1
+
+
 def _plain(v: Any) -> Any:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -817,35 +881,117 @@ def reactivation_block(c: OverviewContext, g: Grid) -> None:
             [None, "integer", "integer", "integer", "percent", "note"])
 
 
-# Problem kinds, most actionable first: a lead nobody can call, then wrong contact data, then
-# what blocks the status chain, then the rest (docs/scoring.md#the-managers-view).
-ACTIONABLE = ("no_contact", "bad_phone", "bad_email", "missing_name", "missing_reason", "unknown_status",
-              "other_needs_detail", "unknown_reason", "bad_date", "future_date", "sheet_error",
-              "formula_uncalculated", "duplicate_id", "bad_id", "backward_move", "left_terminal", "issue")
+# Problem kinds, most actionable first (docs/scoring.md#the-managers-view): a reason the rep
+# still has to type for a closed lead (`Từ chối`, `Chưa chốt`), then a lead nobody can call
+# or write to, then what blocks the status chain, then the people the team meets twice
+# (two owners on one customer, someone rejected or in nurture under another id, a duplicate
+# record the sync already linked), then the cells to tidy, then the status moves to check.
+ACTIONABLE = ("missing_reason", "other_needs_detail", "unknown_reason", "no_contact", "bad_phone", "bad_email",
+              "missing_name", "unknown_status", "owner_collision", "previously_rejected", "in_nurture",
+              "duplicate", "bad_date", "future_date", "sheet_error", "formula_uncalculated", "duplicate_id",
+              "bad_id", "backward_move", "left_terminal", "issue")
+# Kinds validation reports: on a row it flagged, its own count (QualitySummary) is the one
+# shown, the row's texts are not counted again.
+VALIDATION_KINDS = frozenset({"missing_name", "no_contact", "bad_email", "bad_phone", "bad_date", "future_date",
+                              "sheet_error", "formula_uncalculated", "unknown_status", "duplicate_id", "bad_id"})
+# Issue texts of the dedupe step (schemas/dedupe.toml [messages]) by kind.
+_DEDUPE_KINDS = {"duplicate": "duplicate", "collision": "owner_collision", "rejected": "previously_rejected",
+                 "nurture": "in_nurture"}
 
 
-def issue_kinds(leads: pd.DataFrame | None, q: QualitySummary, language: str) -> dict[str, int]:
-    """Rows per problem kind: validation's own kinds, and the rows it did not flag (kind
-    `issue`) split by the status chain's texts (a missing reason, a backward move, ...)."""
-    kinds = dict(q.issues_by_kind)
-    if leads is None or "issues" not in leads or "valid" not in leads or not kinds.get("issue"):
-        return kinds
+def issue_templates(schemas: Schemas | None = None) -> list[tuple[str, str]]:
+    """(kind, text template) of every issue text the sync writes into `Lỗi dữ liệu`, both
+    languages: validation's (messages.toml), the status chain's (with a team's own wording
+    from messages.toml), the dedupe step's (dedupe.toml [messages])."""
+    from ..schema import load_schemas
     from .status import MESSAGES
 
-    texts = as_text(leads["issues"])
-    other = texts[leads["valid"].astype(bool) & texts.ne("")]
-    if not len(other):
+    sch = schemas if schemas is not None else load_schemas()
+    out: list[tuple[str, str]] = []
+    for lang in ("vi", "en"):
+        msgs = (sch.messages or {}).get(lang, {})
+        out += [(k, v) for k, v in MESSAGES.get(lang, {}).items()]
+        out += [(k, v) for k, v in msgs.items() if isinstance(v, str) and (k in VALIDATION_KINDS or k in MESSAGES[lang])]
+        dd = ((sch.dedupe or {}).get("messages") or {}).get(lang, {})
+        out += [(kind, dd[k]) for k, kind in _DEDUPE_KINDS.items() if isinstance(dd.get(k), str)]
+    return out
+
+
+@dataclass(frozen=True)
+class _Template:
+    kind: str
+    literal: int  # characters of literal text: the more, the more specific
+    prefix: str   # literal text before the first placeholder, after the last
+    suffix: str
+    pattern: re.Pattern[str]
+
+
+def _matchers(templates: list[tuple[str, str]]) -> tuple[dict[str, list[_Template]], list[_Template]]:
+    """Templates as whole-text patterns (each `{placeholder}` any text, the rest literal),
+    the most literal text first, keyed by their first 3 characters (the few starting with
+    a placeholder apart). Templates with under 4 literal characters (a team's own
+    `{header}`) match nothing."""
+    seen, out = set(), []
+    for kind, tmpl in templates:
+        parts = re.split(r"\{[^{}]*\}", tmpl)
+        literal = sum(len(p.strip()) for p in parts)
+        if literal < 4 or (kind, tmpl) in seen:
+            continue
+        seen.add((kind, tmpl))
+        rx = re.compile(r"\A" + ".*?".join(re.escape(p) for p in parts) + r"\Z", re.S)
+        out.append(_Template(kind, literal, parts[0], parts[-1] if len(parts) > 1 else "", rx))
+    out.sort(key=lambda t: -t.literal)
+    keyed: dict[str, list[_Template]] = {}
+    loose = []
+    for t in out:
+        if len(t.prefix) >= 3:
+            keyed.setdefault(t.prefix[:3], []).append(t)
+        else:
+            loose.append(t)
+    # a text starting like some templates is tried on them and on those starting anyhow
+    keyed = {k: sorted(v + loose, key=lambda t: -t.literal) for k, v in keyed.items()}
+    return keyed, loose
+
+
+def issue_kind_of(texts: pd.Series, schemas: Schemas | None = None) -> pd.Series:
+    """The kind of each single issue text (one part of a `Lỗi dữ liệu` cell), `issue` when
+    no known template matches; each distinct text matched once, against the few templates
+    it starts and ends like."""
+    keyed, loose = _matchers(issue_templates(schemas))
+
+    def one(u: str) -> str:
+        u = u.strip()
+        for t in keyed.get(u[:3], loose):
+            if u.startswith(t.prefix) and u.endswith(t.suffix) and t.pattern.match(u):
+                return t.kind
+        return "issue"
+
+    return map_distinct(as_text(texts), one, "issue")
+
+
+def issue_kinds(leads: pd.DataFrame | None, q: QualitySummary, language: str = "vi",
+                schemas: Schemas | None = None) -> dict[str, int]:
+    """Rows per problem kind: validation's own kinds (its counts), and the kinds of the
+    other texts of `Lỗi dữ liệu` (the status chain's, dedupe's) by their templates, on
+    every row; a text no template matches stays `issue` (rows validation did not flag
+    only, since on a flagged row it is validation's own text). `language` is kept for
+    callers; both languages' texts are recognised."""
+    kinds = dict(q.issues_by_kind)
+    if leads is None or "issues" not in leads or not len(leads):
         return kinds
-    prefixes = []
-    for lang in (language, "vi", "en"):
-        for key, tmpl in MESSAGES.get(lang, {}).items():
-            head = tmpl.split("{", 1)[0].strip()
-            if len(head) >= 6:
-                prefixes.append((head, key))
-    parts = other.str.split("; ").explode()
-    kind = map_distinct(parts, lambda u: next((k for h, k in prefixes if u.startswith(h)), "issue"), "issue")
-    rows = pd.DataFrame({"row": parts.index, "kind": kind.to_numpy()}).drop_duplicates()
-    kinds.pop("issue", None)
+    texts = as_text(leads["issues"])
+    has = texts.ne("")
+    if not has.any():
+        return kinds
+    valid = leads["valid"].astype(bool) if "valid" in leads else pd.Series(True, index=leads.index)
+    parts = texts[has].str.split("; ").explode()
+    kind = issue_kind_of(parts, schemas)
+    ok = valid.reindex(parts.index).to_numpy(bool)
+    kv = kind.to_numpy(dtype=object)
+    # on a row validation flagged, only the other steps' kinds are added to its counts
+    keep = ok | ~(pd.Series(kv).isin(VALIDATION_KINDS | {"issue"}).to_numpy())
+    rows = pd.DataFrame({"row": parts.index[keep], "kind": kv[keep]}).drop_duplicates()
+    kinds.pop("issue", None)  # the rows validation did not flag, counted again by kind
     for k, n in rows.groupby("kind")["row"].nunique().items():
         kinds[k] = kinds.get(k, 0) + int(n)
     return kinds
@@ -856,7 +1002,7 @@ def quality_block(c: OverviewContext, g: Grid) -> None:
     then duplicate counts."""
     L, q = c.L, c.q
     lang = "en" if L.get("total") == "Total" else "vi"
-    kinds = issue_kinds(c.leads, q, lang)
+    kinds = issue_kinds(c.leads, q, lang, c.schemas)
     rank = {k: i for i, k in enumerate(ACTIONABLE)}
     items = [(L["quality_rows_with_issues"], q.rows_with_issues, "bold")]
     for kind, rows_n in sorted(kinds.items(), key=lambda kv: (rank.get(str(kv[0]), len(rank) - 1), -kv[1],
@@ -883,6 +1029,7 @@ OVERVIEW_BLOCKS: list[Callable[[OverviewContext, Grid], None]] = [
     funnel_block,
     owner_status_block,
     sources_block,
+    cost_quarter_block,
     reasons_block,
     reasons_by_owner_block,
     reasons_by_product_block,
@@ -908,18 +1055,23 @@ def build_overview(
     tab: str = OVERVIEW_TAB,
     blocks: Sequence[Callable[[OverviewContext, Grid], None]] | None = None,
     costs: pd.Series | None = None,
+    cost_detail: Any = None,
 ) -> SheetLayout:
     """The overview tab for the frames of one sync (see the module doc for definitions).
 
-    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom.
+    `blocks` defaults to `OVERVIEW_BLOCKS`, written top to bottom. `costs` is the cost per
+    source name (`channels.cost_table`), `cost_detail` the `Chi phí` tab as read
+    (`channels.read_costs`, for the quarterly cost review; its `by_source` when `costs` is None).
     """
     L = labels(language, schemas)
+    if costs is None and cost_detail is not None:
+        costs = cost_detail.by_source
     f = compute_figures(leads, history, rejections, nurture, schemas, today)
     name = {s.key: s.display(language) for s in schemas.chain.statuses}
     rname = {r.key: r.display(language) for r in schemas.reasons.reasons}
     rname["__unclassified__"] = L["unclassified"]
     ctx = OverviewContext(L, f, QualitySummary.coerce(quality), schemas, today, now, name, rname,
-                          leads, rejections, costs)
+                          leads, rejections, costs, cost_detail)
     g = Grid()
     for block in OVERVIEW_BLOCKS if blocks is None else blocks:
         block(ctx, g)

@@ -46,10 +46,12 @@ class SummaryInputs:
 
 
 def overview(i: SummaryInputs, tab: str) -> SheetLayout:
-    from .channels import cost_table
+    from .channels import read_costs
 
+    costs = read_costs(i.existing)
     return build_overview(i.leads, i.history, i.rejections, i.nurture, i.quality, i.schemas, i.today, i.now,
-                          i.language, tab=tab, costs=cost_table(i.existing))
+                          i.language, tab=tab, costs=costs.by_source if costs is not None else None,
+                          cost_detail=costs)
 
 
 def agenda(i: SummaryInputs, tab: str) -> SheetLayout:

@@ -134,6 +134,8 @@ class Templates:
 
     def name_for(self, template: str, reason: str | None) -> tuple[str, str | None]:
         """The template to use and, when the one the content tab names is missing, a warning."""
+        # a blank cell can come as NaN: no reason, not a name to look up
+        reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
         wanted = (template or "").strip().removesuffix(".txt.j2").removesuffix(".html.j2")
         if wanted:
             found = self._find(wanted)

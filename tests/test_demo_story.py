@@ -192,3 +192,26 @@ def test_the_demo_shows_todays_nurture_emails_in_an_outbox(demo):
         assert m["Subject"].startswith("[QC] ") and "mailto:" in m["List-Unsubscribe"]
         assert consent[m["X-Sheetcrm-Lead"]] == "có"  # only leads who agreed
     assert "Thông báo" not in tabs  # a preview: nothing sent, nothing logged
+
+
+def test_the_english_demo_runs_to_its_outbox(tmp_path):
+    """`sheetcrm demo --language en`: a nurture row whose reason cell is blank (read as NaN)
+    once stopped the demo before its outbox."""
+    import email
+    import email.policy
+
+    path, result = api.demo(tmp_path, rows=ROWS, seed=7, today=TODAY, language="en")
+    files = sorted((path.parent / "outbox").glob("*.eml"))
+    assert files
+    for f in files:
+        m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        assert m["Subject"].startswith("[ADV] ")
+
+
+def test_a_blank_reason_picks_the_default_template():
+    from sheetcrm.nurture_mail import DEFAULT_TEMPLATE, Templates
+
+    t = Templates(language="en")
+    for blank in (float("nan"), None, "", "  "):
+        assert t.name_for("", blank) == t.name_for("", None)
+    assert t.name_for("", None)[0].endswith(DEFAULT_TEMPLATE)

@@ -18,7 +18,7 @@ Value = Any  # str | int | float | bool | datetime.date | None
 STYLES = ("title", "subtitle", "header", "percent", "date", "integer", "decimal", "bold", "note")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a first sync plans millions of them
 class CellUpdate:
     """Set one cell. `old` is what the sync read there; `lead_id` names the row's identity
     so a backend can re-check that the row still holds the same lead before writing."""

@@ -90,6 +90,14 @@ class _Writer:
         self.col_of = dict(table.col_of)
         self.width = table.width
         self.added: list[str] = []
+        self._rows: tuple[pd.DataFrame, np.ndarray] | None = None
+
+    def rows_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """`frame`'s sheet rows as Python ints in an object array, made once: the updates
+        of a row share one int, not one each."""
+        if self._rows is None or self._rows[0] is not frame:
+            self._rows = (frame, np.array(frame["row"].to_numpy().tolist(), dtype=object))
+        return self._rows[1]
 
     def column(self, key: str) -> int:
         if key not in self.col_of:
@@ -128,7 +136,7 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     idx = np.flatnonzero(differ)
     tab = writer.table.title
     # Only the rows written are converted to cell values.
-    sheet_rows = frame["row"].to_numpy()[idx].tolist()
+    sheet_rows = writer.rows_of(frame)[idx].tolist()
     old_v = old.to_numpy(dtype=object)[idx].tolist()
     ids = [i or None for i in lead_ids.to_numpy(dtype=object)[idx].tolist()]
     sub = new.iloc[idx]
@@ -137,8 +145,11 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     elif kind == "date":
         values = [None if pd.isna(v) else pd.Timestamp(v).date() for v in sub.to_numpy(dtype=object)]
     else:
-        values = ["" if v is None or (isinstance(v, float) and v != v) else v
-                  for v in sub.to_numpy(dtype=object).tolist()]
+        arr = sub.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=False) in ("string", "integer"):
+            values = arr.tolist()  # nothing missing: the cells as they are
+        else:
+            values = ["" if v is None or (isinstance(v, float) and v != v) else v for v in arr.tolist()]
     with _gc_paused():
         return [CellUpdate(tab, r, col, v, o, i) for r, v, o, i in zip(sheet_rows, values, old_v, ids)]
 

@@ -273,7 +273,7 @@ def forecast_frame(i: SummaryInputs) -> tuple[pd.DataFrame, Facts, Backtest]:
     """The population with its facts and win probability (columns `p`, `value`, `weighted`)."""
     rules = i.schemas.scoring
     pop, hist = shared(i)
-    pop = pop.copy()
+    pop = pop.copy(deep=False)  # columns added only; the shared population stays as it is
     facts = lead_facts(pop, i.history, i.rejections, i.schemas, i.today, hist)
     sc = score_leads(pop, rules, i.today, i.language, features_only=True)
     p, bt = win_probability(pop, facts, sc.points, rules.forecast, i.schemas)

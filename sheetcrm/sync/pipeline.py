@@ -113,8 +113,14 @@ class _Writer:
                 AddColumns(self.table.title, self.width - len(self.added) + 1, tuple(self.added)))
 
 
-def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None) -> np.ndarray:
-    """Vectorised equality of what a cell holds and what the sync wants there."""
+def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None,
+          absent: bool = False) -> np.ndarray:
+    """Vectorised equality of what a cell holds and what the sync wants there. `absent`:
+    the sheet has no such column (every cell empty)."""
+    if absent and kind != "date":
+        if pd.api.types.is_numeric_dtype(new) or pd.api.types.is_bool_dtype(new):
+            return new.isna().to_numpy()  # a number's text is never empty
+        return (as_text(new) == "").to_numpy()
     if kind == "date":
         o, _ = parse_dates(old)
         n = pd.to_datetime(new, errors="coerce")
@@ -129,7 +135,7 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     `old_text`: `_text` of the sheet's column, when the caller has it already."""
     old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
     rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
-    differ = rows & ~_same(old, new, kind, old_text if key in frame else None)
+    differ = rows & ~_same(old, new, kind, old_text if key in frame else None, absent=key not in frame)
     if not differ.any():
         return []
     col = writer.column(key)

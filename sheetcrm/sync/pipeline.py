@@ -135,7 +135,15 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     `old_text`: `_text` of the sheet's column, when the caller has it already."""
     old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
     rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
-    differ = rows & ~_same(old, new, kind, old_text if key in frame else None, absent=key not in frame)
+    ot = old_text if key in frame else None
+    sel = np.flatnonzero(rows) if mask is not None else None
+    if sel is not None and len(sel) < len(rows) // 2:
+        # Few rows asked: only they are compared (the comparison is cell by cell).
+        differ = np.zeros(len(rows), dtype=bool)
+        differ[sel] = ~_same(old.iloc[sel], new.iloc[sel], kind, None if ot is None else ot.iloc[sel],
+                             absent=key not in frame)
+    else:
+        differ = rows & ~_same(old, new, kind, ot, absent=key not in frame)
     if not differ.any():
         return []
     col = writer.column(key)

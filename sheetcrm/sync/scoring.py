@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SchemaError
-from ..text import as_text, fold, map_distinct
+from ..text import as_text, fold, map_distinct, strip_text
 
 TEXT_RULES = ("source", "product")  # leads columns scored by their answer, besides BANT
 BANT_KEYS = ("budget", "authority", "need", "timing")
@@ -554,7 +554,7 @@ def score_frame(leads: pd.DataFrame, raw: pd.DataFrame, schemas: Any, today: dt.
         return None
     out = pd.DataFrame(index=leads.index)
     for key in BANT_KEYS:
-        out[key] = as_text(raw[key]).str.strip() if key in raw else ""
+        out[key] = strip_text(raw[key]) if key in raw else ""
     out["deal_value"] = money_column(raw["deal_value"]) if "deal_value" in raw else np.nan
     if "expected_close" in raw:
         out["expected_close"] = parse_dates(raw["expected_close"])[0].to_numpy()

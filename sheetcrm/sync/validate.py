@@ -154,7 +154,8 @@ class _Checks:
             if c.key not in self.table.col_of or c.writer == "sync":
                 continue
             values = f[c.key].to_numpy(dtype=object)
-            cand = _hash_rows(values)  # both kinds are text starting with '#': look only there
+            # Both kinds are text starting with '#': look only there.
+            cand = _hash_rows(values, self.text[c.key] if c.key in self.text else None)
             uncalculated = np.zeros(len(values), dtype=bool)
             is_err = np.zeros(len(values), dtype=bool)
             if len(cand):
@@ -221,14 +222,17 @@ class _Checks:
 _ERRORS = frozenset(SHEET_ERRORS)
 
 
-def _hash_rows(values: np.ndarray) -> np.ndarray:
+def _hash_rows(values: np.ndarray, text: pd.Series | None = None) -> np.ndarray:
     """Positions of the text cells that start with '#' (sheet errors start so exactly).
     One text of every cell, a line each (an empty line for a cell that is not text), so
-    the lines starting with it are the candidates, found in C."""
-    big = "\n".join([v if isinstance(v, str) else "" for v in values.tolist()])
+    the lines starting with it are the candidates, found in C. `text`: `_text` of the
+    cells, when known: its lines are searched instead (a cell starting with '#' keeps it
+    stripped; no per-cell type check), and only when one starts so is each cell looked at."""
+    texts = text.to_numpy(dtype=object).tolist() if text is not None else None
+    big = "\n".join(texts if texts is not None else [v if isinstance(v, str) else "" for v in values.tolist()])
     if not big.startswith("#") and "\n#" not in big:
         return np.zeros(0, dtype=np.int64)
-    if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell
+    if texts is not None or big.count("\n") != len(values) - 1:  # (a cell holds a newline) each cell
         hit = [k for k, v in enumerate(values) if isinstance(v, str) and v.startswith("#")]
         return np.asarray(hit, dtype=np.int64)
     rows, row, at = [], 0, 0

@@ -352,6 +352,7 @@ class _Run:
     parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
     st: Any = None  # the status chain's StatusResult
     lead_keys: pd.DataFrame | None = None  # dedupe's normalised keys of the leads, when reusable
+    gone: pd.Series | None = None  # erased(leads["name"]): no step before the issues changes a name
     now: dt.datetime | None = None
 
     @property
@@ -391,7 +392,7 @@ def _validate(r: _Run) -> None:
     v = validate_leads(r.tables["leads"], r.schemas, r.today, r.lang, r.settings.region)
     r.leads, r.validation = v.leads, v
     r.problems = problems = v.problems.frame()
-    gone = erased(v.leads["name"])
+    r.gone = gone = erased(v.leads["name"])
     if gone.any() and len(problems):  # erased rows keep their tombstones unflagged
         r.problems = problems = problems[~problems["index"].isin(v.leads.index[gone])]
     if len(problems):
@@ -427,7 +428,7 @@ def _dedupe(r: _Run) -> None:
         # Keys normalised once by validation are reused, not parsed again.
         records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at",
                          "duplicate_of", "row", "phone_e164", "email_norm"]]
-        gone = erased(leads["name"])
+        gone = r.gone
         if gone.any():  # an erased row is no evidence, and keeps its `Trùng với`
             records = records.copy()
             records.loc[gone, ["name", "company", "email", "phone"]] = ""
@@ -546,7 +547,7 @@ def _issues_column(r: _Run) -> None:
     """`Lỗi dữ liệu`: every step's issues joined; the computed columns ensured; `check`'s table."""
     leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
-    joined = joined.reindex(leads.index).fillna("").where(~erased(leads["name"]), "")
+    joined = joined.reindex(leads.index).fillna("").where(~r.gone, "")
     r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids,
                                   old_text=r.validation.texts.get("issues"))
     leads["issues"] = joined

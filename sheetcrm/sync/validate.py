@@ -211,8 +211,10 @@ class _Checks:
         """Duplicated lead ids are problems (on the later rows), never changed."""
         ids, msgs = self.text["lead_id"], self.msgs
         has_id = ids.ne("")
-        first_row = self.out["row"].groupby(ids.where(has_id)).transform("min")
         dup = has_id & ids.duplicated(keep="first")
+        # The first row of each repeated id, grouped over the rows of those ids only.
+        again = has_id & ids.isin(ids[dup].unique()) if dup.any() else dup
+        first_row = self.out["row"][again].groupby(ids[again]).transform("min")
         self.problems.add(dup, "duplicate_id",
                           lambda idx: [msgs["duplicate_id"].format(value=i, row=int(r))
                                        for i, r in zip(ids[idx], first_row[idx])],

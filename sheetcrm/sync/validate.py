@@ -40,7 +40,8 @@ class Problems:
             cells: Callable[[pd.Index], Any] | str) -> None:
         """Record rows where `mask` holds. `message`/`cells` are texts or functions of the
         failing rows' index, so texts are only built for the (few) failing rows."""
-        mask = mask.astype("boolean").fillna(False).astype(bool)
+        if mask.dtype != bool:  # a plain bool mask has no missing value to fill
+            mask = mask.astype("boolean").fillna(False).astype(bool)
         if not mask.any():
             return
         idx = mask[mask].index

@@ -230,12 +230,12 @@ def _hash_rows(values: np.ndarray, text: pd.Series | None = None) -> np.ndarray:
     One text of every cell, a line each (an empty line for a cell that is not text), so
     the lines starting with it are the candidates, found in C. `text`: `_text` of the
     cells, when known: its lines are searched instead (a cell starting with '#' keeps it
-    stripped; no per-cell type check), and only when one starts so is each cell looked at."""
+    stripped; no per-cell type check), and the rows found are checked in the cells."""
     texts = text.to_numpy(dtype=object).tolist() if text is not None else None
     big = "\n".join(texts if texts is not None else [v if isinstance(v, str) else "" for v in values.tolist()])
     if not big.startswith("#") and "\n#" not in big:
         return np.zeros(0, dtype=np.int64)
-    if texts is not None or big.count("\n") != len(values) - 1:  # (a cell holds a newline) each cell
+    if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell
         hit = [k for k, v in enumerate(values) if isinstance(v, str) and v.startswith("#")]
         return np.asarray(hit, dtype=np.int64)
     rows, row, at = [], 0, 0
@@ -245,7 +245,7 @@ def _hash_rows(values: np.ndarray, text: pd.Series | None = None) -> np.ndarray:
         row += big.count("\n", at, nxt + 1)
         at = nxt + 1
         rows.append(row)
-    return np.asarray([r for r in rows if isinstance(values[r], str)], dtype=np.int64)
+    return np.asarray([r for r in rows if isinstance(values[r], str) and values[r].startswith("#")], dtype=np.int64)
 
 
 def _col_has_text(s: pd.Series) -> pd.Series:

@@ -478,6 +478,7 @@ def _status(r: _Run) -> None:
                                for x in st_issues.to_numpy(dtype=object).tolist()],
                               index=st_issues.index, dtype=object)
     r.issues["status"] = st_issues.reindex(leads.index).fillna("")
+    st.issues = r.issues["status"]  # the texts, not a list per lead kept to the plan's end
     report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
     report.counts.update(getattr(st, "counts", {}) or {})
 
@@ -500,6 +501,7 @@ def _previous_contacts(r: _Run) -> None:
         prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang,
                                        lead_keys=r.lead_keys)
         r.issues["previous"] = prev.reindex(leads.index).fillna("")
+    r.lead_keys = None  # no later step reads the normalised names: freed before the summaries
     nu = st.nurture_updates
     if nu is not None and len(nu):
         _nurture_cells(r.tables["nurture"], r.parsed["nurture"]["lead_id"], nu, schemas, lang, r.changes)

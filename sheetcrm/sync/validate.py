@@ -8,6 +8,7 @@ sync can write the texts into `Lỗi dữ liệu`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -261,18 +262,36 @@ def _show(v: Any) -> str:
 _ID_NUM = re.compile(r"(\d+)\s*$")
 
 
+@functools.lru_cache(maxsize=8)
+def _id_numbers(prefix: str) -> re.Pattern[str]:
+    """Per line starting with `prefix`: the digits `_ID_NUM` finds in the rest of the line."""
+    return re.compile(rf"^{re.escape(prefix)}[^\n]*?(\d+)[^\S\n]*$", re.M)
+
+
 def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     """Give blank ids the next free numbers after the highest `prefix`-number in use,
     in sheet order. Existing ids are returned unchanged."""
     ids = as_text(lead_ids)
-    values = ids.to_numpy().tolist()
-    blank = pd.Series([not v.strip() for v in values], index=ids.index)
+    arr = ids.to_numpy(dtype=object)
+    empty = arr == ""
+    # Blank: empty, or only spaces (looked at only among the cells not empty).
+    spaces = np.fromiter(map(str.isspace, arr[~empty]), dtype=bool, count=int((~empty).sum()))
+    blank_arr = empty.copy()
+    blank_arr[~empty] = spaces
+    blank = pd.Series(blank_arr, index=ids.index)
     if not blank.any():
         return ids
+    values = arr.tolist()
     n = len(prefix)
-    # The number ending each of our ids: the rest itself when it is all ASCII digits.
-    found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
-             for x in (v[n:] for v in values if v.startswith(prefix))]
+    big = "\n".join(values)
+    if big.count("\n") == len(values) - 1:
+        # The number ending each of our ids, found by one multi-line search of them all:
+        # the same digits as `_ID_NUM.search` of each id's rest (the leftmost run ending it).
+        found = _id_numbers(prefix).findall(big)
+    else:  # an id holds a newline: one by one
+        # The number ending each of our ids: the rest itself when it is all ASCII digits.
+        found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
+                 for x in (v[n:] for v in values if v.startswith(prefix))]
     nums = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce")
     start = int(nums.max()) + 1 if nums.notna().any() else 1
     new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]

@@ -91,6 +91,7 @@ class _Writer:
         self.width = table.width
         self.added: list[str] = []
         self._rows: tuple[pd.DataFrame, np.ndarray] | None = None
+        self._ids: tuple[pd.Series, np.ndarray] | None = None
 
     def rows_of(self, frame: pd.DataFrame) -> np.ndarray:
         """`frame`'s sheet rows as Python ints in an object array, made once: the updates
@@ -98,6 +99,14 @@ class _Writer:
         if self._rows is None or self._rows[0] is not frame:
             self._rows = (frame, np.array(frame["row"].to_numpy().tolist(), dtype=object))
         return self._rows[1]
+
+    def ids_of(self, lead_ids: pd.Series) -> np.ndarray:
+        """`lead_ids` as the cell updates name them ('' → None), made once per Series."""
+        if self._ids is None or self._ids[0] is not lead_ids:
+            ids = np.empty(len(lead_ids), dtype=object)
+            ids[:] = [i or None for i in lead_ids.to_numpy(dtype=object).tolist()]
+            self._ids = (lead_ids, ids)
+        return self._ids[1]
 
     def column(self, key: str) -> int:
         if key not in self.col_of:
@@ -152,7 +161,7 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     # Only the rows written are converted to cell values.
     sheet_rows = writer.rows_of(frame)[idx].tolist()
     old_v = old.to_numpy(dtype=object)[idx].tolist()
-    ids = [i or None for i in lead_ids.to_numpy(dtype=object)[idx].tolist()]
+    ids = writer.ids_of(lead_ids)[idx].tolist()
     sub = new.iloc[idx]
     if kind == "date" and pd.api.types.is_datetime64_any_dtype(sub) and getattr(sub.dt, "tz", None) is None:
         values = sub.dt.date.astype(object).where(sub.notna(), None).tolist()

@@ -406,8 +406,22 @@ def _grades_block(g: Grid, L: dict[str, str], o: pd.DataFrame, rules: Any, owner
             rows, [None] + ["integer"] * (len(grades) + 2), total=total)
 
 
+def _can_lead(frame: pd.DataFrame, key: str, k: int) -> pd.DataFrame:
+    """The rows of `frame` that can be among the first `k` sorted by `key` descending (then
+    by other keys): those at least the k-th largest `key`, in their order, so a stable sort
+    of them gives the same first `k` as sorting every row."""
+    if k <= 0 or len(frame) <= 4 * k or key not in frame:
+        return frame
+    vals = frame[key].to_numpy()
+    if vals.dtype.kind not in "if" or np.isnan(vals.astype(float)).any():
+        return frame
+    kth = np.partition(vals, len(vals) - k)[len(vals) - k]
+    return frame[vals >= kth]
+
+
 def _top_deals_block(g: Grid, L: dict[str, str], o: pd.DataFrame, exp: pd.Series, name: dict[str, str],
                      fs: ForecastSettings) -> None:
+    o = _can_lead(o, "weighted", fs.top_deals)
     top = o.assign(x_exp=exp).sort_values(["weighted", "p", "lead_id"], ascending=[False, False, True],
                                          kind="mergesort").head(fs.top_deals)
     rows = [[r.lead_id, r.name, r.owner, r.product, name.get(r.status, ""), round(float(r.value)),
@@ -424,11 +438,12 @@ def _stalled_block(g: Grid, L: dict[str, str], o: pd.DataFrame, facts: Facts, na
     last = to_dates(o["last_contact"]) if "last_contact" in o else pd.Series(pd.NaT, index=o.index, dtype=DATE_DTYPE)
     since = last.fillna(facts.entered.reindex(o.index))
     days = (pd.Timestamp(today) - since).dt.days
-    st = o.assign(x_days=days, x_last=last)[days > fs.stalled_days]
+    quiet = (days > fs.stalled_days).to_numpy(bool)
+    st = _can_lead(o[quiet], "value", STALLED_LISTED).assign(x_days=days, x_last=last)
     st = st.sort_values(["value", "x_days", "lead_id"], ascending=[False, False, True], kind="mergesort")
     rows = [[r.lead_id, r.name, r.owner, name.get(r.status, ""), None if pd.isna(r.x_last) else r.x_last.date(),
              int(r.x_days), round(float(r.value))] for r in st.head(STALLED_LISTED).itertuples()]
-    g.table(L["fc_stalled_title"].format(days=fs.stalled_days, n=len(st)),
+    g.table(L["fc_stalled_title"].format(days=fs.stalled_days, n=int(quiet.sum())),
             [L["fc_lead_id"], L["fc_name"], L["owner_col"], L["funnel_stage"], L["fc_last_contact"],
              L["fc_days_quiet"], L["fc_value"]],
             rows, [None, None, None, None, "date", "integer", "integer"])

@@ -150,17 +150,20 @@ def _features(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame) -> pd.DataF
 
 
 def _design(X: pd.DataFrame, cats: dict[str, list[str]]) -> np.ndarray:
-    cols = [X[list(NUM_FEATURES)].to_numpy(float)]
+    # One matrix filled in place (what np.hstack of the blocks gives, without the blocks).
+    num = X[list(NUM_FEATURES)].to_numpy(float)
+    A = np.zeros((len(X), num.shape[1] + sum(len(cats[c]) for c in CAT_FEATURES)), dtype=float)
+    A[:, :num.shape[1]] = num
+    at = num.shape[1]
     for c in CAT_FEATURES:
         known = cats[c]
         if not known:
             continue
         codes = pd.Index(known).get_indexer(X[c].to_numpy(dtype=object))
-        onehot = np.zeros((len(X), len(known)), dtype=float)
         hit = codes >= 0
-        onehot[np.flatnonzero(hit), codes[hit]] = 1.0
-        cols.append(onehot)
-    return np.hstack(cols)
+        A[np.flatnonzero(hit), at + codes[hit]] = 1.0
+        at += len(known)
+    return A
 
 
 def _categories(X: pd.DataFrame) -> dict[str, list[str]]:
@@ -208,7 +211,9 @@ def _fit(A: np.ndarray, y: np.ndarray):
 
 def _predict(model, A: np.ndarray) -> np.ndarray:
     m, mu, sd = model
-    return m.predict_proba((A - mu) / sd)[:, 1]
+    Z = A - mu
+    Z /= sd  # in place: one copy of the design matrix, not two
+    return m.predict_proba(Z)[:, 1]
 
 
 def _spellings(values: pd.Series) -> dict[str, str]:

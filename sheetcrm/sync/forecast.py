@@ -444,7 +444,8 @@ def _stalled_block(g: Grid, L: dict[str, str], o: pd.DataFrame, facts: Facts, na
     since = last.fillna(facts.entered.reindex(o.index))
     days = (pd.Timestamp(today) - since).dt.days
     quiet = (days > fs.stalled_days).to_numpy(bool)
-    st = _can_lead(o[quiet], "value", STALLED_LISTED).assign(x_days=days, x_last=last)
+    # (the columns given the kept rows' values: an empty frame would take a longer index)
+    st = _can_lead(o[quiet].assign(x_days=days[quiet], x_last=last[quiet]), "value", STALLED_LISTED)
     st = st.sort_values(["value", "x_days", "lead_id"], ascending=[False, False, True], kind="mergesort")
     rows = [[r.lead_id, r.name, r.owner, name.get(r.status, ""), None if pd.isna(r.x_last) else r.x_last.date(),
              int(r.x_days), round(float(r.value))] for r in st.head(STALLED_LISTED).itertuples()]

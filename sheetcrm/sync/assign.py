@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..text import as_text, fold, map_distinct
+from ..text import as_text, fold, map_distinct, strip_text
 from .dates import parse_one
 from .frames import map_series
 from .schedule import WorkCalendar, next_working_day
@@ -154,7 +154,7 @@ def first_contact_due(created: pd.Series, calendar: WorkCalendar, cutoff: dt.tim
 
 def open_counts(owner: pd.Series, status: pd.Series, open_statuses: set[str]) -> pd.Series:
     """Open leads per folded owner name."""
-    keys = map_distinct(as_text(owner).str.strip(), fold, "")
+    keys = map_distinct(strip_text(owner), fold, "")
     mask = status.isin(open_statuses) & keys.ne("")
     return keys[mask].value_counts()
 

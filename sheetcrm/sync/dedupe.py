@@ -392,24 +392,34 @@ def match_previous_contacts(leads: pd.DataFrame, rejections: pd.DataFrame, nurtu
     if not logs or len(leads) == 0:
         return out
     log = pd.concat(logs, ignore_index=True)
-    lk = (key_columns(leads, rules) if lead_keys is None else lead_keys.copy()).reset_index(drop=True)
-    lk["lead_id"] = _text(leads["lead_id"]).to_numpy() if "lead_id" in leads else ""
-    lk["pos"] = np.arange(len(lk))
+    lk = (key_columns(leads, rules) if lead_keys is None else lead_keys).reset_index(drop=True)
+    n = len(lk)
+    lead = pd.DataFrame({"pos": np.arange(n),
+                         "lead_id": _text(leads["lead_id"]).to_numpy() if "lead_id" in leads else ""})
+    # Each key as integer codes shared by the leads and the log (-1: no key), so the joins
+    # compare integers; the codes of a column are found in one pass over both sides.
+    def joint(c: str) -> tuple[np.ndarray, int]:
+        codes, uniques = pd.factorize(np.concatenate([lk[c].to_numpy(dtype=object), log[c].to_numpy(dtype=object)]))
+        return codes.astype(np.int64), len(uniques)
+
+    codes: dict[str, np.ndarray] = {}
     # A switchboard or shared inbox says nothing about who the person is.
     limit = rules.engine.common_key_limit
     for c in ("phone", "email"):
-        both = pd.concat([lk[c], log[c]]).dropna()
-        vc = both.value_counts()
-        common = vc[vc > limit].index
-        lk[c] = lk[c].where(~lk[c].isin(common), None)
-        log[c] = log[c].where(~log[c].isin(common), None)
-    lk["nc"] = np.where((lk.name != "") & (lk.company != ""), lk.name + "\x1f" + lk.company, None)
-    log["nc"] = np.where((log.name != "") & (log.company != ""), log.name + "\x1f" + log.company, None)
+        k, m = joint(c)
+        common = np.r_[np.bincount(k[k >= 0], minlength=m) > limit, True]  # [-1]: no key stays so
+        codes[c] = np.where(common[k], -1, k)
+    name, _ = joint("name")
+    company, m = joint("company")
+    both = np.concatenate([((lk.name != "") & (lk.company != "")).to_numpy(bool),
+                           ((log.name != "") & (log.company != "")).to_numpy(bool)])
+    codes["nc"] = np.where(both, name * max(m, 1) + company, -1)  # the pair (name, company)
     hits = []
     for c in ("phone", "email", "nc"):
-        hits.append(lk.loc[lk[c].notna(), ["pos", "lead_id", c]].merge(
-            log.loc[log[c].notna(), [c, "lead_id", "date", "reason", "kind"]],
-            on=c, suffixes=("", "_log")).drop(columns=c))
+        lc, gc_ = codes[c][:n], codes[c][n:]
+        left = lead.loc[lc >= 0].assign(_key=lc[lc >= 0])
+        right = log.loc[gc_ >= 0, ["lead_id", "date", "reason", "kind"]].assign(_key=gc_[gc_ >= 0])
+        hits.append(left.merge(right, on="_key", suffixes=("", "_log")).drop(columns="_key"))
     h = pd.concat(hits, ignore_index=True)
     h = h[(h.lead_id_log != h.lead_id) | (h.lead_id == "")]
     if h.empty:

@@ -151,17 +151,20 @@ def _features(pop: pd.DataFrame, facts: Facts, points: pd.DataFrame) -> pd.DataF
 
 
 def _design(X: pd.DataFrame, cats: dict[str, list[str]]) -> np.ndarray:
-    cols = [X[list(NUM_FEATURES)].to_numpy(float)]
+    # One matrix filled in place (what np.hstack of the blocks gives, without the blocks).
+    num = X[list(NUM_FEATURES)].to_numpy(float)
+    A = np.zeros((len(X), num.shape[1] + sum(len(cats[c]) for c in CAT_FEATURES)), dtype=float)
+    A[:, :num.shape[1]] = num
+    at = num.shape[1]
     for c in CAT_FEATURES:
         known = cats[c]
         if not known:
             continue
         codes = pd.Index(known).get_indexer(X[c].to_numpy(dtype=object))
-        onehot = np.zeros((len(X), len(known)), dtype=float)
         hit = codes >= 0
-        onehot[np.flatnonzero(hit), codes[hit]] = 1.0
-        cols.append(onehot)
-    return np.hstack(cols)
+        A[np.flatnonzero(hit), at + codes[hit]] = 1.0
+        at += len(known)
+    return A
 
 
 def _categories(X: pd.DataFrame) -> dict[str, list[str]]:
@@ -227,7 +230,9 @@ def _fit(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, n
 def _predict(model: tuple[np.ndarray, float, np.ndarray, np.ndarray], A: np.ndarray) -> np.ndarray:
     # the logistic function of the decision value, as LogisticRegression.predict_proba
     coef, intercept, mu, sd = model
-    return 1.0 / (1.0 + np.exp(-(((A - mu) / sd) @ coef + intercept)))
+    Z = A - mu
+    Z /= sd  # in place: one copy of the design matrix, not two
+    return 1.0 / (1.0 + np.exp(-(Z @ coef + intercept)))
 
 
 def _spellings(values: pd.Series) -> dict[str, str]:
@@ -292,7 +297,7 @@ def forecast_frame(i: SummaryInputs) -> tuple[pd.DataFrame, Facts, Backtest]:
     """The population with its facts and win probability (columns `p`, `value`, `weighted`)."""
     rules = i.schemas.scoring
     pop, hist = shared(i)
-    pop = pop.copy()
+    pop = pop.copy(deep=False)  # columns added only; the shared population stays as it is
     facts = lead_facts(pop, i.history, i.rejections, i.schemas, i.today, hist)
     sc = score_leads(pop, rules, i.today, i.language, features_only=True)
     p, bt = win_probability(pop, facts, sc.points, rules.forecast, i.schemas)
@@ -365,7 +370,7 @@ def build_forecast(i: SummaryInputs, tab: str) -> SheetLayout:
                               anchor=(pos["title"], 5), width=560, height=300))
     g.reserve(pos["title"], 19)
 
-    _grades_block(g, L, pop[facts.open], rules, owner)
+    _grades_block(g, L, o, rules, owner)  # the open leads selected above (read only)
     _top_deals_block(g, L, o, exp, name, fs)
     _stalled_block(g, L, o, facts, name, fs, i.today)
     _history_block(g, L, i, tab, pop, facts, o, per, this, fs)
@@ -425,8 +430,22 @@ def _grades_block(g: Grid, L: dict[str, str], o: pd.DataFrame, rules: Any, owner
             rows, [None] + ["integer"] * (len(grades) + 2), total=total)
 
 
+def _can_lead(frame: pd.DataFrame, key: str, k: int) -> pd.DataFrame:
+    """The rows of `frame` that can be among the first `k` sorted by `key` descending (then
+    by other keys): those at least the k-th largest `key`, in their order, so a stable sort
+    of them gives the same first `k` as sorting every row."""
+    if k <= 0 or len(frame) <= 4 * k or key not in frame:
+        return frame
+    vals = frame[key].to_numpy()
+    if vals.dtype.kind not in "if" or np.isnan(vals.astype(float)).any():
+        return frame
+    kth = np.partition(vals, len(vals) - k)[len(vals) - k]
+    return frame[vals >= kth]
+
+
 def _top_deals_block(g: Grid, L: dict[str, str], o: pd.DataFrame, exp: pd.Series, name: dict[str, str],
                      fs: ForecastSettings) -> None:
+    o = _can_lead(o, "weighted", fs.top_deals)
     top = o.assign(x_exp=exp).sort_values(["weighted", "p", "lead_id"], ascending=[False, False, True],
                                          kind="mergesort").head(fs.top_deals)
     rows = [[r.lead_id, r.name, r.owner, r.product, name.get(r.status, ""), round(float(r.value)),
@@ -443,11 +462,13 @@ def _stalled_block(g: Grid, L: dict[str, str], o: pd.DataFrame, facts: Facts, na
     last = to_dates(o["last_contact"]) if "last_contact" in o else pd.Series(pd.NaT, index=o.index, dtype=DATE_DTYPE)
     since = last.fillna(facts.entered.reindex(o.index))
     days = (pd.Timestamp(today) - since).dt.days
-    st = o.assign(x_days=days, x_last=last)[days > fs.stalled_days]
+    quiet = (days > fs.stalled_days).to_numpy(bool)
+    # (the columns given the kept rows' values: an empty frame would take a longer index)
+    st = _can_lead(o[quiet].assign(x_days=days[quiet], x_last=last[quiet]), "value", STALLED_LISTED)
     st = st.sort_values(["value", "x_days", "lead_id"], ascending=[False, False, True], kind="mergesort")
     rows = [[r.lead_id, r.name, r.owner, name.get(r.status, ""), None if pd.isna(r.x_last) else r.x_last.date(),
              int(r.x_days), round(float(r.value))] for r in st.head(STALLED_LISTED).itertuples()]
-    g.table(L["fc_stalled_title"].format(days=fs.stalled_days, n=len(st)),
+    g.table(L["fc_stalled_title"].format(days=fs.stalled_days, n=int(quiet.sum())),
             [L["fc_lead_id"], L["fc_name"], L["owner_col"], L["funnel_stage"], L["fc_last_contact"],
              L["fc_days_quiet"], L["fc_value"]],
             rows, [None, None, None, None, "date", "integer", "integer"])

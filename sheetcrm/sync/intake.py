@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..changes import AddColumns, ChangeSet
 from ..schema import Schemas
-from ..text import as_text, fold, fold_series, lookup, map_distinct
+from ..text import as_text, fold, fold_series, lookup, map_distinct, strip_text
 from .assign import AssignSettings, assign, cursor_text, first_contact_due, open_counts, parse_team
 from .dates import parse_dates
 from .normalize import normalize_email, normalize_phone
@@ -163,7 +163,7 @@ def team_rows(tables: Mapping[str, Table], owners: pd.Series) -> pd.DataFrame:
     team = tables["team"]
     if team.exists and len(team.frame):
         return team.frame
-    names = as_text(owners).str.strip()
+    names = strip_text(owners)
     names = names[names.ne("")]
     keys = map_distinct(names, fold, "")
     listed = names[~keys.duplicated()].tolist()
@@ -444,7 +444,7 @@ def plan_owners(tables: Mapping[str, Table], leads: pd.DataFrame, new: pd.Series
     a = assignment or AssignSettings()
     initial = schemas.chain.initial
     fresh = new & leads["status"].fillna(initial).eq(initial)
-    need = fresh & as_text(leads["owner"]).str.strip().eq("")
+    need = fresh & strip_text(leads["owner"]).eq("")
     ids = leads["lead_id"]
     if need.any():
         owners = hand_out(tables, changes, leads.loc[need, "product"], leads[["owner", "status"]], schemas,

@@ -20,12 +20,13 @@ from .frames import DATE_DTYPE, to_dates
 
 def lead_positions(ids: pd.Series, wanted: pd.Series) -> np.ndarray:
     """Position in `ids` of each of `wanted` (-1 when absent; a repeated id: its first row)."""
-    keys = pd.Index(as_text(ids).to_numpy())
-    first = ~keys.duplicated()
-    pos = np.flatnonzero(first)
-    index = keys[first]
-    hit = index.get_indexer(as_text(wanted).to_numpy())
-    return np.where(hit >= 0, pos[np.maximum(hit, 0)], -1).astype(np.int64)
+    # One hash pass over both: a code per distinct id, then each code's first row in `ids`.
+    keys = as_text(ids).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(np.concatenate([keys, as_text(wanted).to_numpy(dtype=object)]))
+    n = len(keys)
+    first = np.full(len(uniques) + 1, -1, dtype=np.int64)  # [-1]: never used (all text)
+    first[codes[:n][::-1]] = np.arange(n - 1, -1, -1)  # later rows first: the first row wins
+    return first[codes[n:]].astype(np.int64)
 
 
 def prepare_history(ids: pd.Series, history: pd.DataFrame) -> pd.DataFrame:

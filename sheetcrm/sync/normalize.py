@@ -124,7 +124,7 @@ def _map_memo_picks(values: pd.Series, kind: str, region: str,
     if sum(len(done) for done, _, _ in pending) <= 2 * len(uniques):
         for done, results, statuses in _PENDING.pop((kind, region), []):
             memo.update(zip(_memo_keys(done), zip(results, statuses)))
-    if memo:
+    if memo and len(memo) >= len(uniques) // 8:  # a small table would find next to nothing
         keys = _memo_keys(uniques)
         found = [memo.get(k) for k in keys]
         todo = [n for n, r in enumerate(found) if r is None]

@@ -90,6 +90,23 @@ class _Writer:
         self.col_of = dict(table.col_of)
         self.width = table.width
         self.added: list[str] = []
+        self._rows: tuple[pd.DataFrame, np.ndarray] | None = None
+        self._ids: tuple[pd.Series, np.ndarray] | None = None
+
+    def rows_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """`frame`'s sheet rows as Python ints in an object array, made once: the updates
+        of a row share one int, not one each."""
+        if self._rows is None or self._rows[0] is not frame:
+            self._rows = (frame, np.array(frame["row"].to_numpy().tolist(), dtype=object))
+        return self._rows[1]
+
+    def ids_of(self, lead_ids: pd.Series) -> np.ndarray:
+        """`lead_ids` as the cell updates name them ('' → None), made once per Series."""
+        if self._ids is None or self._ids[0] is not lead_ids:
+            ids = np.empty(len(lead_ids), dtype=object)
+            ids[:] = [i or None for i in lead_ids.to_numpy(dtype=object).tolist()]
+            self._ids = (lead_ids, ids)
+        return self._ids[1]
 
     def column(self, key: str) -> int:
         if key not in self.col_of:
@@ -105,8 +122,14 @@ class _Writer:
                 AddColumns(self.table.title, self.width - len(self.added) + 1, tuple(self.added)))
 
 
-def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None) -> np.ndarray:
-    """Vectorised equality of what a cell holds and what the sync wants there."""
+def _same(old: pd.Series, new: pd.Series, kind: str, old_text: pd.Series | None = None,
+          absent: bool = False) -> np.ndarray:
+    """Vectorised equality of what a cell holds and what the sync wants there. `absent`:
+    the sheet has no such column (every cell empty)."""
+    if absent and kind != "date":
+        if pd.api.types.is_numeric_dtype(new) or pd.api.types.is_bool_dtype(new):
+            return new.isna().to_numpy()  # a number's text is never empty
+        return (as_text(new) == "").to_numpy()
     if kind == "date":
         o, _ = parse_dates(old)
         n = pd.to_datetime(new, errors="coerce")
@@ -121,24 +144,35 @@ def _updates(writer: _Writer, key: str, new: pd.Series, mask: pd.Series | None,
     `old_text`: `_text` of the sheet's column, when the caller has it already."""
     old = frame[key] if key in frame else pd.Series(None, index=frame.index, dtype=object)
     rows = np.ones(len(frame), bool) if mask is None else mask.to_numpy(bool)
-    differ = rows & ~_same(old, new, kind, old_text if key in frame else None)
+    ot = old_text if key in frame else None
+    sel = np.flatnonzero(rows) if mask is not None else None
+    if sel is not None and len(sel) < len(rows) // 2:
+        # Few rows asked: only they are compared (the comparison is cell by cell).
+        differ = np.zeros(len(rows), dtype=bool)
+        differ[sel] = ~_same(old.iloc[sel], new.iloc[sel], kind, None if ot is None else ot.iloc[sel],
+                             absent=key not in frame)
+    else:
+        differ = rows & ~_same(old, new, kind, ot, absent=key not in frame)
     if not differ.any():
         return []
     col = writer.column(key)
     idx = np.flatnonzero(differ)
     tab = writer.table.title
     # Only the rows written are converted to cell values.
-    sheet_rows = frame["row"].to_numpy()[idx].tolist()
+    sheet_rows = writer.rows_of(frame)[idx].tolist()
     old_v = old.to_numpy(dtype=object)[idx].tolist()
-    ids = [i or None for i in lead_ids.to_numpy(dtype=object)[idx].tolist()]
+    ids = writer.ids_of(lead_ids)[idx].tolist()
     sub = new.iloc[idx]
     if kind == "date" and pd.api.types.is_datetime64_any_dtype(sub) and getattr(sub.dt, "tz", None) is None:
         values = sub.dt.date.astype(object).where(sub.notna(), None).tolist()
     elif kind == "date":
         values = [None if pd.isna(v) else pd.Timestamp(v).date() for v in sub.to_numpy(dtype=object)]
     else:
-        values = ["" if v is None or (isinstance(v, float) and v != v) else v
-                  for v in sub.to_numpy(dtype=object).tolist()]
+        arr = sub.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=False) in ("string", "integer"):
+            values = arr.tolist()  # nothing missing: the cells as they are
+        else:
+            values = ["" if v is None or (isinstance(v, float) and v != v) else v for v in arr.tolist()]
     with _gc_paused():
         return [CellUpdate(tab, r, col, v, o, i) for r, v, o, i in zip(sheet_rows, values, old_v, ids)]
 
@@ -327,6 +361,7 @@ class _Run:
     parsed: dict[str, pd.DataFrame] = field(default_factory=dict)  # log tabs, parsed
     st: Any = None  # the status chain's StatusResult
     lead_keys: pd.DataFrame | None = None  # dedupe's normalised keys of the leads, when reusable
+    gone: pd.Series | None = None  # erased(leads["name"]): no step before the issues changes a name
     now: dt.datetime | None = None
 
     @property
@@ -366,7 +401,7 @@ def _validate(r: _Run) -> None:
     v = validate_leads(r.tables["leads"], r.schemas, r.today, r.lang, r.settings.region)
     r.leads, r.validation = v.leads, v
     r.problems = problems = v.problems.frame()
-    gone = erased(v.leads["name"])
+    r.gone = gone = erased(v.leads["name"])
     if gone.any() and len(problems):  # erased rows keep their tombstones unflagged
         r.problems = problems = problems[~problems["index"].isin(v.leads.index[gone])]
     if len(problems):
@@ -402,7 +437,7 @@ def _dedupe(r: _Run) -> None:
         # Keys normalised once by validation are reused, not parsed again.
         records = leads[["lead_id", "name", "company", "email", "phone", "owner", "created_at",
                          "duplicate_of", "row", "phone_e164", "email_norm"]]
-        gone = erased(leads["name"])
+        gone = r.gone
         if gone.any():  # an erased row is no evidence, and keeps its `Trùng với`
             records = records.copy()
             records.loc[gone, ["name", "company", "email", "phone"]] = ""
@@ -452,6 +487,7 @@ def _status(r: _Run) -> None:
                                for x in st_issues.to_numpy(dtype=object).tolist()],
                               index=st_issues.index, dtype=object)
     r.issues["status"] = st_issues.reindex(leads.index).fillna("")
+    st.issues = r.issues["status"]  # the texts, not a list per lead kept to the plan's end
     report.transitions = int(getattr(st, "counts", {}).get("transitions", len(st.history_rows)))
     report.counts.update(getattr(st, "counts", {}) or {})
 
@@ -474,6 +510,7 @@ def _previous_contacts(r: _Run) -> None:
         prev = match_previous_contacts(leads, logged["rejections"], logged["nurture"], r.rules, lang,
                                        lead_keys=r.lead_keys)
         r.issues["previous"] = prev.reindex(leads.index).fillna("")
+    r.lead_keys = None  # no later step reads the normalised names: freed before the summaries
     nu = st.nurture_updates
     if nu is not None and len(nu):
         _nurture_cells(r.tables["nurture"], r.parsed["nurture"]["lead_id"], nu, schemas, lang, r.changes)
@@ -521,7 +558,7 @@ def _issues_column(r: _Run) -> None:
     """`Lỗi dữ liệu`: every step's issues joined; the computed columns ensured; `check`'s table."""
     leads, issues, w, leads_t = r.leads, r.issues, r.w, r.tables["leads"]
     joined = _join(*[issues[k] for k in ("validate", "dedupe", "previous", "status") if k in issues])
-    joined = joined.reindex(leads.index).fillna("").where(~erased(leads["name"]), "")
+    joined = joined.reindex(leads.index).fillna("").where(~r.gone, "")
     r.changes.updates += _updates(w, "issues", joined, None, r.raw, r.new_ids,
                                   old_text=r.validation.texts.get("issues"))
     leads["issues"] = joined

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.schema import Offset
+from sheetcrm.text import map_distinct
 
 _DAY = np.timedelta64(1, "D")
 
@@ -120,7 +121,8 @@ def add_offset(dates: pd.Series, offset: Offset | str, calendar: WorkCalendar) -
 def add_offsets(dates: pd.Series, offsets: pd.Series, calendar: WorkCalendar) -> pd.Series:
     """`add_offset` where each row has its own offset (a Series of Offset or text, aligned)."""
     out = pd.Series(pd.NaT, index=dates.index, dtype="datetime64[ns]")
-    keys = offsets.map(lambda o: str(o) if isinstance(o, (Offset, str)) else "")
+    # Each distinct offset named once (a Series of a few values repeated per lead).
+    keys = map_distinct(offsets, lambda o: str(o) if isinstance(o, (Offset, str)) else "", "")
     for key in pd.unique(keys.to_numpy()):
         if not key:
             continue

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SchemaError
-from ..text import as_text, fold, map_distinct
+from ..text import as_text, fold, map_distinct, strip_text
 
 TEXT_RULES = ("source", "product")  # leads columns scored by their answer, besides BANT
 BANT_KEYS = ("budget", "authority", "need", "timing")
@@ -360,9 +360,31 @@ def _days_since(last: pd.Series, today: dt.date) -> pd.Series:
 
 def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     """Integer code per cell and the distinct values (a missing cell is its own value '')."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":  # points, bands: no objects
+        codes, uniques = pd.factorize(values)
+        return codes.astype(np.int64), uniques.tolist()
     arr = np.asarray(values, dtype=object)
     codes, uniques = pd.factorize(arr, use_na_sentinel=False)
     return codes.astype(np.int64), list(uniques)
+
+
+def _stripped_codes(raw: pd.Series) -> tuple[np.ndarray, list]:
+    """`_codes` of the stripped text of each cell: the cells factorized once, then only
+    their distinct values stripped (same codes and order as stripping every cell)."""
+    codes, uniques = pd.factorize(as_text(raw).to_numpy(dtype=object))
+    inner, uniq = _codes([u.strip() for u in uniques.tolist()])
+    return (inner[codes] if len(codes) else codes.astype(np.int64)), uniq
+
+
+def _filled(values: pd.Series) -> np.ndarray:
+    """Per cell: holds text other than spaces. Compared as a whole array, no hashing:
+    contact columns are nearly all distinct."""
+    arr = as_text(values).to_numpy(dtype=object)
+    filled = arr != ""
+    if filled.any():
+        sub = arr[filled]
+        filled[filled] = ~np.fromiter(map(str.isspace, sub), dtype=bool, count=len(sub))
+    return filled
 
 
 class _Kinds:
@@ -410,7 +432,7 @@ def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, langua
         if features_only and not rule.key.startswith("bant."):
             continue
         raw = leads[rule.column] if rule.column in leads else pd.Series("", index=idx, dtype=object)
-        codes, uniq = _codes(map_distinct(as_text(raw), str.strip, ""))
+        codes, uniq = _stripped_codes(raw)
         up = text_points(pd.Series(uniq, dtype=object), rule).to_numpy(dtype=np.int64)
         name = rule.display(language)
         K.add(rule.key, up[codes], codes, [f"{name}: {v}" if v else "" for v in uniq], up)
@@ -424,7 +446,7 @@ def score_leads(leads: pd.DataFrame, rules: ScoringRules, today: dt.date, langua
             if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 filled = s.notna().to_numpy()
             else:
-                filled = map_distinct(as_text(s), lambda u: bool(u.strip()), False).to_numpy(dtype=bool)
+                filled = _filled(s)
             total += np.where(filled, v, 0)
         codes, uniq = _codes(total)
         K.add("completeness", total, codes, [label_of(rules.completeness_label)] * len(uniq),
@@ -496,7 +518,21 @@ def _reasons(P: np.ndarray, C: np.ndarray, texts: list[str], shown: int) -> np.n
     worst = np.argmin(P, axis=1)
     picks.append(np.where(P[rows, worst] < 0, C[rows, worst], -1))
     M = np.column_stack(picks)
-    combos, inverse = np.unique(M, axis=0, return_inverse=True)
+    base = len(texts) + 1
+    if base ** M.shape[1] < 2 ** 62:
+        # Each row's picks as one integer (digits base `base`): factorized in one pass,
+        # not sorted row by row as `np.unique(axis=0)` does.
+        key = np.zeros(n, dtype=np.int64)
+        for j in range(M.shape[1] - 1, -1, -1):
+            key = key * base + (M[:, j] + 1)
+        inverse, ukeys = pd.factorize(key)
+        combos = np.empty((len(ukeys), M.shape[1]), dtype=np.int64)
+        rest = np.asarray(ukeys, dtype=np.int64)
+        for j in range(M.shape[1]):
+            combos[:, j] = rest % base - 1
+            rest = rest // base
+    else:
+        combos, inverse = np.unique(M, axis=0, return_inverse=True)
     joined = np.array(["; ".join(texts[c] for c in combo if c >= 0) for combo in combos.tolist()], dtype=object)
     return joined[np.asarray(inverse).reshape(-1)]
 
@@ -518,13 +554,13 @@ def score_frame(leads: pd.DataFrame, raw: pd.DataFrame, schemas: Any, today: dt.
         return None
     out = pd.DataFrame(index=leads.index)
     for key in BANT_KEYS:
-        out[key] = as_text(raw[key]).str.strip() if key in raw else ""
+        out[key] = strip_text(raw[key]) if key in raw else ""
     out["deal_value"] = money_column(raw["deal_value"]) if "deal_value" in raw else np.nan
     if "expected_close" in raw:
         out["expected_close"] = parse_dates(raw["expected_close"])[0].to_numpy()
     else:
         out["expected_close"] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
-    frame = leads.copy()
+    frame = leads.copy(deep=False)  # columns added, none written in place
     for c in out.columns:
         frame[c] = out[c]
     msgs = schemas.messages.get(language) or schemas.messages.get("vi", {})

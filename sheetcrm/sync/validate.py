@@ -8,6 +8,7 @@ sync can write the texts into `Lỗi dữ liệu`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class Problems:
             cells: Callable[[pd.Index], Any] | str) -> None:
         """Record rows where `mask` holds. `message`/`cells` are texts or functions of the
         failing rows' index, so texts are only built for the (few) failing rows."""
-        mask = mask.astype("boolean").fillna(False).astype(bool)
+        if mask.dtype != bool:  # a plain bool mask has no missing value to fill
+            mask = mask.astype("boolean").fillna(False).astype(bool)
         if not mask.any():
             return
         idx = mask[mask].index
@@ -154,7 +156,8 @@ class _Checks:
             if c.key not in self.table.col_of or c.writer == "sync":
                 continue
             values = f[c.key].to_numpy(dtype=object)
-            cand = _hash_rows(values)  # both kinds are text starting with '#': look only there
+            # Both kinds are text starting with '#': look only there.
+            cand = _hash_rows(values, self.text[c.key] if c.key in self.text else None)
             uncalculated = np.zeros(len(values), dtype=bool)
             is_err = np.zeros(len(values), dtype=bool)
             if len(cand):
@@ -210,8 +213,10 @@ class _Checks:
         """Duplicated lead ids are problems (on the later rows), never changed."""
         ids, msgs = self.text["lead_id"], self.msgs
         has_id = ids.ne("")
-        first_row = self.out["row"].groupby(ids.where(has_id)).transform("min")
         dup = has_id & ids.duplicated(keep="first")
+        # The first row of each repeated id, grouped over the rows of those ids only.
+        again = has_id & ids.isin(ids[dup].unique()) if dup.any() else dup
+        first_row = self.out["row"][again].groupby(ids[again]).transform("min")
         self.problems.add(dup, "duplicate_id",
                           lambda idx: [msgs["duplicate_id"].format(value=i, row=int(r))
                                        for i, r in zip(ids[idx], first_row[idx])],
@@ -221,11 +226,14 @@ class _Checks:
 _ERRORS = frozenset(SHEET_ERRORS)
 
 
-def _hash_rows(values: np.ndarray) -> np.ndarray:
+def _hash_rows(values: np.ndarray, text: pd.Series | None = None) -> np.ndarray:
     """Positions of the text cells that start with '#' (sheet errors start so exactly).
     One text of every cell, a line each (an empty line for a cell that is not text), so
-    the lines starting with it are the candidates, found in C."""
-    big = "\n".join([v if isinstance(v, str) else "" for v in values.tolist()])
+    the lines starting with it are the candidates, found in C. `text`: `_text` of the
+    cells, when known: its lines are searched instead (a cell starting with '#' keeps it
+    stripped; no per-cell type check), and the rows found are checked in the cells."""
+    texts = text.to_numpy(dtype=object).tolist() if text is not None else None
+    big = "\n".join(texts if texts is not None else [v if isinstance(v, str) else "" for v in values.tolist()])
     if not big.startswith("#") and "\n#" not in big:
         return np.zeros(0, dtype=np.int64)
     if big.count("\n") != len(values) - 1:  # a cell holds a newline: look at each cell
@@ -238,7 +246,7 @@ def _hash_rows(values: np.ndarray) -> np.ndarray:
         row += big.count("\n", at, nxt + 1)
         at = nxt + 1
         rows.append(row)
-    return np.asarray([r for r in rows if isinstance(values[r], str)], dtype=np.int64)
+    return np.asarray([r for r in rows if isinstance(values[r], str) and values[r].startswith("#")], dtype=np.int64)
 
 
 def _col_has_text(s: pd.Series) -> pd.Series:
@@ -254,18 +262,36 @@ def _show(v: Any) -> str:
 _ID_NUM = re.compile(r"(\d+)\s*$")
 
 
+@functools.lru_cache(maxsize=8)
+def _id_numbers(prefix: str) -> re.Pattern[str]:
+    """Per line starting with `prefix`: the digits `_ID_NUM` finds in the rest of the line."""
+    return re.compile(rf"^{re.escape(prefix)}[^\n]*?(\d+)[^\S\n]*$", re.M)
+
+
 def assign_ids(lead_ids: pd.Series, prefix: str, digits: int) -> pd.Series:
     """Give blank ids the next free numbers after the highest `prefix`-number in use,
     in sheet order. Existing ids are returned unchanged."""
     ids = as_text(lead_ids)
-    values = ids.to_numpy().tolist()
-    blank = pd.Series([not v.strip() for v in values], index=ids.index)
+    arr = ids.to_numpy(dtype=object)
+    empty = arr == ""
+    # Blank: empty, or only spaces (looked at only among the cells not empty).
+    spaces = np.fromiter(map(str.isspace, arr[~empty]), dtype=bool, count=int((~empty).sum()))
+    blank_arr = empty.copy()
+    blank_arr[~empty] = spaces
+    blank = pd.Series(blank_arr, index=ids.index)
     if not blank.any():
         return ids
+    values = arr.tolist()
     n = len(prefix)
-    # The number ending each of our ids: the rest itself when it is all ASCII digits.
-    found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
-             for x in (v[n:] for v in values if v.startswith(prefix))]
+    big = "\n".join(values)
+    if big.count("\n") == len(values) - 1:
+        # The number ending each of our ids, found by one multi-line search of them all:
+        # the same digits as `_ID_NUM.search` of each id's rest (the leftmost run ending it).
+        found = _id_numbers(prefix).findall(big)
+    else:  # an id holds a newline: one by one
+        # The number ending each of our ids: the rest itself when it is all ASCII digits.
+        found = [x if x.isdigit() and x.isascii() else (m.group(1) if (m := _ID_NUM.search(x)) else None)
+                 for x in (v[n:] for v in values if v.startswith(prefix))]
     nums = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce")
     start = int(nums.max()) + 1 if nums.notna().any() else 1
     new = [f"{prefix}{n:0{digits}d}" for n in range(start, start + int(blank.sum()))]

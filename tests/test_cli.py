@@ -102,6 +102,23 @@ def test_sync_dry_run_prints_changes_and_writes_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["leads.xlsx"]
 
 
+def test_check_lists_every_steps_problem_with_its_kind(tmp_path):
+    """Not only validation's: a duplicate on a row validation also flagged is listed too,
+    one line per problem, with the kind the overview counts it under."""
+    from sheetcrm import api
+
+    leads = people(4)
+    leads[3]["phone"] = leads[0]["phone"]  # row 5 repeats row 2's phone
+    leads[3]["email"] = "abc@"  # and has a bad email
+    path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid(leads)})
+    p = api.check(workbook=path, today=TODAY_S).report.problems
+    row5 = p[p["row"] == 5]
+    assert sorted(row5["kind"]) == ["bad_email", "duplicate"]
+    assert "issue" not in set(p["kind"])
+    code, out, _ = invoke("check", "--workbook", str(path), "--today", TODAY_S)
+    assert code == 1 and "trùng số điện thoại với KH-000001" in out
+
+
 def test_sync_today_fills_created_and_exits_0(tmp_path):
     path = write_workbook(tmp_path / "leads.xlsx", {LEADS: grid([lead(created_at=None)])})
     code, out, err = invoke("sync", "--workbook", str(path), "--today", "2026-02-20")

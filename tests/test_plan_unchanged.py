@@ -206,9 +206,9 @@ def scenarios() -> dict[str, list]:
 
 
 EXPECTED = {
-    'vi_three_syncs': ['8a687a09821dfd46a8adc3e1', 'f1ce7a5b8c3fb9e7bec4ba3c', 'ecd2f86bb91115e13d782b0f'],
-    'en_two_syncs': ['377b6ea8b8a370f9aa1e1e25', '4cd70666de82a1f1743e6d82'],
-    'google_values': ['84f9864b2beee17c7a11a19e', 'a5eace34d774ba23853465b9'],
+    'vi_three_syncs': ['2609856972f9e067312cb121', 'c1eb2012d262465a0cbb8a4e', '783a4fe9d6b19f3332842472'],
+    'en_two_syncs': ['c4613a9a6ae4046f77aa5346', 'd066a0cc76002dbe93254f8e'],
+    'google_values': ['2851779df8fd15712568b286', '6811927deae5f800c1c5c9e2'],
 }
 
 

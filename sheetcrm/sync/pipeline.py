@@ -51,6 +51,8 @@ class Report:
     rows_read: int = 0
     rows_with_issues: int = 0
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # cell, kind, message
+    # rows per kind of validation problem (the overview adds the other steps' kinds itself)
+    validation_kinds: dict[str, int] = field(default_factory=dict)
     ids_assigned: int = 0
     duplicates: int = 0
     clusters: int = 0
@@ -60,8 +62,8 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     tabs: dict[str, str] = field(default_factory=dict)  # tab key → title used
     timings: dict[str, float] = field(default_factory=dict)  # step → seconds
-    # The input was the last logged run's on the same day: nothing was planned, and the
-    # counts the log keeps (rows read, issues, duplicates) are that run's.
+    # The workbook was as the last logged run left it, on the same day: nothing was planned,
+    # and the counts the log keeps (rows read, issues, duplicates) are that run's.
     unchanged: bool = False
 
     def lap(self, step: str, started: float) -> float:
@@ -567,7 +569,12 @@ def _issues_column(r: _Run) -> None:
     for c in leads_t.schema.columns:
         if c.writer in ("sync", "both") and not c.optional:
             w.column(c.key)
-    r.report.problems = _problem_table(r.problems, leads, joined, leads_t.title, w.column("issues"))
+    others = [issues[k] for k in ("dedupe", "previous", "status") if k in issues]
+    other = (_join(*others).reindex(leads.index).fillna("").where(~r.gone, "") if others
+             else pd.Series("", index=leads.index, dtype=object))
+    r.report.problems = _problem_table(r.problems, leads, other, leads_t.title, w.column("issues"), r.schemas)
+    if len(r.problems):
+        r.report.validation_kinds = r.problems.groupby("kind")["index"].nunique().to_dict()
     _leave_uncalculated_rows(r.changes, r.problems, leads, leads_t.title, w.column("issues"), r.report,
                              r.tables["history"].title)
     w.flush()
@@ -630,25 +637,29 @@ def _join(*parts: pd.Series) -> pd.Series:
     return pd.Series(out, index=parts[0].index, dtype=object)
 
 
-def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, joined: pd.Series, tab: str,
-                   issues_col: int) -> pd.DataFrame:
+def _problem_table(validation: pd.DataFrame, leads: pd.DataFrame, other: pd.Series, tab: str,
+                   issues_col: int, schemas: Schemas | None = None) -> pd.DataFrame:
     """One line per problem for `check`: the validation problems with their exact cells,
-    then every other issue text with its row's `Lỗi dữ liệu` cell."""
+    then each issue text of the other steps (`other`: dedupe's, the status chain's, joined
+    per row) with its row's `Lỗi dữ liệu` cell and its kind, as the overview counts it."""
+    from ..a1 import cell_name
+    from .summary import issue_kind_of
+
     rows = []
     if len(validation):
         v = validation.copy()
         v["row"] = leads.loc[v["index"], "row"].to_numpy()
         rows.append(v[["row", "cell", "kind", "message"]])
-    from ..a1 import cell_name
-
-    covered = set(validation["index"]) if len(validation) else set()
-    other = joined[joined.ne("") & ~joined.index.isin(list(covered))]
+    other = other[other.ne("")]
     if len(other):
+        parts = other.str.split("; ").explode()
+        parts = parts[parts.ne("")]
+        at = leads.loc[parts.index, "row"].to_numpy()
         rows.append(pd.DataFrame({
-            "row": leads.loc[other.index, "row"].to_numpy(),
-            "cell": [cell_name(tab, r, issues_col) for r in leads.loc[other.index, "row"]],
-            "kind": "issue",
-            "message": other.to_numpy(),
+            "row": at,
+            "cell": [cell_name(tab, r, issues_col) for r in at],
+            "kind": issue_kind_of(parts, schemas).to_numpy(dtype=object),
+            "message": parts.to_numpy(dtype=object),
         }))
     if not rows:
         return pd.DataFrame(columns=["row", "cell", "kind", "message"])
@@ -721,11 +732,8 @@ def _reason_labels(frame: pd.DataFrame, schemas: Schemas, language: str) -> pd.D
 
 
 def _quality(report: Report, leads: pd.DataFrame) -> dict[str, Any]:
-    kinds: dict[str, int] = {}
-    if len(report.problems):
-        kinds = report.problems.groupby("kind")["row"].nunique().to_dict()
     return {
-        "issues_by_kind": kinds,
+        "issues_by_kind": dict(report.validation_kinds),
         "rows_with_issues": report.rows_with_issues,
         "duplicates": report.duplicates,
         "clusters": report.clusters,

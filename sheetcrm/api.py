@@ -511,7 +511,7 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     then that day's sync runs. The leads carry BANT answers, deal values and expected close
     dates (sheetcrm.demo_deals), for the scores and the forecast. Returns the workbook and
     the last (today's) sync."""
-    from .demo import write_demo_team, write_demo_workbook
+    from .demo import write_demo_costs, write_demo_team, write_demo_workbook
     from .demo_story import Replay, build_story
 
     cfg = load_config(None, language=language)
@@ -534,6 +534,7 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     init(workbook=path, config=cfg)
     team = load_team_schemas(cfg).tab("team")
     write_demo_team(path, team.title, {c.key: c.header for c in team.columns})
+    write_demo_costs(path, story.days[0], day, seed, cfg.language)  # the overview's cost review
     result = None
     for d in story.days:
         replay.step(d)

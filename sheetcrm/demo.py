@@ -846,6 +846,34 @@ def demo_team_rows() -> list[dict[str, str]]:
     return rows
 
 
+# Monthly spend of the paid channels, VND (low, high): what a small team's ads cost.
+_SPEND = {"Facebook": (8_000_000, 15_000_000), "Google Ads": (6_000_000, 12_000_000),
+          "Zalo": (3_000_000, 6_000_000), "Hội thảo": (0, 20_000_000), "Website": (1_500_000, 2_500_000)}
+
+
+def write_demo_costs(path: str | Path, first: _dt.date, last: _dt.date, seed: int = 7,
+                     language: str = "vi") -> None:
+    """A `Chi phí` (*Costs*) tab as a team keeps it: one row per month and paid source,
+    from `first`'s month to `last`'s, for the overview's cost review."""
+    from openpyxl import load_workbook
+
+    rng = np.random.default_rng(seed * 31 + 5)
+    en = language == "en"
+    wb = load_workbook(path)
+    ws = wb.create_sheet("Costs" if en else "Chi phí")
+    ws.append(["Month", "Source", "Cost"] if en else ["Tháng", "Nguồn", "Chi phí"])
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        for source, (low, high) in _SPEND.items():
+            amount = round(rng.uniform(low, high), -5)
+            if amount:  # no seminar that month
+                ws.append([f"{m:02d}/{y}", source, int(amount)])
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    for col, width in zip("ABC", (10, 16, 14)):
+        ws.column_dimensions[col].width = width
+    wb.save(path)
+
+
 def write_demo_team(path: str | Path, title: str, headers: Mapping[str, str]) -> None:
     """Fill the (empty) team tab `title` of the demo workbook; `headers`: column key → header."""
     from openpyxl import load_workbook

@@ -19,6 +19,7 @@ from sheetcrm.text import fold
 
 TODAY = dt.date(2026, 3, 12)
 ROWS = 200
+L_COST_TITLE = "Chi phí theo quý"
 _ORDER = {"new": 1, "researched": 2, "potential": 3, "hot": 4, "won": 5}
 
 
@@ -215,3 +216,13 @@ def test_a_blank_reason_picks_the_default_template():
     for blank in (float("nan"), None, "", "  "):
         assert t.name_for("", blank) == t.name_for("", None)
     assert t.name_for("", None)[0].endswith(DEFAULT_TEMPLATE)
+
+
+def test_the_demo_keeps_costs_and_the_overview_reviews_them_per_quarter(demo):
+    _, _, tabs = demo
+    costs = tabs["Chi phí"]
+    assert costs[0][:3] == ["Tháng", "Nguồn", "Chi phí"] and len(costs) > 10
+    col_a = [str(r[0]) for r in tabs["Tổng quan"] if r and r[0]]
+    at = next(i for i, v in enumerate(col_a) if v.startswith(L_COST_TITLE))
+    quarters = [v for v in col_a[at + 2:] if v.startswith("Quý ")]
+    assert len(set(quarters)) >= 2  # the story spans several quarters

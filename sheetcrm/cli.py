@@ -347,6 +347,13 @@ def demo(directory: str, rows: int, seed: int, today: str | None, language: str 
                       ("nurture_content", "the nurture emails the team writes, per reason")):
         if key in tabs:
             _say(q, f"  {tabs[key]:<18} {text}")
+    from .backends.xlsx import XlsxBackend
+    from .sync.channels import COST_TABS
+    from .text import fold
+
+    for title in XlsxBackend(path).tab_titles():
+        if fold(title) in COST_TABS:
+            _say(q, f"  {title:<18} the team's spend per month and source (the overview's cost review)")
     _say(q, "")
     _say(q, f"Try an import: sheetcrm import {Path(path).parent / 'facebook-leads.csv'} --workbook {path}")
     _say(q, f"Read the reps' digests (nothing is sent): sheetcrm notify --workbook {path} "

@@ -140,6 +140,8 @@ def main() -> None:
     ap.add_argument("--no-calamine", action="store_true")
     ap.add_argument("--profile", type=int, metavar="N", help="print a cProfile of one plan of N leads instead")
     args = ap.parse_args()
+    # The models' answer cache (docs/cache.md) off: each plan trains and fits, as a first run.
+    os.environ["SHEETCRM_CACHE_DIR"] = "off"
     if args.profile:
         profile(args.profile)
         return

@@ -109,7 +109,8 @@ def _settings(cfg: Config) -> Settings:
 
     return Settings(language=cfg.language, id_prefix=cfg.id_prefix, id_digits=cfg.id_digits,
                     region=cfg.default_region, sync_log_keep=cfg.sync_log_keep,
-                    assignment=assign_settings(cfg.assignment), retention_days=cfg.retention_days)
+                    assignment=assign_settings(cfg.assignment), retention_days=cfg.retention_days,
+                    open_on=cfg.open_on)
 
 
 def _plan(backend: Backend, cfg: Config, schemas: Schemas, today: dt.date) -> tuple[SyncPlan, dict]:
@@ -514,7 +515,10 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     from .demo import write_demo_costs, write_demo_team, write_demo_workbook
     from .demo_story import Replay, build_story
 
-    cfg = load_config(None, language=language)
+    from dataclasses import replace
+
+    # a manager trying it lands on the overview
+    cfg = replace(load_config(None, language=language), open_on="overview")
     day = cfg.today(today)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -546,8 +550,6 @@ def demo(directory: str | Path = "demo", rows: int = 600, seed: int = 7,
     write_demo_export(folder, seed=seed, today=day)  # to try `sheetcrm import` on
     # Today's nurture emails into an outbox to read (docs/nurture-automation.md): nothing
     # is sent or recorded.
-    from dataclasses import replace
-
     nurture(workbook=path, config=replace(cfg, nurture=dict(DEMO_NURTURE)), today=day, outbox=folder / "outbox")
     return path, result
 

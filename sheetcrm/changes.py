@@ -139,6 +139,9 @@ class ChangeSet:
     # (tab, 1-based column) → the column's `personal` marker (docs/privacy.md): `describe`
     # never shows what a person typed there. Not written anywhere.
     private: dict[tuple[str, int], Any] = field(default_factory=dict)
+    # The tab the workbook opens on (its title), set with whatever else is written; not a
+    # change by itself: a run that writes nothing else leaves the tabs as they are.
+    open_on: str | None = None
 
     def is_empty(self) -> bool:
         return not (

@@ -14,6 +14,7 @@ Command-line options override the file.
     default_region = "VN"                 # phone numbers without a country code
     sync_log_keep = 1000
     retention_days = 0  # off; e.g. 730: closed leads inactive 2 years are erased
+    open_on = "overview"  # the tab the workbook opens on: overview, agenda, forecast, activity, leads
     scoring_rules = "scoring.toml"        # lead scoring and forecast rules (docs/scoring.md)
 
     [tabs]        # tab titles, by tab key
@@ -95,6 +96,7 @@ class Config:
     default_region: str = "VN"
     sync_log_keep: int = 1000
     retention_days: int = 0  # 0: off; closed leads inactive this long are erased (docs/privacy.md)
+    open_on: str = ""  # a tab key: the workbook opens on that tab; "": as people leave it
     schemas_dir: str | None = None
     scoring_rules: str | None = None  # a scoring.toml of the team's (docs/scoring.md)
     tabs: dict[str, str] = field(default_factory=dict)
@@ -219,6 +221,7 @@ TOP_LEVEL: dict[str, Setting] = {
     "default_region": Setting(_STR, _region),
     "sync_log_keep": Setting(_INT, _range(1, 100_000)),
     "retention_days": Setting(_INT, _range(0, 36_500)),
+    "open_on": Setting(_STR, _choice("", "overview", "agenda", "forecast", "activity", "leads")),
     "schemas_dir": Setting(_STR, _non_empty),
     "scoring_rules": Setting(_STR, _non_empty),
 }

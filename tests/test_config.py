@@ -25,6 +25,7 @@ TOP_BAD = {
     "default_region": (84, "XX"),
     "sync_log_keep": (1.5, 0),
     "retention_days": ("730", -1),
+    "open_on": ("Tổng quan", 1),
     "schemas_dir": (False, ""),
     "scoring_rules": (3, " "),
 }

@@ -130,3 +130,31 @@ def test_the_log_row_of_a_writing_run_holds_the_digest_the_next_run_computes(tmp
     cfg = api._config(None, workbook=str(path))
     expected = plan_digest(content, api.load_team_schemas(cfg), api._settings(cfg), DAY, api.__version__)
     assert logged == expected and len(logged) == 24
+
+
+def test_open_on_makes_the_workbook_open_on_the_overview(tmp_path):
+    import re
+    import zipfile
+
+    from sheetcrm.backends.xlsx_patch import sheet_paths
+
+    path = write_demo_workbook(tmp_path / "w.xlsx", 40, 5, DAY)
+    api.sync(workbook=path, today=DAY, open_on="overview")
+
+    def state():
+        with zipfile.ZipFile(path) as z:
+            wb = z.read("xl/workbook.xml").decode()
+            names = re.findall(r'<sheet [^>]*name="([^"]+)"', wb)
+            active = int(re.search(r'activeTab="(\d+)"', wb).group(1))
+            selected = [t for t, part in sheet_paths(z).items()
+                        if b'tabSelected="1"' in (d := z.read(part))[:d.find(b"sheetData")]]
+        return names[active], selected
+
+    assert state() == ("Tổng quan", ["Tổng quan"])  # one tab selected: no group
+    assert load_workbook(path).active.title == "Tổng quan"
+    again = api.sync(workbook=path, today=DAY, open_on="overview", dry_run=True)
+    assert again.changes.is_empty()  # the setting alone is no change
+    api.sync(workbook=path, today=DAY + dt.timedelta(days=1), open_on="agenda")
+    assert state() == ("Lịch liên hệ lại", ["Lịch liên hệ lại"])
+    api.sync(workbook=path, today=DAY + dt.timedelta(days=2))  # the default: left as it is
+    assert state()[0] == "Lịch liên hệ lại" and len(state()[1]) <= 1

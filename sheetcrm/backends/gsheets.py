@@ -394,6 +394,8 @@ class GSheetsBackend:
         charts = self._charts_phase(changes, tabs)
         trims = self._trims_phase(changes, tabs, seen, ends)
         reqs = structure + layouts + values + appends + self._pending + formats + charts + trims
+        if reqs and changes.open_on in tabs.ids:
+            reqs += _first_tab(tabs, changes.open_on)
         self._pending.clear()
         if reqs:
             self._execute(reqs, [a for a in changes.appends if a.rows])
@@ -646,6 +648,14 @@ class GSheetsBackend:
 
 
 # ---------------------------------------------------------------- plan state
+
+
+def _first_tab(tabs: _Tabs, title: str) -> list[dict]:
+    """Google opens a spreadsheet on its first tab: move `title` there unless it is."""
+    props = tabs.sheets.get(title, {}).get("properties", {})
+    if props.get("index") == 0:
+        return []
+    return [{"updateSheetProperties": {"properties": {"sheetId": tabs.ids[title], "index": 0}, "fields": "index"}}]
 
 
 @dataclass

@@ -42,6 +42,7 @@ from .xlsx_patch import (
     edit_cells,
     edit_skeleton,
     package_digest,
+    parse,
     q,
     set_dimension,
     sheet_paths,
@@ -440,6 +441,8 @@ def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result:
 
         for layout in changes.replacements:
             cells += write_layout(pkg, styles, layout)
+    if changes.open_on and (pkg.new or pkg.dropped):  # with a write, never one by itself
+        _open_on(pkg, changes.open_on)
     styles.flush()
     result.cells_written = cells
     if not pkg.new and not pkg.dropped:
@@ -456,6 +459,56 @@ def _patch(z: zipfile.ZipFile, dst: Path, changes: ChangeSet, grid: Any, result:
             data = _trim(data, trims[tab])
         pkg.put(part, data)
     pkg.save(dst)
+    return True
+
+
+def _open_on(pkg: Package, title: str) -> None:
+    """Make `title` the tab the workbook opens on: `activeTab` of the workbook view, and the
+    only tab selected (two selected tabs are a group in Excel: typing goes into both). Parts
+    already so keep their bytes."""
+    paths = pkg.sheet_paths()
+    if title not in paths:
+        return
+    wb = parse(pkg.read("xl/workbook.xml"))
+    sheets = wb.find(q("sheets"))
+    names = [s.get("name") for s in sheets]
+    index = names.index(title)
+    if sheets[index].get("state") in ("hidden", "veryHidden"):
+        return
+    views = wb.find(q("bookViews"))
+    if views is None:
+        views = etree.Element(q("bookViews"))
+        sheets.addprevious(views)
+    view = views.find(q("workbookView"))
+    if view is None:
+        view = etree.SubElement(views, q("workbookView"))
+    if view.get("activeTab", "0") != str(index) or int(view.get("firstSheet", "0")) > index:
+        view.set("activeTab", str(index))
+        if int(view.get("firstSheet", "0")) > index:
+            view.set("firstSheet", str(index))
+        pkg.put("xl/workbook.xml", dump(wb))
+    for name, part in paths.items():
+        data = pkg.read(part)
+        head = data[:max(data.find(b"sheetData"), 0)]  # the views come before the rows
+        if (b'tabSelected="1"' in head or b"tabSelected='1'" in head) != (name == title):
+            pkg.put(part, edit_skeleton(data, lambda root, on=name == title: _select(root, on)))
+
+
+def _select(root: etree._Element, on: bool) -> bool:
+    views = root.find(q("sheetViews"))
+    if views is None:
+        if not on:
+            return False
+        from .xlsx_patch import insert_ordered
+
+        views = insert_ordered(root, etree.Element(q("sheetViews")))
+    view = views.find(q("sheetView"))
+    if view is None:
+        view = etree.SubElement(views, q("sheetView"), workbookViewId="0")
+    if on:
+        view.set("tabSelected", "1")
+    else:
+        view.attrib.pop("tabSelected", None)
     return True
 
 

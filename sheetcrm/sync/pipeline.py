@@ -42,6 +42,7 @@ class Settings:
     summaries: bool = True
     assignment: Any = None  # sync.assign.AssignSettings; None: the defaults
     retention_days: int = 0  # 0: off (docs/privacy.md)
+    open_on: str = ""  # tab key the workbook opens on; "": left as people leave it
 
 
 @dataclass
@@ -686,6 +687,8 @@ def _plan_summaries(sheets, tables, parsed, st, leads, report, schemas, settings
                 existing = grid
         if existing is None or not layout_matches(existing, layout):
             changes.replacements.append(layout)
+    if settings.open_on:
+        changes.open_on = report.tabs.get(settings.open_on)
 
 
 def _with_updates(frame: pd.DataFrame, updates: pd.DataFrame | None) -> pd.DataFrame:

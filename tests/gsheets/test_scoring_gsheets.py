@@ -66,3 +66,26 @@ def test_scores_forecast_and_activity_on_google(fake, account):
     api.sync(config=cfg, today=april)
     again = previous_forecasts(grid(fake, sid, "Dự báo"), (L["fc_history_title"],))
     assert again["03/2026"] == recorded["03/2026"] and "04/2026" in again
+
+
+def test_open_on_moves_the_overview_first_once(fake, account):
+    """Google opens a spreadsheet on its first tab: `open_on = "overview"` puts the overview
+    there with the sync's write, and a later run asks nothing more of the API for it."""
+    from dataclasses import replace
+
+    info, keyfile = account
+    leads, h, _ = make_crm(80, seed=4, today=T)
+    sid = seed(fake, info, as_grids(leads, h, load_schemas()))
+    cfg = replace(load_config(None, sheet=sid, credentials=keyfile, api_endpoint=fake.url), open_on="overview")
+
+    def order():
+        return [sh["properties"]["title"] for sh in fake.admin.state(sid)["sheets"]]
+
+    api.sync(config=cfg, today=T)
+    assert order()[0] == "Tổng quan" and "Khách hàng" in order()
+    before = order()
+    api.sync(config=cfg, today=T)
+    assert order() == before  # already first: not moved again
+    plain = load_config(None, sheet=sid, credentials=keyfile, api_endpoint=fake.url)
+    api.sync(config=plain, today=T + dt.timedelta(days=1))
+    assert order() == before  # the default leaves the tabs where they are

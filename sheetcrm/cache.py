@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("sheetcrm", appauthor=False))
 
 
+@lru_cache(maxsize=1)  # read from the installed packages' metadata once per process
 def libraries() -> str:
     """The versions whose change could change a cached answer (part of every key)."""
     from importlib.metadata import version

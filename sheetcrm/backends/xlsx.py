@@ -41,6 +41,7 @@ from .xlsx_patch import (
     dump,
     edit_cells,
     edit_skeleton,
+    insert_ordered,
     package_digest,
     parse,
     q,
@@ -320,7 +321,7 @@ def _header_xf(styles: Styles) -> int:
 
 def _new_tab_xml(t: EnsureTab, styles: Styles) -> bytes:
     """A tab with its header row, frozen rows and dropdowns."""
-    from .xlsx_patch import dropdowns, freeze, insert_ordered, set_value
+    from .xlsx_patch import dropdowns, freeze, set_value
 
     ws = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": R_NS})
     etree.SubElement(ws, q("dimension"), ref=f"A1:{col_letter(max(len(t.headers), 1))}1")
@@ -499,8 +500,6 @@ def _select(root: etree._Element, on: bool) -> bool:
     if views is None:
         if not on:
             return False
-        from .xlsx_patch import insert_ordered
-
         views = insert_ordered(root, etree.Element(q("sheetViews")))
     view = views.find(q("sheetView"))
     if view is None:
